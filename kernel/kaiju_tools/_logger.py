@@ -1,0 +1,108 @@
+"""The kernel's logger: the standard logger's syntax plus keyword extras.
+
+``logger.info("Log in completed.", user_id=7)`` writes a record whose ``data`` attribute is
+``{"user_id": 7}``. Request context (correlation id...) is not handled here: the logging
+plugin captures it from :mod:`kaiju_tools.context` when a record is handled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["Logger", "get_logger"]
+
+_STD_KEYS = frozenset({"exc_info", "stack_info", "stacklevel", "extra"})
+
+
+class Logger:
+    """Wraps a :class:`logging.Logger`; unknown keyword arguments become ``record.data``."""
+
+    __slots__ = ("logger", "name")
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+        self.name = logger.name
+
+    def __repr__(self) -> str:
+        return f"<kaiju Logger {self.name!r} ({logging.getLevelName(self.logger.getEffectiveLevel())})>"
+
+    def _log(self, level: int, msg: object, args: tuple[Any, ...], kws: dict[str, Any]) -> None:
+        exc_info = kws.pop("exc_info", None)
+        stack_info = kws.pop("stack_info", False)
+        stacklevel = kws.pop("stacklevel", 1)
+        extra: Mapping[str, Any] | None = kws.pop("extra", None)
+        if kws:
+            extra = {**extra, "data": kws} if extra else {"data": kws}
+        self.logger._log(  # noqa: SLF001 -- the documented extension point of Logger
+            level, msg, args, exc_info=exc_info, extra=extra, stack_info=stack_info,
+            stacklevel=stacklevel + 2,
+        )
+
+    def debug(self, msg: object, *args: Any, **kws: Any) -> None:
+        """Log at DEBUG; keyword arguments other than the standard ones become extras."""
+        if self.logger.isEnabledFor(logging.DEBUG):
+            self._log(logging.DEBUG, msg, args, kws)
+
+    def info(self, msg: object, *args: Any, **kws: Any) -> None:
+        """Log at INFO; keyword arguments other than the standard ones become extras."""
+        if self.logger.isEnabledFor(logging.INFO):
+            self._log(logging.INFO, msg, args, kws)
+
+    def warning(self, msg: object, *args: Any, **kws: Any) -> None:
+        """Log at WARNING; keyword arguments other than the standard ones become extras."""
+        if self.logger.isEnabledFor(logging.WARNING):
+            self._log(logging.WARNING, msg, args, kws)
+
+    warn = warning
+
+    def error(self, msg: object, *args: Any, **kws: Any) -> None:
+        """Log at ERROR; keyword arguments other than the standard ones become extras."""
+        if self.logger.isEnabledFor(logging.ERROR):
+            self._log(logging.ERROR, msg, args, kws)
+
+    def exception(self, msg: object, *args: Any, **kws: Any) -> None:
+        """Log at ERROR with the current exception's traceback."""
+        kws.setdefault("exc_info", True)
+        if self.logger.isEnabledFor(logging.ERROR):
+            self._log(logging.ERROR, msg, args, kws)
+
+    def critical(self, msg: object, *args: Any, **kws: Any) -> None:
+        """Log at CRITICAL; keyword arguments other than the standard ones become extras."""
+        if self.logger.isEnabledFor(logging.CRITICAL):
+            self._log(logging.CRITICAL, msg, args, kws)
+
+    def log(self, level: int, msg: object, *args: Any, **kws: Any) -> None:
+        """Log at ``level``; keyword arguments other than the standard ones become extras."""
+        if self.logger.isEnabledFor(level):
+            self._log(level, msg, args, kws)
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 -- the stdlib's name
+        """Whether a record of ``level`` would be handled."""
+        return self.logger.isEnabledFor(level)
+
+    def setLevel(self, level: int | str) -> None:  # noqa: N802 -- the stdlib's name
+        """Set the level of the wrapped logger."""
+        self.logger.setLevel(level)
+
+    @property
+    def level(self) -> int:
+        """The wrapped logger's own level."""
+        return self.logger.level
+
+    def getEffectiveLevel(self) -> int:  # noqa: N802 -- the stdlib's name
+        """The level that applies to the wrapped logger."""
+        return self.logger.getEffectiveLevel()
+
+    def getChild(self, suffix: str) -> Logger:  # noqa: N802 -- the stdlib's name
+        """A kaiju logger for ``<name>.<suffix>``."""
+        return Logger(self.logger.getChild(suffix))
+
+
+def get_logger(name: str, level: int | str | None = None) -> Logger:
+    """Return the kaiju logger for ``name``, setting its level when one is given."""
+    logger = logging.getLogger(name)
+    if level is not None:
+        logger.setLevel(level.upper() if isinstance(level, str) else level)
+    return Logger(logger)

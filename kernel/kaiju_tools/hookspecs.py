@@ -1,0 +1,273 @@
+"""The kernel's hook specifications (pluggy project name ``kaiju``).
+
+A plugin is a module listed in the ``kaiju.plugins`` entry-point group; its hook
+implementations are module-level functions marked with :data:`hookimpl` and named after
+the specs below. An implementation takes only the arguments it needs, by name.
+
+Four families, by phase:
+
+1. configuration -- add CLI options, load a config source, contribute defaults, check
+   or transform the merged settings;
+2. registration -- add service classes, CLI commands, web routes and middlewares, log
+   handlers and formatters;
+3. lifecycle -- app created, each service started / stopped, app started, app stopping,
+   app stopped;
+4. request handling -- wrap each incoming web request and each RPC call.
+
+pluggy has no asyncio support: a ``firstresult`` hook whose first implementation is
+``async def`` would return a coroutine and hide the next implementation. So only the
+**lifecycle** hooks may be ``async def`` (the kernel awaits their results one by one in
+pluggy's call order); an ``async def`` implementation of any other hook is rejected when
+its plugin registers. Request-handling hooks are called **once** at start-up; what they
+return is composed into a plain call chain, so no pluggy dispatch happens per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from .commands import Command
+    from .config import ConfigSource
+    from .exceptions import ConfigProblem
+    from .services import Service
+
+__all__ = [
+    "ASYNC_HOOKS",
+    "PROJECT_NAME",
+    "CallHandler",
+    "CallWrapper",
+    "RequestHandler",
+    "RequestWrapper",
+    "hookimpl",
+    "hookspec",
+]
+
+PROJECT_NAME = "kaiju"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+"""Marker for hook specifications (used in this module only)."""
+
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Marker for hook implementations: ``@hookimpl`` above a module-level function."""
+
+RequestHandler = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
+"""An aiohttp request handler."""
+
+RequestWrapper = Callable[[RequestHandler], RequestHandler]
+"""Takes the next handler and returns a handler that calls it (an onion layer)."""
+
+CallHandler = Callable[[str, Any], Awaitable[Any]]
+"""An RPC call handler: ``await handler(method, params) -> result``."""
+
+CallWrapper = Callable[[CallHandler], CallHandler]
+"""Takes the next call handler and returns one that calls it."""
+
+
+# --------------------------------------------------------------------------------------
+# 1. configuration
+# --------------------------------------------------------------------------------------
+
+
+@hookspec(historic=True)
+def kaiju_add_cli_options(parser: argparse.ArgumentParser) -> None:
+    """Add options to the application's command-line parser.
+
+    :param parser: the top-level :class:`argparse.ArgumentParser` of ``python -m app``
+    :return: nothing
+
+    ``historic``: a plugin registered after the parser was built still gets the call.
+    Only plugins active before the settings are read (first-party plugins) reach the
+    command line; a plugin activated by ``packages:`` comes too late to add options.
+    """
+
+
+@hookspec(firstresult=True)
+def kaiju_load_config_source(path: Path, kind: str) -> ConfigSource | None:
+    """Read one configuration source.
+
+    :param path: an existing file (the kernel reports missing files itself)
+    :param kind: ``"config"`` for a project settings file (``.yml``), ``"env"`` for a flat
+        map of template values (``.env.json``)
+    :return: a :class:`kaiju_tools.config.ConfigSource`, or ``None`` when this plugin does
+        not read this kind of file; raise :class:`kaiju_tools.ConfigError` for a file it
+        reads but finds malformed (name the file and line)
+
+    ``firstresult``: stops at the first non-``None`` result.
+    """
+
+
+@hookspec
+def kaiju_config_defaults() -> Mapping[str, Any] | None:
+    """Contribute default settings, merged under everything the user wrote.
+
+    :return: a mapping shaped like the project settings (``{"main": {"loglevel": "INFO"}}``)
+        or ``None``
+    """
+
+
+@hookspec
+def kaiju_process_settings(settings: dict[str, Any]) -> Iterable[ConfigProblem] | None:
+    """Check or transform the merged settings before they are validated.
+
+    :param settings: the merged, template-resolved settings; may be changed in place
+    :return: problems found (:class:`kaiju_tools.ConfigProblem`), reported together with
+        the kernel's own, or ``None``
+    """
+
+
+# --------------------------------------------------------------------------------------
+# 2. registration
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def kaiju_register_services() -> Iterable[type[Service]] | None:
+    """Return service classes to add to ``SERVICE_CLASS_REGISTRY``.
+
+    :return: an iterable of :class:`kaiju_tools.Service` subclasses, or ``None``
+    """
+
+
+@hookspec
+def kaiju_register_commands() -> Iterable[type[Command]] | None:
+    """Return CLI command classes to add to ``COMMANDS``.
+
+    :return: an iterable of :class:`kaiju_tools.Command` subclasses, or ``None``
+    """
+
+
+@hookspec
+def kaiju_register_routes(app: web.Application) -> Iterable[tuple[str, str, Any]] | None:
+    """Return web routes to add to the app.
+
+    :param app: the application being built (before it is frozen)
+    :return: ``(method, path, handler)`` tuples, or ``None``
+    """
+
+
+@hookspec
+def kaiju_register_middlewares(app: web.Application) -> Iterable[Any] | None:
+    """Return aiohttp middlewares to append to the app's middleware chain.
+
+    :param app: the application being built
+    :return: ``@web.middleware`` functions, or ``None``
+    """
+
+
+@hookspec
+def kaiju_register_log_handlers() -> Mapping[str, type] | None:
+    """Return log handler and formatter classes that ``LoggingService`` may name.
+
+    :return: a mapping ``{"MyHandler": MyHandler, ...}`` of :class:`logging.Handler` or
+        :class:`logging.Formatter` subclasses, or ``None``
+    """
+
+
+# --------------------------------------------------------------------------------------
+# 3. lifecycle (the only hooks that may be ``async def``)
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def kaiju_app_created(app: web.Application) -> Awaitable[None] | None:
+    """Called by ``init_app`` once the app and its services are built, before start.
+
+    :param app: the new application; its services are in ``kaiju_tools.get_services(app)``
+    """
+
+
+@hookspec
+def kaiju_service_started(app: web.Application, service: Service) -> Awaitable[None] | None:
+    """Called after each service has started (after its ``init()``).
+
+    :param app: the application
+    :param service: the service that started
+    """
+
+
+@hookspec
+def kaiju_service_stopped(app: web.Application, service: Service) -> Awaitable[None] | None:
+    """Called after each service has stopped (after its ``close()``), in reverse start order.
+
+    :param app: the application
+    :param service: the service that stopped
+    """
+
+
+@hookspec
+def kaiju_app_started(app: web.Application) -> Awaitable[None] | None:
+    """Called when every service has started and before the server answers requests."""
+
+
+@hookspec
+def kaiju_app_stopping(app: web.Application) -> Awaitable[None] | None:
+    """Called when the app begins to stop (SIGTERM / SIGINT), before services stop.
+
+    The server has stopped accepting connections; in-flight requests are draining.
+    """
+
+
+@hookspec
+def kaiju_app_stopped(app: web.Application) -> Awaitable[None] | None:
+    """Called after every service has stopped."""
+
+
+# --------------------------------------------------------------------------------------
+# 4. request handling (called once at start-up; the results form a plain call chain)
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def kaiju_wrap_request(app: web.Application) -> RequestWrapper | None:
+    """Return a wrapper around every incoming web request, or ``None``.
+
+    :param app: the application
+    :return: ``wrapper(next_handler) -> handler``; the handler receives the
+        :class:`aiohttp.web.Request` and must return ``await next_handler(request)``
+        (or its own response). Use it to bind context (``kaiju_tools.context.bind``),
+        authenticate a caller from headers and set its ``scope``, or collect metrics.
+
+    Called once at start-up; wrappers are composed in pluggy call order (the first
+    implementation called is the outermost layer).
+    """
+
+
+@hookspec
+def kaiju_wrap_call(app: web.Application) -> CallWrapper | None:
+    """Return a wrapper around every RPC call (one per call of a batch), or ``None``.
+
+    :param app: the application
+    :return: ``wrapper(next_call) -> call``; ``await call(method, params)`` returns the
+        method's result. Raise to refuse a call.
+
+    Called once when the RPC server starts; composed like :func:`kaiju_wrap_request`.
+    """
+
+
+ASYNC_HOOKS = frozenset(
+    {
+        "kaiju_app_created",
+        "kaiju_service_started",
+        "kaiju_service_stopped",
+        "kaiju_app_started",
+        "kaiju_app_stopping",
+        "kaiju_app_stopped",
+    }
+)
+"""Hooks whose implementations may be ``async def`` (the lifecycle family)."""
+
+
+def compose(wrappers: Iterable[Callable[[Any], Any]], inner: Any) -> Any:
+    """Compose wrappers around ``inner``; the first wrapper is the outermost layer."""
+    handler = inner
+    for wrapper in reversed(list(wrappers)):
+        handler = wrapper(handler)
+    return handler
