@@ -1,0 +1,79 @@
+"""kaiju-kernel: a plugin-based asyncio server-application framework on aiohttp.
+
+The public API; implementation lives in the submodules. Names provided by first-party
+plugins (``Scheduler``, ``JSONRPCServer``, ``LoggingService``, ...) resolve lazily from the
+plugin that ships them; when it is missing, the error says which distribution to install.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import context
+from ._lazy import LAZY, resolve
+from ._logger import Logger, get_logger
+from .app import App, get_attrs, get_services, get_settings, init_app, run_server
+from .commands import COMMANDS, Command
+from .config import ConfigLoader, ConfigSource
+from .exceptions import (
+    CommandError,
+    ConfigError,
+    ConfigProblem,
+    DependencyCycle,
+    KaijuError,
+    PluginError,
+    ServiceError,
+    ServiceNotFound,
+    ServiceStartError,
+)
+from .hookspecs import hookimpl
+from .services import SERVICE_CLASS_REGISTRY, ContextableService, Service, ServiceState
+from .settings import MainSettings, ProjectSettings, RunSettings, ServiceSettings
+from .templates import parse_literal
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "COMMANDS",
+    "SERVICE_CLASS_REGISTRY",
+    "App",
+    "Command",
+    "CommandError",
+    "ConfigError",
+    "ConfigLoader",
+    "ConfigProblem",
+    "ConfigSource",
+    "ContextableService",
+    "DependencyCycle",
+    "KaijuError",
+    "Logger",
+    "MainSettings",
+    "PluginError",
+    "ProjectSettings",
+    "RunSettings",
+    "Service",
+    "ServiceError",
+    "ServiceNotFound",
+    "ServiceSettings",
+    "ServiceStartError",
+    "ServiceState",
+    "context",
+    "get_attrs",
+    "get_logger",
+    "get_services",
+    "get_settings",
+    "hookimpl",
+    "init_app",
+    "parse_literal",
+    "run_server",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in LAZY:
+        return resolve(__name__, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *LAZY})

@@ -1,0 +1,28 @@
+"""``python -m kaiju_tools`` / ``kaiju``: the kernel's own commands without an app.
+
+``kaiju plugins`` lists installed plugins; ``kaiju config -c settings/config.yml`` shows a
+merged configuration.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from aiohttp import web
+
+from ._server import main as _main
+
+__all__ = ["main"]
+
+
+def _no_app(settings: object) -> web.Application:
+    raise SystemExit("kaiju: this command needs an application; run it as `python -m <your app>`")
+
+
+def main() -> None:
+    """Entry point of the ``kaiju`` script."""
+    sys.exit(_main(_no_app))
+
+
+if __name__ == "__main__":
+    main()

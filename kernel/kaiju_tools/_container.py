@@ -1,0 +1,213 @@
+"""The service container: builds an app's services, discovers them, orders their start."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+from aiohttp import web
+
+from ._graph import start_order
+from ._logger import get_logger
+from .exceptions import ConfigError, ConfigProblem, DependencyCycle, ServiceNotFound, ServiceStartError
+from .registry import close_matches
+from .services import SERVICE_CLASS_REGISTRY, Service, ServiceClassRegistry, ServiceState
+from .settings import ProjectSettings, ServiceSettings
+
+__all__ = ["SERVICES_KEY", "ServiceContainer"]
+
+
+class ServiceContainer:
+    """The services of one app: settings, instances, dependencies and discovery.
+
+    Services are built in config order; a service whose constructor needs another (an
+    annotated parameter, a ``discover_service`` call in ``__init__``, ``dependencies`` /
+    ``depends_on``) gets it built first. :meth:`order` gives the start order.
+    """
+
+    def __init__(
+        self, app: web.Application, settings: ProjectSettings,
+        registry: ServiceClassRegistry = SERVICE_CLASS_REGISTRY,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self._registry = registry
+        self._entries: dict[str, ServiceSettings] = {}
+        for entry in settings.services:
+            if entry.enabled:
+                self._entries[settings.service_name(entry)] = entry
+        self._services: dict[str, Service] = {}
+        self._building: list[str] = []
+        self._deps: dict[str, list[str]] = {name: [] for name in self._entries}
+        self.failed: dict[str, BaseException | str] = {}
+        self.started: list[Service] = []
+
+    def __iter__(self) -> Iterator[Service]:
+        return iter(list(self._services.values()))
+
+    def __len__(self) -> int:
+        return len(self._services)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._services
+
+    def get(self, name: str) -> Service | None:
+        """The service named ``name``, or ``None``."""
+        return self._services.get(name)
+
+    def entry(self, name: str) -> ServiceSettings:
+        """The settings a service was built from."""
+        return self._entries[name]
+
+    def dependencies(self, name: str) -> list[str]:
+        """Names of the services ``name`` depends on."""
+        return list(self._deps.get(name, ()))
+
+    # ---- building -------------------------------------------------------------------
+
+    def build_all(self) -> None:
+        """Build every enabled service (optional ones that fail are recorded in :attr:`failed`)."""
+        for name in self._entries:
+            self._build(name)
+
+    def _build(self, name: str) -> Service | None:
+        if name in self._services:
+            return self._services[name]
+        if name in self.failed:
+            return None
+        if name in self._building:
+            cycle = self._building[self._building.index(name):] + [name]
+            raise DependencyCycle(cycle)
+        entry = self._entries[name]
+        cls = self._registry[entry.cls]
+        self._building.append(name)
+        try:
+            kwargs = dict(entry.settings)
+            for param, dep_cls in _service_params(cls).items():
+                value = kwargs.get(param)
+                if isinstance(value, Service):
+                    continue
+                dep_name = self._match(value if isinstance(value, str) else None, dep_cls, exclude=name)
+                if dep_name is None:
+                    if isinstance(value, str):
+                        raise ConfigError(ConfigProblem(
+                            f"{entry.key}.settings.{param}", f"no {dep_cls.__name__} service named {value!r}",
+                            close_matches(value, self._entries)))
+                    continue
+                self._add_dep(name, dep_name)
+                dep = self._build(dep_name)
+                if dep is not None:
+                    kwargs[param] = dep
+            for dep in (*cls.dependencies, *entry.depends_on):
+                dep_name = self._match(dep if isinstance(dep, str) else None,
+                                       dep if isinstance(dep, type) else None, exclude=name)
+                if dep_name is None:
+                    raise ConfigError(ConfigProblem(
+                        entry.key, f"service {name!r} depends on {getattr(dep, '__name__', dep)!r}, which is "
+                        "not configured (or not enabled)", close_matches(str(dep), self._entries)))
+                self._add_dep(name, dep_name)
+                self._build(dep_name)
+            level = entry.loglevel
+            logger = get_logger(f"{self.settings.main.name}.{name}", level)
+            service = cls.__new__(cls)
+            service.service_name = name
+            service.state = ServiceState.CREATED
+            try:
+                service.__init__(app=self.app, logger=logger, **kwargs)  # type: ignore[misc]
+            except (ConfigError, DependencyCycle, ServiceNotFound):
+                raise
+            except Exception as exc:
+                if entry.required:
+                    raise ServiceStartError(name, exc) from exc
+                logger.error("optional service could not be built; the app goes on without it",
+                             exc_info=True, service=name, error=repr(exc))
+                self.failed[name] = exc
+                return None
+            self._services[name] = service
+            return service
+        finally:
+            self._building.pop()
+
+    def _add_dep(self, name: str, dep: str) -> None:
+        if dep != name and dep not in self._deps[name]:
+            self._deps[name].append(dep)
+
+    def _match(self, name: str | None, cls: type | None, exclude: str | None = None) -> str | None:
+        if name is not None:
+            entry = self._entries.get(name)
+            if entry is None or name in self.failed:
+                return None
+            if cls is not None and not issubclass(self._registry[entry.cls], cls):
+                return None
+            return name
+        for candidate, entry in self._entries.items():
+            if candidate == exclude or candidate in self.failed:
+                continue
+            if cls is None or issubclass(self._registry[entry.cls], cls):
+                return candidate
+        return None
+
+    # ---- discovery ------------------------------------------------------------------
+
+    def discover(
+        self, name: str | None, cls: type | None = None, required: bool = True, requester: str | None = None
+    ) -> Any:
+        """Find a service by name and/or class (see :meth:`Service.discover_service`)."""
+        found = self._match(name, cls, exclude=requester)
+        service = None
+        if found is not None:
+            if self._building and requester == self._building[-1]:
+                self._add_dep(requester, found)
+                service = self._build(found)
+            else:
+                service = self._services.get(found)
+        if service is None and required:
+            what = f"named {name!r}" if name else "of any name"
+            kind = f" of class {cls.__name__}" if cls is not None else ""
+            available = ", ".join(f"{n} ({e.cls})" for n, e in self._entries.items()
+                                  if n not in self.failed) or "none"
+            reason = f"; it failed: {self.failed[name]!r}" if name in self.failed else ""
+            raise ServiceNotFound(
+                f"{requester or 'app'}: no service {what}{kind}{reason}. Configured services: {available}. "
+                "Add it to `services:` in the config, or pass required=False"
+            )
+        return service
+
+    def mark_failed(self, service: Service, cause: BaseException | str) -> None:
+        """Make an optional service that failed to start undiscoverable."""
+        self.failed[service.service_name] = cause
+        self._services.pop(service.service_name, None)
+
+    def order(self) -> list[str]:
+        """Start order: dependencies first, config order breaks ties."""
+        names = [n for n in self._entries if n in self._services]
+        return start_order(names, self._deps)
+
+
+SERVICES_KEY = web.AppKey("kaiju.services", ServiceContainer)
+"""App key of the app's :class:`ServiceContainer`."""
+
+
+def _service_params(cls: type) -> dict[str, type[Service]]:
+    """Constructor parameters annotated with a Service subclass."""
+    init = cls.__init__
+    try:
+        hints = typing.get_type_hints(init)
+    except Exception:  # unresolved forward references: fall back to raw annotations
+        hints = dict(getattr(init, "__annotations__", {}))
+    out: dict[str, type[Service]] = {}
+    try:
+        params = inspect.signature(init).parameters
+    except (TypeError, ValueError):
+        return out
+    for pname in params:
+        if pname in ("self", "app", "logger"):
+            continue
+        hint = hints.get(pname)
+        for option in typing.get_args(hint) or (hint,):
+            if inspect.isclass(option) and issubclass(option, Service):
+                out[pname] = option
+                break
+    return out

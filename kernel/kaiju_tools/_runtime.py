@@ -1,0 +1,90 @@
+"""Runtime: everything the kernel knows before an app is built (plugins, CLI, settings)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._merge import Origins, merge_into, walk
+from .config import ConfigLoader, LoadedConfig
+from .exceptions import ConfigError, ConfigProblem
+from .plugins import Plugins, call_each
+from .settings import ProjectSettings, validate_settings
+
+__all__ = ["Runtime", "settings_from_mapping"]
+
+
+@dataclass
+class Runtime:
+    """Plugins, parsed CLI arguments, loaded config and validated settings of one run."""
+
+    plugins: Plugins
+    args: argparse.Namespace | None = None
+    loaded: LoadedConfig | None = None
+    settings: ProjectSettings | None = None
+    init_app: Callable[..., Any] | None = None
+    prog: str = "python -m app"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def load_settings(
+        self, *, base_config_paths: Sequence[str] = (), base_env_paths: Sequence[str] = (),
+        default_env_paths: Sequence[str] = (), environ: Mapping[str, str] | None = None,
+    ) -> ProjectSettings:
+        """Load the config in the guide's order, activate ``packages:``, validate."""
+        args = self.args or argparse.Namespace()
+        loader = ConfigLoader(
+            self.plugins.pm.hook,
+            base_config_paths=base_config_paths,
+            config_paths=getattr(args, "config_paths", None) or (),
+            base_env_paths=base_env_paths,
+            env_paths=getattr(args, "env_paths", None) or (),
+            default_env_paths=default_env_paths,
+            env_values=getattr(args, "env_values", None) or (),
+            environ=environ if environ is not None else os.environ,
+        )
+        self.loaded = loader.load()
+        self.settings = self.finish(self.loaded.data, self.loaded.origins)
+        return self.settings
+
+    def finish(self, data: dict[str, Any], origins: Origins) -> ProjectSettings:
+        """Activate packages, merge plugin defaults under ``data``, run checks, validate."""
+        packages = data.get("packages") or []
+        problems: list[ConfigProblem] = []
+        if isinstance(packages, list):
+            problems.extend(self.plugins.activate_packages([p for p in packages if isinstance(p, str)]))
+        merged: dict[str, Any] = {}
+        merged_origins: Origins = {}
+        for plugin, defaults in call_each(self.plugins.pm, "kaiju_config_defaults"):
+            merge_into(merged, merged_origins, defaults,
+                       {p: f"defaults of plugin {plugin}" for p, _ in walk(defaults) if p})
+        merge_into(merged, merged_origins, data, origins)
+        data.clear()
+        data.update(merged)
+        origins.clear()
+        origins.update(merged_origins)
+        for _, found in call_each(self.plugins.pm, "kaiju_process_settings", settings=data):
+            problems.extend(found)
+        try:
+            settings = validate_settings(data, origins)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            raise ConfigError(problems) from None
+        if problems:
+            raise ConfigError(problems)
+        settings.runtime = self  # type: ignore[attr-defined]
+        self.settings = settings
+        return settings
+
+
+def settings_from_mapping(data: Mapping[str, Any], plugins: Plugins | None = None) -> ProjectSettings:
+    """Validate settings given as a mapping (first-party plugins loaded, ``packages:`` activated)."""
+    if plugins is None:
+        plugins = Plugins()
+        plugins.load_first_party()
+    runtime = Runtime(plugins)
+    copy: dict[str, Any] = {}
+    merge_into(copy, {}, data, {})
+    return runtime.finish(copy, {})

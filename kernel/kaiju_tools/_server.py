@@ -1,0 +1,175 @@
+"""``run_server``: the command line of an app (``python -m app [-c] [-f] [-e] [command]``).
+
+Exit codes: 0 success (also after SIGTERM / SIGINT), 1 the app or a command failed,
+2 the settings or the command line are wrong. Errors are printed to stderr as one
+readable message, never as a bare traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from aiohttp import web
+
+from ._runtime import Runtime
+from .commands import COMMANDS, Command, describe
+from .exceptions import CommandError, ConfigError, KaijuError, PluginError
+from .plugins import Plugins
+from .registry import close_matches
+
+__all__ = ["build_parser", "main", "run_server"]
+
+_FORMAT = "%(asctime)s | %(levelname)5s | %(name)s | %(message)s"
+
+
+def _prog() -> str:
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name.endswith(".__main__"):
+        return f"python -m {spec.name[: -len('.__main__')]}"
+    if spec is not None and spec.name:
+        return f"python -m {spec.name}"
+    return os.path.basename(sys.argv[0]) or "app"
+
+
+def build_parser(plugins: Plugins, prog: str) -> argparse.ArgumentParser:
+    """The top-level parser: ``-c``, ``-f``, ``-e``, a command and its arguments."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Run the application (default command: run) or one of its commands.",
+        epilog=describe(COMMANDS) + f"\n\n'{prog} COMMAND --help' shows a command's own arguments.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-c", "--config", dest="config_paths", action="append", metavar="FILE",
+                        help="another .yml settings file, merged after the base ones (repeatable)")
+    parser.add_argument("-f", "--env-file", dest="env_paths", action="append", metavar="FILE",
+                        help="an .env.json file; replaces default_env_paths (repeatable)")
+    parser.add_argument("-e", "--env", dest="env_values", action="append", metavar="KEY=VALUE",
+                        help="set an env value, parsed as a literal; highest priority (repeatable)")
+    parser.add_argument("command", nargs="?", default="run", help="the command to run (default: run)")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    plugins.pm.hook.kaiju_add_cli_options.call_historic(kwargs={"parser": parser})
+    return parser
+
+
+def main(
+    init_app: Callable[..., web.Application],
+    base_config_paths: Sequence[str] = (),
+    base_env_paths: Sequence[str] = (),
+    default_env_paths: Sequence[str] = (),
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Run the CLI and return the exit code."""
+    prog = _prog()
+    try:
+        plugins = Plugins()
+        plugins.load_first_party()
+        parser = build_parser(plugins, prog)
+    except KaijuError as exc:
+        return _fail(prog, exc, 1)
+    args = parser.parse_args(argv)
+    runtime = Runtime(plugins, args=args, init_app=init_app, prog=prog)
+    try:
+        settings = runtime.load_settings(
+            base_config_paths=base_config_paths, base_env_paths=base_env_paths,
+            default_env_paths=default_env_paths,
+        )
+    except (ConfigError, PluginError) as exc:
+        return _fail(prog, exc, 2)
+    _default_logging(settings.main.loglevel)
+    cls = COMMANDS.get(args.command)
+    if cls is None:
+        hint = close_matches(args.command, COMMANDS.names())
+        return _fail(prog, CommandError(
+            f"unknown command {args.command!r}. {hint} Commands: {', '.join(sorted(COMMANDS.names()))}"
+        ), 2)
+    sub = argparse.ArgumentParser(prog=f"{prog} {args.command}", description=cls.summary())
+    cls.add_arguments(sub)
+    cmd_args = sub.parse_args(args.args)
+    command = cls(runtime)
+    try:
+        if args.command == "run":
+            return serve(runtime)
+        if not command.needs_app:
+            return asyncio.run(command.run(None, cmd_args)) or 0
+        app = init_app(settings)
+        return asyncio.run(_with_app(app, command, cmd_args)) or 0
+    except ConfigError as exc:
+        return _fail(prog, exc, 2)
+    except KaijuError as exc:
+        return _fail(prog, exc, 1)
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _with_app(app: web.Application, command: Command, args: argparse.Namespace) -> int | None:
+    runner = web.AppRunner(app, handle_signals=True)
+    await runner.setup()
+    try:
+        return await command.run(app, args)
+    finally:
+        await runner.cleanup()
+
+
+def _default_logging(level: str) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(stream=sys.stderr, level=level, format=_FORMAT)
+
+
+def _fail(prog: str, exc: BaseException, code: int) -> int:
+    print(f"{prog}: error: {exc}", file=sys.stderr)
+    cause = exc.__cause__
+    if cause is not None and not isinstance(cause, KaijuError) and str(cause) not in str(exc):
+        print(f"  caused by {type(cause).__name__}: {cause}", file=sys.stderr)
+    return code
+
+
+def run_server(
+    init_app: Callable[..., web.Application],
+    base_config_paths: Sequence[str] = (),
+    base_env_paths: Sequence[str] = (),
+    default_env_paths: Sequence[str] = (),
+    argv: Sequence[str] | None = None,
+) -> NoReturn:
+    """Parse the command line, load the settings, build the app and run the command.
+
+    The default command, ``run``, serves the app with :func:`aiohttp.web.run_app` on
+    ``run.host:run.port`` until SIGTERM / SIGINT, then stops gracefully (exit code 0).
+    """
+    sys.exit(main(init_app, base_config_paths, base_env_paths, default_env_paths, argv))
+
+
+def serve(runtime: Runtime) -> int:
+    """Build the app with the runtime's ``init_app`` and serve it until a signal."""
+    settings = runtime.settings
+    assert settings is not None and runtime.init_app is not None
+    app = runtime.init_app(settings)
+    log = logging.getLogger(settings.main.name)
+    run = settings.run
+    extra: dict[str, Any] = {"access_log": None, **run.extra}
+    try:
+        web.run_app(
+            app, host=run.host, port=run.port, shutdown_timeout=run.shutdown_timeout,
+            print=lambda *a: log.info("serving on http://%s:%s", run.host, run.port),
+            handle_signals=True, **extra,
+        )
+    except KaijuError:
+        raise
+    except BaseExceptionGroup as exc:  # errors while stopping services
+        raise KaijuError(f"the app stopped with errors: {_group_text(exc)}") from exc
+    except OSError as exc:
+        raise KaijuError(f"cannot serve on {run.host}:{run.port}: {exc}. Check run.host / run.port "
+                         "(is another process using the port?)") from exc
+    log.info("stopped")
+    return 0
+
+
+def _group_text(exc: BaseExceptionGroup[Any]) -> str:
+    return "; ".join(f"{type(e).__name__}: {e}" for e in exc.exceptions)

@@ -1,0 +1,235 @@
+"""The application: ``init_app`` builds an aiohttp app with its services and lifecycle.
+
+Start-up (inside the app's aiohttp cleanup context): async ``kaiju_app_created`` hooks,
+then each service in dependency order -- ``init()`` under ``main.start_timeout``, then
+``kaiju_service_started`` -- then ``kaiju_app_started``. Stop: ``kaiju_app_stopping`` (on
+shutdown, while requests drain), each started service in strictly reverse order --
+``close()`` under ``main.stop_timeout``, then ``kaiju_service_stopped`` -- then
+``kaiju_app_stopped``. A failed start stops what had started, in reverse, and re-raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from ._container import SERVICES_KEY, ServiceContainer
+from ._logger import get_logger
+from ._runtime import Runtime, settings_from_mapping
+from .commands import COMMANDS
+from .exceptions import ServiceStartError
+from .hookspecs import compose
+from .plugins import Plugins, await_lifecycle, call_each
+from .services import SERVICE_CLASS_REGISTRY, ContextableService, Service, ServiceState
+from .settings import ProjectSettings
+
+__all__ = [
+    "ATTRS_KEY",
+    "COMMANDS",
+    "PLUGINS_KEY",
+    "SERVICES_KEY",
+    "SERVICE_CLASS_REGISTRY",
+    "SETTINGS_KEY",
+    "App",
+    "get_services",
+    "get_settings",
+    "init_app",
+    "run_server",
+]
+
+App = web.Application
+"""The application class: an :class:`aiohttp.web.Application` (kaiju state lives in app keys)."""
+
+SETTINGS_KEY = web.AppKey("kaiju.settings", ProjectSettings)
+PLUGINS_KEY = web.AppKey("kaiju.plugins", Plugins)
+ATTRS_KEY = web.AppKey("kaiju.attrs", dict)
+_CREATED_KEY = web.AppKey("kaiju.created", list)
+
+
+def get_services(app: web.Application) -> ServiceContainer:
+    """The app's service container (``.discover()``, ``.get(name)``, iteration)."""
+    return app[SERVICES_KEY]
+
+
+def get_settings(app: web.Application) -> ProjectSettings:
+    """The app's validated settings."""
+    return app[SETTINGS_KEY]
+
+
+def init_app(
+    settings: ProjectSettings | Mapping[str, Any],
+    attrs: Mapping[str, Any] | None = None,
+    middlewares: Iterable[Any] = (),
+    **kws: Any,
+) -> web.Application:
+    """Build the app: services (not started yet), routes and hooks of active plugins.
+
+    :param settings: validated :class:`ProjectSettings` (``run_server`` passes them) or a
+        mapping shaped like the YAML config (first-party plugins are loaded for it)
+    :param attrs: values an app wants to keep (``get_attrs(app)["db_meta"]``)
+    :param middlewares: aiohttp middlewares placed before the plugins' ones
+    :param kws: more :class:`aiohttp.web.Application` arguments (override ``app:``)
+    """
+    if not isinstance(settings, ProjectSettings):
+        settings = settings_from_mapping(settings)
+    runtime: Runtime | None = getattr(settings, "runtime", None)
+    if runtime is None:
+        settings = settings_from_mapping(_as_mapping(settings))
+        runtime = settings.runtime  # type: ignore[attr-defined]
+    plugins = runtime.plugins
+    app_kws = {k: v for k, v in settings.app.items() if k != "debug"}
+    app_kws.update(kws)
+    app = web.Application(middlewares=list(middlewares), **app_kws)
+    for _, found in call_each(plugins.pm, "kaiju_register_middlewares", app=app):
+        app.middlewares.extend(found)
+    wrappers = [w for _, w in call_each(plugins.pm, "kaiju_wrap_request", app=app)]
+    if wrappers:
+        app.middlewares.append(_request_middleware(wrappers))
+    app[SETTINGS_KEY] = settings
+    app[PLUGINS_KEY] = plugins
+    app[ATTRS_KEY] = dict(attrs or {})
+    logging.getLogger(settings.main.name).setLevel(settings.main.loglevel)
+    container = ServiceContainer(app, settings)
+    app[SERVICES_KEY] = container
+    container.build_all()
+    container.order()  # a dependency cycle is an error now, not at start
+    for _, routes in call_each(plugins.pm, "kaiju_register_routes", app=app):
+        for method, path, handler in routes:
+            app.router.add_route(method, path, handler)
+    pending = []
+    for _, result in call_each(plugins.pm, "kaiju_app_created", app=app):
+        if asyncio.iscoroutine(result):
+            pending.append(result)
+    app[_CREATED_KEY] = pending
+    app.cleanup_ctx.append(_lifecycle)
+    app.on_shutdown.append(_stopping)
+    return app
+
+
+def get_attrs(app: web.Application) -> dict[str, Any]:
+    """The ``attrs`` given to :func:`init_app`."""
+    return app[ATTRS_KEY]
+
+
+def _as_mapping(settings: ProjectSettings) -> dict[str, Any]:
+    return {
+        "packages": list(settings.packages), "app": dict(settings.app), "etc": dict(settings.etc),
+        "main": dict(vars(settings.main)),
+        "run": {"host": settings.run.host, "port": settings.run.port,
+                "shutdown_timeout": settings.run.shutdown_timeout, **settings.run.extra},
+        "services": [
+            {"cls": s.cls, "name": s.name, "enabled": s.enabled, "required": s.required,
+             "loglevel": s.loglevel, "settings": dict(s.settings), "depends_on": list(s.depends_on)}
+            for s in settings.services
+        ],
+    }
+
+
+def _request_middleware(wrappers: list[Any]) -> Any:
+    async def inner(request: web.Request) -> web.StreamResponse:
+        return await request["kaiju.handler"](request)
+
+    chain = compose(wrappers, inner)
+
+    @web.middleware
+    async def kaiju_request_hooks(request: web.Request, handler: Any) -> web.StreamResponse:
+        request["kaiju.handler"] = handler
+        return await chain(request)
+
+    return kaiju_request_hooks
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS_KEY]
+    pm = app[PLUGINS_KEY].pm
+    container = app[SERVICES_KEY]
+    log = get_logger(settings.main.name)
+    started = container.started
+    try:
+        for coro in app[_CREATED_KEY]:
+            await coro
+        app[_CREATED_KEY].clear()
+        for name in container.order():
+            service = container.get(name)
+            if service is not None and await _start(app, service, log):
+                started.append(service)
+                await await_lifecycle(pm, "kaiju_service_started", app=app, service=service)
+        await await_lifecycle(pm, "kaiju_app_started", app=app)
+    except BaseException:
+        for coro in app[_CREATED_KEY]:
+            coro.close()
+        await _stop_all(app, log)
+        raise
+    log.info("app started", services=[s.service_name for s in started])
+    yield
+    try:
+        await _stop_all(app, log)
+    finally:
+        await await_lifecycle(pm, "kaiju_app_stopped", app=app)
+
+
+async def _start(app: web.Application, service: Service, log: Any) -> bool:
+    settings = app[SETTINGS_KEY]
+    container = app[SERVICES_KEY]
+    entry = container.entry(service.service_name)
+    service.state = ServiceState.STARTING
+    if isinstance(service, ContextableService):
+        timeout = settings.main.start_timeout
+        try:
+            await asyncio.wait_for(service.init(), timeout)
+        except Exception as exc:
+            service.state = ServiceState.FAILED
+            if isinstance(exc, TimeoutError):
+                cause: Any = f"init() did not finish within {timeout:g} s (main.start_timeout)"
+            else:
+                cause = exc
+            if entry.required:
+                log.error("required service failed to start", service=service.service_name,
+                          exc_info=not isinstance(exc, TimeoutError))
+                raise ServiceStartError(service.service_name, cause) from exc
+            log.warning("optional service failed to start; the app goes on without it (required: false)",
+                        service=service.service_name, error=str(cause),
+                        exc_info=not isinstance(exc, TimeoutError))
+            container.mark_failed(service, cause)
+            return False
+    service.state = ServiceState.RUNNING
+    return True
+
+
+async def _stop_all(app: web.Application, log: Any) -> None:
+    settings = app[SETTINGS_KEY]
+    pm = app[PLUGINS_KEY].pm
+    started = app[SERVICES_KEY].started
+    errors: list[Exception] = []
+    while started:
+        service = started.pop()
+        service.state = ServiceState.STOPPING
+        if isinstance(service, ContextableService):
+            try:
+                await asyncio.wait_for(service.close(), settings.main.stop_timeout)
+            except Exception as exc:
+                log.error("service failed to stop cleanly", service=service.service_name,
+                          exc_info=True)
+                errors.append(exc)
+        service.state = ServiceState.STOPPED
+        try:
+            await await_lifecycle(pm, "kaiju_service_stopped", app=app, service=service)
+        except Exception as exc:
+            errors.append(exc)
+    if errors:
+        raise ExceptionGroup("errors while stopping services", errors)
+
+
+async def _stopping(app: web.Application) -> None:
+    await await_lifecycle(app[PLUGINS_KEY].pm, "kaiju_app_stopping", app=app)
+
+
+def run_server(*args: Any, **kwargs: Any) -> Any:
+    """Load settings, build the app with ``init_app`` and serve it (see ``_server``)."""
+    from ._server import run_server as _run
+
+    return _run(*args, **kwargs)

@@ -1,0 +1,97 @@
+"""CLI commands: the ``COMMANDS`` registry and the command base class.
+
+An app's ``commands.py`` defines commands; its package registers them with
+``COMMANDS.register_from_module(app.commands)``; ``python -m app <command>`` runs one.
+
+Example::
+
+    from kaiju_tools import Command
+
+    class Hello(Command):
+        \"\"\"Print a greeting.\"\"\"
+
+        name = "hello"
+
+        @classmethod
+        def add_arguments(cls, parser):
+            parser.add_argument("--who", default="world")
+
+        async def run(self, app, args):
+            print(f"hello {args.who}")
+            return 0
+
+A command with ``needs_app = True`` (the default) runs inside a started app: its
+services have run ``init()`` and will run ``close()`` after it; ``app`` is the
+:class:`aiohttp.web.Application`. With ``needs_app = False`` it runs with ``app=None``
+and only the settings (``self.runtime``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, ClassVar
+
+from .registry import ClassRegistry
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from ._runtime import Runtime
+
+__all__ = ["COMMANDS", "Command", "CommandRegistry"]
+
+
+class Command:
+    """Base class of CLI commands."""
+
+    __abstract__ = True
+    name: ClassVar[str] = ""
+    """The word typed on the command line (default: the class name in lower case)."""
+    help: ClassVar[str] = ""
+    """One line for ``--help`` (default: the first line of the class docstring)."""
+    needs_app: ClassVar[bool] = True
+    """Start the app's services around :meth:`run`."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    @classmethod
+    def command_name(cls) -> str:
+        """The command's CLI name."""
+        return cls.name or cls.__name__.lower()
+
+    @classmethod
+    def summary(cls) -> str:
+        """The command's one-line help."""
+        doc = (cls.__doc__ or "").strip()
+        return cls.help or (doc.splitlines()[0] if doc else "")
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Add the command's own arguments to its parser."""
+
+    async def run(self, app: web.Application | None, args: argparse.Namespace) -> int | None:
+        """Do the work; return the exit code (``None`` means 0)."""
+        raise NotImplementedError
+
+
+class CommandRegistry(ClassRegistry[Command]):
+    """Registry of CLI commands, keyed by command name."""
+
+    def __init__(self) -> None:
+        super().__init__(Command, "command")
+
+    def class_key(self, obj: type[Command]) -> str:  # noqa: D102
+        return obj.command_name()
+
+
+COMMANDS = CommandRegistry()
+"""The registry ``python -m app <command>`` looks commands up in."""
+
+
+def describe(commands: CommandRegistry) -> str:
+    """The ``commands:`` block of ``--help``."""
+    lines = ["commands:"]
+    for name in sorted(commands.names()):
+        lines.append(f"  {name:<14} {commands[name].summary()}")
+    return "\n".join(lines)

@@ -1,0 +1,15 @@
+"""HTTP views the guide imports from ``kaiju_tools.http`` (provided by the rpc plugin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._lazy import resolve
+
+__all__ = ["JSONRPCView"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return resolve(__name__, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,311 @@
+"""Plugins: discovery through entry points, activation rules, hook calls.
+
+- Entry-point group ``kaiju.plugins``; each entry point is a module whose hook
+  implementations are module-level functions (the module is the plugin).
+- First-party plugins (:data:`FIRST_PARTY`) are active whenever installed; any other
+  plugin is active only when ``packages:`` names it (entry-point or distribution name).
+  An inactive plugin is never imported by a running app.
+- ``KAIJU_DISABLE_PLUGINS=a,b`` disables plugins by name; ``KAIJU_TRACE_HOOKS=1`` prints
+  every hook call (hook, plugins, duration) to stderr.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import importlib_metadata
+import pluggy
+
+from . import hookspecs
+from .exceptions import ConfigProblem, PluginError
+from .registry import close_matches
+
+__all__ = [
+    "DISABLE_ENV",
+    "ENTRY_POINT_GROUP",
+    "FIRST_PARTY",
+    "TRACE_ENV",
+    "PluginInfo",
+    "Plugins",
+    "await_lifecycle",
+    "call_each",
+    "collect",
+    "make_plugin_manager",
+]
+
+ENTRY_POINT_GROUP = "kaiju.plugins"
+DISABLE_ENV = "KAIJU_DISABLE_PLUGINS"
+TRACE_ENV = "KAIJU_TRACE_HOOKS"
+FIRST_PARTY = frozenset(
+    {"kaiju-plugin-config-yaml", "kaiju-plugin-rpc", "kaiju-plugin-scheduler", "kaiju-plugin-logging"}
+)
+"""Distributions whose plugins are active whenever they are installed."""
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+@dataclass
+class PluginInfo:
+    """What the kernel knows of one installed plugin (one entry point)."""
+
+    name: str
+    value: str
+    dist: str = "?"
+    version: str = "?"
+    status: str = "inactive"  # active / inactive / failed / disabled
+    cause: str = ""
+    hooks: list[str] = field(default_factory=list)
+    registered: list[str] = field(default_factory=list)
+    module: ModuleType | None = field(default=None, repr=False)
+    entry_point: Any = field(default=None, repr=False)
+
+    @property
+    def first_party(self) -> bool:
+        """Whether the plugin is active whenever installed."""
+        return _norm(self.dist) in FIRST_PARTY
+
+    @property
+    def label(self) -> str:
+        """``name (distribution version)`` for messages."""
+        return f"plugin {self.name!r} (distribution {self.dist} {self.version})"
+
+
+def make_plugin_manager() -> pluggy.PluginManager:
+    """A new plugin manager with the kernel's hookspecs and its built-in defaults plugin."""
+    from . import _builtin
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    pm.register(_builtin, name="kaiju.builtin")
+    if os.environ.get(TRACE_ENV, "").strip() not in ("", "0", "false", "no"):
+        _install_tracer(pm)
+    return pm
+
+
+def _install_tracer(pm: pluggy.PluginManager) -> None:
+    starts: list[float] = []
+
+    def before(hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
+        starts.append(time.perf_counter())
+
+    def after(outcome: Any, hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
+        took = (time.perf_counter() - starts.pop()) * 1e6
+        names = ",".join(i.plugin_name for i in reversed(impls)) or "-"
+        print(f"kaiju-trace: hook={hook_name} plugins={names} duration_us={took:.0f}", file=sys.stderr)
+
+    pm.add_hookcall_monitoring(before, after)
+
+
+def _impls(pm: pluggy.PluginManager, hook_name: str) -> list[Any]:
+    caller = getattr(pm.hook, hook_name)
+    return [i for i in reversed(caller.get_hookimpls()) if not (i.hookwrapper or i.wrapper)]
+
+
+def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    """Call a hook's implementations one by one (pluggy call order) -> ``[(plugin, result)]``.
+
+    Unlike ``pm.hook.<name>()``, an error names the plugin that raised it.
+    """
+    out = []
+    trace = os.environ.get(TRACE_ENV, "").strip() not in ("", "0", "false", "no")
+    for impl in _impls(pm, hook_name):
+        start = time.perf_counter()
+        try:
+            result = impl.function(**{a: kwargs[a] for a in impl.argnames})
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {impl.plugin_name!r}: hook {hook_name} raised {type(exc).__name__}: {exc}"
+            ) from exc
+        if trace:
+            took = (time.perf_counter() - start) * 1e6
+            print(f"kaiju-trace: hook={hook_name} plugins={impl.plugin_name} duration_us={took:.0f}",
+                  file=sys.stderr)
+        if result is not None:
+            out.append((impl.plugin_name, result))
+    return out
+
+
+async def await_lifecycle(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> None:
+    """Call a lifecycle hook, awaiting each implementation's result in call order."""
+    for impl in _impls(pm, hook_name):
+        try:
+            result = impl.function(**{a: kwargs[a] for a in impl.argnames})
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {impl.plugin_name!r}: lifecycle hook {hook_name} raised {type(exc).__name__}: {exc}"
+            ) from exc
+
+
+def collect(app: Any, hook_name: str) -> list[Any]:
+    """Results of a hook for an app's active plugins (call once at start-up, not per request)."""
+    from .app import PLUGINS_KEY
+
+    plugins = app[PLUGINS_KEY]
+    return [result for _, result in call_each(plugins.pm, hook_name, app=app)]
+
+
+class Plugins:
+    """The plugins of one app: a plugin manager plus what was found and activated."""
+
+    def __init__(self, pm: pluggy.PluginManager | None = None, environ: Any = None) -> None:
+        self.pm = pm or make_plugin_manager()
+        env = os.environ if environ is None else environ
+        self.disabled = {_norm(n) for n in env.get(DISABLE_ENV, "").split(",") if n.strip()}
+        self.infos: dict[str, PluginInfo] = {}
+        self.modules: list[str] = []
+        for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist
+            info = PluginInfo(ep.name, ep.value, dist.name if dist else "?", dist.version if dist else "?",
+                              entry_point=ep)
+            if _norm(info.name) in self.disabled or _norm(info.dist) in self.disabled:
+                info.status, info.cause = "disabled", f"disabled by {DISABLE_ENV}"
+            self.infos.setdefault(info.name, info)
+        from ._builtin import register_builtin_commands
+
+        register_builtin_commands()
+
+    def load_first_party(self) -> None:
+        """Activate every installed first-party plugin (not disabled)."""
+        for info in self.infos.values():
+            if info.first_party and info.status == "inactive":
+                self.activate(info)
+
+    def activate(self, info: PluginInfo) -> None:
+        """Import and register one plugin; raise :class:`PluginError` naming it on failure."""
+        try:
+            module = info.entry_point.load()
+        except Exception as exc:
+            info.status, info.cause = "failed", f"{type(exc).__name__}: {exc}"
+            raise PluginError(f"{info.label} failed to import: {info.cause}. Fix or uninstall it, or "
+                              f"disable it with {DISABLE_ENV}={info.name}") from exc
+        try:
+            self.pm.register(module, name=info.name)
+        except ValueError:  # registered already
+            return
+        except pluggy.PluginValidationError as exc:
+            info.status, info.cause = "failed", str(exc)
+            raise PluginError(f"{info.label} has an invalid hook implementation: {exc}") from exc
+        info.module = module
+        info.hooks = sorted(c.name for c in self.pm.get_hookcallers(module) or ())
+        problem = _check_async(self.pm, module, info) or _check_pending(self.pm, info)
+        if problem:
+            self.pm.unregister(module)
+            info.status, info.cause = "failed", problem
+            raise PluginError(f"{info.label}: {problem}")
+        info.status, info.cause = "active", ""
+        self.register_classes(info)
+
+    def register_classes(self, info: PluginInfo) -> None:
+        """Run the registration hooks of one plugin (service classes, commands)."""
+        from .commands import COMMANDS
+        from .services import SERVICE_CLASS_REGISTRY
+
+        module = info.module
+        for hook, registry in (("kaiju_register_services", SERVICE_CLASS_REGISTRY),
+                               ("kaiju_register_commands", COMMANDS)):
+            impl = getattr(module, hook, None)
+            if impl is None or hook not in info.hooks:
+                continue
+            try:
+                classes = list(impl() or ())
+                for cls in classes:
+                    registry.register(cls)  # type: ignore[arg-type]
+            except Exception as exc:
+                info.status, info.cause = "failed", f"{type(exc).__name__}: {exc}"
+                raise PluginError(f"{info.label}: {hook} failed: {info.cause}") from exc
+            info.registered.extend(registry.class_key(c) for c in classes)  # type: ignore[arg-type]
+
+    def activate_packages(self, packages: Iterable[str]) -> list[ConfigProblem]:
+        """Activate what ``packages:`` names; return problems (unknown names)."""
+        problems = []
+        by_dist = {_norm(i.dist): i for i in self.infos.values()}
+        for index, name in enumerate(packages):
+            info = self.infos.get(name) or by_dist.get(_norm(name))
+            if info is not None:
+                if info.status == "disabled":
+                    continue
+                if info.status != "active":
+                    self.activate(info)
+                continue
+            if self._import_package(name, index, problems):
+                self.modules.append(name)
+        return problems
+
+    def _import_package(self, name: str, index: int, problems: list[ConfigProblem]) -> bool:
+        from .services import SERVICE_CLASS_REGISTRY
+
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                installed = ", ".join(f"{i.name} ({i.dist})" for i in self.infos.values()) or "none"
+                hint = close_matches(name, [*self.infos, *(i.dist for i in self.infos.values())])
+                problems.append(ConfigProblem(
+                    f"packages[{index}]",
+                    f"unknown package {name!r}: no installed plugin has this entry-point or distribution "
+                    f"name, and no module of this name can be imported. Installed plugins: {installed}",
+                    hint or "pip install the plugin, or fix the name"))
+                return False
+            raise PluginError(f"package {name!r} (packages[{index}]) failed to import: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise PluginError(f"package {name!r} (packages[{index}]) failed to import: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        SERVICE_CLASS_REGISTRY.register_from_module(module)
+        try:
+            services = importlib.import_module(f"{name}.services")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{name}.services":
+                raise PluginError(f"package {name}.services failed to import: {exc}") from exc
+        else:
+            SERVICE_CLASS_REGISTRY.register_from_module(services)
+        return True
+
+    def inspect_all(self) -> list[PluginInfo]:
+        """Import inactive plugins too (for the ``plugins`` command only) to report their hooks."""
+        for info in self.infos.values():
+            if info.status != "inactive":
+                continue
+            try:
+                module = info.entry_point.load()
+            except Exception as exc:
+                info.status, info.cause = "failed", f"import failed: {type(exc).__name__}: {exc}"
+                continue
+            info.hooks = sorted(n for n in dir(module) if n.startswith("kaiju_") and callable(getattr(module, n)))
+            info.cause = "not listed in `packages:`"
+        return sorted(self.infos.values(), key=lambda i: (not i.first_party, i.name))
+
+
+def _check_async(pm: pluggy.PluginManager, module: ModuleType, info: PluginInfo) -> str:
+    for caller in pm.get_hookcallers(module) or ():
+        for impl in caller.get_hookimpls():
+            if impl.plugin is not module:
+                continue
+            is_async = inspect.iscoroutinefunction(impl.function) or inspect.isasyncgenfunction(impl.function)
+            if is_async and caller.name not in hookspecs.ASYNC_HOOKS:
+                sig = f"async def {caller.name}{inspect.signature(impl.function)}"
+                return (f"hook {caller.name} must not be async (`{sig}`): pluggy cannot await it. "
+                        "Only lifecycle hooks may be async; make it a plain def")
+            if (impl.hookwrapper or impl.wrapper) and caller.name in hookspecs.ASYNC_HOOKS:
+                return f"hook {caller.name} cannot be a wrapper: lifecycle hooks are awaited one by one"
+    return ""
+
+
+def _check_pending(pm: pluggy.PluginManager, info: PluginInfo) -> str:
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        return f"unknown hook implementation: {exc} (check the name against kaiju_tools.hookspecs)"
+    return ""

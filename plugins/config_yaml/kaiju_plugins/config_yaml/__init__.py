@@ -1,0 +1,14 @@
+"""YAML and ``.env.json`` configuration loaders for kaiju-kernel.
+
+The plugin answers the kernel's ``kaiju_load_config_source`` hook for ``.yml`` /
+``.yaml`` files (project settings, with the line of every value) and ``.json`` files
+(flat env maps, with the line of every key). Malformed files raise
+:class:`kaiju_tools.ConfigError` naming the file, line and column.
+"""
+
+from __future__ import annotations
+
+from ._json import load_json
+from ._yaml import load_yaml
+
+__all__ = ["load_json", "load_yaml"]

@@ -1,0 +1,24 @@
+"""The ``config_yaml`` plugin: answers ``kaiju_load_config_source`` for .yml/.yaml/.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kaiju_tools import ConfigSource
+from kaiju_tools.hookspecs import hookimpl
+
+from ._json import load_json
+from ._yaml import load_yaml
+
+__all__ = ["kaiju_load_config_source"]
+
+
+@hookimpl
+def kaiju_load_config_source(path: Path, kind: str) -> ConfigSource | None:
+    """Read ``.yml`` / ``.yaml`` as YAML and ``.json`` as JSON; leave other files to others."""
+    suffix = path.suffix.lower()
+    if suffix in (".yml", ".yaml"):
+        return load_yaml(path)
+    if suffix == ".json":
+        return load_json(path)
+    return None
