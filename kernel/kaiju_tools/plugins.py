@@ -87,7 +87,7 @@ def make_plugin_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     pm.register(_builtin, name="kaiju.builtin")
-    if os.environ.get(TRACE_ENV, "").strip() not in ("", "0", "false", "no"):
+    if _tracing():
         _install_tracer(pm)
     return pm
 
@@ -106,6 +106,15 @@ def _install_tracer(pm: pluggy.PluginManager) -> None:
     pm.add_hookcall_monitoring(before, after)
 
 
+def _tracing() -> bool:
+    return os.environ.get(TRACE_ENV, "").strip() not in ("", "0", "false", "no")
+
+
+def _trace(hook_name: str, plugin: str, start: float) -> None:
+    took = (time.perf_counter() - start) * 1e6
+    print(f"kaiju-trace: hook={hook_name} plugins={plugin} duration_us={took:.0f}", file=sys.stderr)
+
+
 def _impls(pm: pluggy.PluginManager, hook_name: str) -> list[Any]:
     caller = getattr(pm.hook, hook_name)
     return [i for i in reversed(caller.get_hookimpls()) if not (i.hookwrapper or i.wrapper)]
@@ -117,7 +126,7 @@ def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[t
     Unlike ``pm.hook.<name>()``, an error names the plugin that raised it.
     """
     out = []
-    trace = os.environ.get(TRACE_ENV, "").strip() not in ("", "0", "false", "no")
+    trace = _tracing()
     for impl in _impls(pm, hook_name):
         start = time.perf_counter()
         try:
@@ -127,9 +136,7 @@ def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[t
                 f"plugin {impl.plugin_name!r}: hook {hook_name} raised {type(exc).__name__}: {exc}"
             ) from exc
         if trace:
-            took = (time.perf_counter() - start) * 1e6
-            print(f"kaiju-trace: hook={hook_name} plugins={impl.plugin_name} duration_us={took:.0f}",
-                  file=sys.stderr)
+            _trace(hook_name, impl.plugin_name, start)
         if result is not None:
             out.append((impl.plugin_name, result))
     return out
@@ -218,8 +225,11 @@ class Plugins:
             impl = getattr(module, hook, None)
             if impl is None or hook not in info.hooks:
                 continue
+            start = time.perf_counter()
             try:
                 classes = list(impl() or ())
+                if _tracing():
+                    _trace(hook, info.name, start)
                 for cls in classes:
                     registry.register(cls)  # type: ignore[arg-type]
             except Exception as exc:

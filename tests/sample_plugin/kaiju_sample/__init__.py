@@ -1,0 +1,1 @@
+"""A sample third-party plugin: a service class, hook implementations, and broken variants."""

@@ -1,0 +1,1 @@
+"""Broken third-party plugins used by the kernel tests."""

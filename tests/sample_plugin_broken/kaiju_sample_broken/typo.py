@@ -1,0 +1,8 @@
+"""A plugin with a misspelt hook implementation name."""
+
+from kaiju_tools.hookspecs import hookimpl
+
+
+@hookimpl
+def kaiju_app_startd(app):
+    pass

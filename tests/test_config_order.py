@@ -1,0 +1,198 @@
+"""The guide's loading order, end to end: real files, ``python -m app`` in a subprocess.
+
+Order: base ``.yml`` files, ``-c`` files, base ``env.json`` files, ``-f`` files (which
+replace ``default_env_paths``), OS environment (keys present in env files only), ``-e``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from kernel_support import AppDir
+from suite_support import EVENTS_SERVICES, config_json, run
+
+
+@pytest.fixture
+def layered(app_dir: AppDir) -> AppDir:
+    """An app with two base yml files, a base env file and a default env file."""
+    app_dir.main(configs=["settings/config.yml", "settings/services.yml"],
+                 envs=["settings/env.json"], defaults=["settings/env.local.json"])
+    app_dir.write("tapp/services.py", EVENTS_SERVICES)
+    app_dir.write("settings/config.yml", """
+        main:
+          name: layered
+        etc:
+          a: config
+          b: config
+          c: config
+          d: config
+          nested:
+            x: 1
+          k_base: "[k_base]"
+          k_default: "[k_default]"
+          k_f: "[k_f]"
+          k_f2: "[k_f2:'no f2']"
+          local_only: "[local_only:'absent']"
+          k_os: "[k_os]"
+          k_e: "[k_e]"
+          k_eq: "[k_eq]"
+          k_int: "[k_int]"
+          not_in_env: "[not_in_env:'dflt']"
+        services:
+          - cls: Recorder
+            name: first
+    """)
+    app_dir.write("settings/services.yml", """
+        etc:
+          b: services
+          c: services
+          d: services
+          nested:
+            y: 2
+        services:
+          - cls: Recorder
+            name: second
+    """)
+    app_dir.write("settings/dev.yml", """
+        etc:
+          c: dev
+          d: dev
+        services:
+          - cls: Recorder
+            name: third
+    """)
+    app_dir.write("settings/local.yml", "etc:\n  d: local\n")
+    app_dir.write("settings/env.json", json.dumps({
+        "k_base": "base", "k_default": "base", "k_f": "base", "k_os": "base", "k_e": "base",
+        "k_eq": "base", "k_int": 1}))
+    app_dir.write("settings/env.local.json", json.dumps(
+        {"k_default": "local", "k_f": "local", "local_only": "local"}))
+    app_dir.write("settings/f1.env.json", json.dumps({"k_f": "f1", "k_f2": "f1"}))
+    app_dir.write("settings/f2.env.json", json.dumps({"k_f2": "f2"}))
+    return app_dir
+
+
+def test_yml_files_merge_in_the_guides_order(layered: AppDir) -> None:
+    data = config_json(layered, "-c", "settings/dev.yml", "-c", "settings/local.yml")
+    etc = data["etc"]
+    assert (etc["a"], etc["b"], etc["c"], etc["d"]) == ("config", "services", "dev", "local")
+    assert etc["nested"] == {"x": 1, "y": 2}
+    assert [s["name"] for s in data["services"]] == ["first", "second", "third"]
+
+
+def test_c_files_merge_in_command_line_order(layered: AppDir) -> None:
+    etc = config_json(layered, "-c", "settings/local.yml", "-c", "settings/dev.yml")["etc"]
+    assert (etc["c"], etc["d"]) == ("dev", "dev")
+
+
+def test_default_env_paths_apply_without_f(layered: AppDir) -> None:
+    etc = config_json(layered)["etc"]
+    assert etc["k_base"] == "base"
+    assert etc["k_default"] == "local"
+    assert etc["k_f"] == "local"
+    assert etc["local_only"] == "local"
+    assert etc["k_f2"] == "no f2"
+
+
+def test_f_replaces_default_env_paths_and_merges_in_order(layered: AppDir) -> None:
+    etc = config_json(layered, "-f", "settings/f1.env.json", "-f", "settings/f2.env.json")["etc"]
+    assert etc["k_default"] == "base"  # env.local.json was not read
+    assert etc["local_only"] == "absent"
+    assert etc["k_f"] == "f1"
+    assert etc["k_f2"] == "f2"
+
+
+def test_os_environment_overrides_env_files_for_known_keys(layered: AppDir) -> None:
+    env = {"k_os": "from os", "k_f": "os beats -f", "k_int": "8080", "not_in_env": "ignored"}
+    etc = config_json(layered, "-f", "settings/f1.env.json", env=env)["etc"]
+    assert etc["k_os"] == "from os"
+    assert etc["k_f"] == "os beats -f"
+    assert etc["k_int"] == 8080  # parsed as a literal, whole-string template keeps the type
+    assert etc["not_in_env"] == "dflt"  # not a key of any env file: the OS variable is ignored
+
+
+def test_e_has_the_last_word(layered: AppDir) -> None:
+    etc = config_json(layered, "-e", "k_e=cli", "-e", "k_os=cli", "-e", "k_int=[1, 2]",
+                      env={"k_os": "from os", "k_e": "from os"})["etc"]
+    assert etc["k_e"] == "cli"
+    assert etc["k_os"] == "cli"
+    assert etc["k_int"] == [1, 2]
+
+
+def test_e_splits_at_the_first_equals_sign(layered: AppDir) -> None:
+    etc = config_json(layered, "-e", "k_eq=a=b")["etc"]
+    assert etc["k_eq"] == "a=b"
+
+
+def test_last_e_wins_for_the_same_key(layered: AppDir) -> None:
+    etc = config_json(layered, "-e", "k_e=one", "-e", "k_e=two")["etc"]
+    assert etc["k_e"] == "two"
+
+
+@pytest.mark.parametrize(("arg", "expected"), [
+    ("true", True), ("null", None), ("42", 42), ("1.5", 1.5), ("'quoted'", "quoted"),
+    ('"42"', "42"), ('{"a": [1]}', {"a": [1]}), ("localhost", "localhost"),
+    ("__import__('os').getcwd()", "__import__('os').getcwd()"),
+])
+def test_e_values_are_literals_never_evaluated(layered: AppDir, arg: str, expected: object) -> None:
+    etc = config_json(layered, "-e", f"k_e={arg}")["etc"]
+    assert etc["k_e"] == expected
+
+
+def test_e_for_a_key_no_env_file_defines_is_an_error(layered: AppDir) -> None:
+    result = run(layered, "-e", "k_unknown=1", "config")
+    assert result.returncode == 2
+    assert "k_unknown" in result.stderr
+    assert "settings/env.json" in result.stderr  # the env files it looked at
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("-c", "settings/nope.yml"), ("-f", "settings/nope.env.json"),
+])
+def test_a_missing_cli_file_is_an_error(layered: AppDir, args: tuple[str, str]) -> None:
+    result = run(layered, *args, "config")
+    assert result.returncode == 2
+    assert "settings/nope." in result.stderr
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_base_file_is_an_error(layered: AppDir) -> None:
+    (layered.root / "settings/services.yml").unlink()
+    (layered.root / "settings/env.local.json").unlink()
+    result = run(layered, "config")
+    assert result.returncode == 2
+    assert "settings/services.yml" in result.stderr
+    assert "settings/env.local.json" in result.stderr  # both reported in one run
+    assert "does not exist" in result.stderr
+
+
+def test_a_missing_default_env_file_does_not_matter_when_f_replaces_it(layered: AppDir) -> None:
+    (layered.root / "settings/env.local.json").unlink()
+    etc = config_json(layered, "-f", "settings/f1.env.json")["etc"]
+    assert etc["k_f"] == "f1"
+
+
+def test_a_config_without_run_serves_on_a_default_host_and_port(app_dir: AppDir) -> None:
+    app_dir.write("settings/config.yml", "main:\n  name: bare\n")
+    app_dir.write("settings/env.json", "{}")
+    app_dir.write("tapp/commands.py", '''
+        from kaiju_tools import Command, get_settings
+
+        class Show(Command):
+            name = "show"
+            async def run(self, app, args):
+                s = get_settings(app)
+                print(s.run.host, s.run.port, s.main.name, s.main.env, s.services, s.packages, s.etc)
+    ''')
+    result = run(app_dir, "show")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["127.0.0.1", "8080", "bare", "dev", "[]", "[]", "{}"]
+
+
+def test_an_empty_config_file_is_an_empty_mapping(app_dir: AppDir) -> None:
+    app_dir.write("settings/config.yml", "")
+    app_dir.write("settings/env.json", "{}")
+    assert config_json(app_dir) == {}
