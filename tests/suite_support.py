@@ -24,6 +24,7 @@ __all__ = [
     "EVENTS_SERVICES",
     "config_json",
     "events",
+    "fake_dist",
     "run",
     "serving",
     "stop",
@@ -133,3 +134,21 @@ def serving(app: AppDir, *args: str, port: int | None = None,
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def fake_dist(site: Path, dist: str, version: str, entry_points: dict[str, str],
+              modules: dict[str, str]) -> Path:
+    """An installed distribution below ``site`` (a ``.dist-info`` plus modules), no pip needed.
+
+    Put ``site`` on the child's ``PYTHONPATH``; ``importlib.metadata`` finds it there like
+    any installed distribution. ``entry_points`` maps ``kaiju.plugins`` names to modules.
+    """
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n",
+                                   encoding="utf-8")
+    lines = ["[kaiju.plugins]", *(f"{name} = {value}" for name, value in entry_points.items())]
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name, text in modules.items():
+        (site / f"{name}.py").write_text(text, encoding="utf-8")
+    return site

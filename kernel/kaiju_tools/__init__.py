@@ -34,9 +34,8 @@ from .templates import parse_literal
 __version__ = "0.1.0"
 
 __all__ = [
-    "COMMANDS",
-    "SERVICE_CLASS_REGISTRY",
     "App",
+    "COMMANDS",
     "Command",
     "CommandError",
     "ConfigError",
@@ -51,6 +50,7 @@ __all__ = [
     "PluginError",
     "ProjectSettings",
     "RunSettings",
+    "SERVICE_CLASS_REGISTRY",
     "Service",
     "ServiceError",
     "ServiceNotFound",

@@ -48,6 +48,8 @@ SETTINGS_KEY = web.AppKey("kaiju.settings", ProjectSettings)
 PLUGINS_KEY = web.AppKey("kaiju.plugins", Plugins)
 ATTRS_KEY = web.AppKey("kaiju.attrs", dict)
 _CREATED_KEY = web.AppKey("kaiju.created", list)
+_RequestKey = getattr(web, "RequestKey", None)  # aiohttp >= 3.12; a plain str key before
+_HANDLER_KEY: Any = _RequestKey("kaiju.handler", object) if _RequestKey else "kaiju.handler"
 
 
 def get_services(app: web.Application) -> ServiceContainer:
@@ -131,13 +133,13 @@ def _as_mapping(settings: ProjectSettings) -> dict[str, Any]:
 
 def _request_middleware(wrappers: list[Any]) -> Any:
     async def inner(request: web.Request) -> web.StreamResponse:
-        return await request["kaiju.handler"](request)
+        return await request[_HANDLER_KEY](request)
 
     chain = compose(wrappers, inner)
 
     @web.middleware
     async def kaiju_request_hooks(request: web.Request, handler: Any) -> web.StreamResponse:
-        request["kaiju.handler"] = handler
+        request[_HANDLER_KEY] = handler
         return await chain(request)
 
     return kaiju_request_hooks

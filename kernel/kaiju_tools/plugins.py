@@ -18,7 +18,6 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 import importlib_metadata
@@ -66,7 +65,7 @@ class PluginInfo:
     cause: str = ""
     hooks: list[str] = field(default_factory=list)
     registered: list[str] = field(default_factory=list)
-    module: ModuleType | None = field(default=None, repr=False)
+    module: Any = field(default=None, repr=False)
     entry_point: Any = field(default=None, repr=False)
 
     @property
@@ -197,18 +196,32 @@ class Plugins:
             info.status, info.cause = "failed", f"{type(exc).__name__}: {exc}"
             raise PluginError(f"{info.label} failed to import: {info.cause}. Fix or uninstall it, or "
                               f"disable it with {DISABLE_ENV}={info.name}") from exc
+        self._register(module, info)
+
+    def register(self, plugin: object, name: str) -> PluginInfo:
+        """Register a plugin object that is not an entry point (tests, in-code plugins).
+
+        The same checks apply as for entry points: async implementations of sync hooks
+        and unknown hook names are refused with a :class:`PluginError`.
+        """
+        info = PluginInfo(name, repr(plugin), dist="(in code)", version="-")
+        self.infos[name] = info
+        self._register(plugin, info)
+        return info
+
+    def _register(self, plugin: Any, info: PluginInfo) -> None:
         try:
-            self.pm.register(module, name=info.name)
+            self.pm.register(plugin, name=info.name)
         except ValueError:  # registered already
             return
         except pluggy.PluginValidationError as exc:
             info.status, info.cause = "failed", str(exc)
             raise PluginError(f"{info.label} has an invalid hook implementation: {exc}") from exc
-        info.module = module
-        info.hooks = sorted(c.name for c in self.pm.get_hookcallers(module) or ())
-        problem = _check_async(self.pm, module, info) or _check_pending(self.pm, info)
+        info.module = plugin
+        info.hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or ())
+        problem = _check_async(self.pm, plugin, info) or _check_pending(self.pm, info)
         if problem:
-            self.pm.unregister(module)
+            self.pm.unregister(plugin)
             info.status, info.cause = "failed", problem
             raise PluginError(f"{info.label}: {problem}")
         info.status, info.cause = "active", ""
@@ -298,7 +311,7 @@ class Plugins:
         return sorted(self.infos.values(), key=lambda i: (not i.first_party, i.name))
 
 
-def _check_async(pm: pluggy.PluginManager, module: ModuleType, info: PluginInfo) -> str:
+def _check_async(pm: pluggy.PluginManager, module: Any, info: PluginInfo) -> str:
     for caller in pm.get_hookcallers(module) or ():
         for impl in caller.get_hookimpls():
             if impl.plugin is not module:
