@@ -7,10 +7,11 @@ plugin that ships them; when it is missing, the error says which distribution to
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any as _Any
 
 from . import context
-from ._lazy import LAZY, resolve
+from ._lazy import LAZY as _LAZY
+from ._lazy import resolve as _resolve
 from ._logger import Logger, get_logger
 from .app import App, get_attrs, get_services, get_settings, init_app, run_server
 from .commands import COMMANDS, Command
@@ -69,11 +70,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in LAZY:
-        return resolve(__name__, name)
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        return _resolve(__name__, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*__all__, *LAZY})
+    return sorted({*__all__, *_LAZY})
