@@ -45,14 +45,19 @@ class Runtime:
             env_values=getattr(args, "env_values", None) or (),
             environ=environ if environ is not None else os.environ,
         )
-        self.loaded = loader.load()
-        self.settings = self.finish(self.loaded.data, self.loaded.origins)
+        self.loaded = loader.load(strict=False)
+        self.settings = self.finish(self.loaded.data, self.loaded.origins, self.loaded.problems)
         return self.settings
 
-    def finish(self, data: dict[str, Any], origins: Origins) -> ProjectSettings:
-        """Activate packages, merge plugin defaults under ``data``, run checks, validate."""
+    def finish(
+        self, data: dict[str, Any], origins: Origins, problems: list[ConfigProblem] | None = None
+    ) -> ProjectSettings:
+        """Activate packages, merge plugin defaults under ``data``, run checks, validate.
+
+        ``problems`` found earlier (templates, ``-e``) are reported with the new ones.
+        """
         packages = data.get("packages") or []
-        problems: list[ConfigProblem] = []
+        problems = list(problems or [])
         if isinstance(packages, list):
             problems.extend(self.plugins.activate_packages([p for p in packages if isinstance(p, str)]))
         merged: dict[str, Any] = {}

@@ -56,6 +56,7 @@ class LoadedConfig:
     env_origins: dict[str, str]
     config_paths: list[Path]
     env_paths: list[Path]
+    problems: list[ConfigProblem] = field(default_factory=list)
 
     def origin(self, path: tuple[Any, ...]) -> str:
         """Where the value at ``path`` came from (or the closest enclosing key's origin)."""
@@ -64,6 +65,15 @@ class LoadedConfig:
                 return self.origins[path]
             path = path[:-1]
         return "default"
+
+
+def _get(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def parse_env_arg(arg: str) -> tuple[str, Any]:
@@ -102,9 +112,15 @@ class ConfigLoader:
         self._env_values = list(env_values)
         self._environ = os.environ if environ is None else environ
 
-    def load(self) -> LoadedConfig:
-        """Read, merge and resolve everything; raise one ConfigError listing every problem."""
+    def load(self, strict: bool = True) -> LoadedConfig:
+        """Read, merge and resolve everything; raise one ConfigError listing every problem.
+
+        With ``strict=False``, problems with templates and ``-e`` values are returned in
+        :attr:`LoadedConfig.problems` (unresolved values removed) so that validation can
+        report them together with its own; unreadable files still raise at once.
+        """
         problems: list[ConfigProblem] = []
+        deferred: list[ConfigProblem] = []
         data: dict[str, Any] = {}
         origins: Origins = {}
         for path in self.config_paths:
@@ -128,12 +144,12 @@ class ConfigLoader:
             try:
                 key, value = parse_env_arg(arg)
             except ValueError as exc:
-                problems.append(ConfigProblem("-e", str(exc)))
+                deferred.append(ConfigProblem("-e", str(exc)))
                 continue
             if key not in env:
                 hint = close_matches(key, env) or "add the key to an env file first"
                 looked = ", ".join(map(str, self.env_paths)) or "no env files"
-                problems.append(
+                deferred.append(
                     ConfigProblem(
                         f"-e {arg}",
                         f"unknown env key {key!r}: -e sets only keys defined in the env files "
@@ -144,10 +160,18 @@ class ConfigLoader:
                 continue
             env[key] = value
             env_origins[key] = f"-e {arg}"
-        self._resolve(data, origins, env, env_origins, problems)
-        if problems:
-            raise ConfigError(problems)
-        return LoadedConfig(data, origins, env, env_origins, self.config_paths, self.env_paths)
+        self._missing: list[tuple[Any, ...]] = []
+        self._resolve(data, origins, env, env_origins, deferred)
+        if problems or (deferred and strict):
+            # a missing or malformed file makes everything after it guesswork: stop here
+            raise ConfigError([*problems, *deferred])
+        loaded = LoadedConfig(data, origins, env, env_origins, self.config_paths, self.env_paths)
+        loaded.problems = deferred
+        for path in self._missing:  # drop unresolved values so validation reports only real problems
+            parent = _get(data, path[:-1])
+            if isinstance(parent, dict):
+                parent.pop(path[-1], None)
+        return loaded
 
     def _read(self, path: Path, kind: str, problems: list[ConfigProblem]) -> ConfigSource | None:
         what = "config file" if kind == "config" else "env file"
@@ -209,6 +233,8 @@ class ConfigLoader:
 
         value, missing = render(data, lookup)
         where = origins.get(path, "")
+        if missing:
+            self._missing.append(path)
         for key in missing:
             looked = ", ".join(map(str, self.env_paths)) or "no env files were given"
             hint = close_matches(key, env) or (

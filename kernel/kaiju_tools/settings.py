@@ -263,12 +263,13 @@ def _service(
         )
         check.add((*path, "cls"), f"unknown service class {cls_name!r}", hint)
         return entry
-    _check_service_settings(check, cls, entry.settings, (*path, "settings"))
+    _check_service_settings(check, cls, entry.settings, (*path, "settings"),
+                            entry.name or cls.service_name or cls.__name__)
     return entry
 
 
 def _check_service_settings(
-    check: _Checker, cls: type[Service], settings: Mapping[str, Any], path: tuple[Any, ...]
+    check: _Checker, cls: type[Service], settings: Mapping[str, Any], path: tuple[Any, ...], name: str
 ) -> None:
     try:
         params = inspect.signature(cls).parameters
@@ -285,15 +286,16 @@ def _check_service_settings(
             hint = close_matches(str(key), allowed) or (
                 f"{cls.__name__} accepts: {', '.join(allowed) or 'no settings'}"
             )
-            check.add((*path, key), f"unknown setting {key!r} for service class {cls.__name__}", hint)
-    for name, param in params.items():
-        if name in ("app", "logger") or param.default is not inspect.Parameter.empty:
+            check.add((*path, key), f"unknown setting {key!r} for service class {cls.__name__} (service {name!r})",
+                      hint)
+    for pname, param in params.items():
+        if pname in ("app", "logger") or param.default is not inspect.Parameter.empty:
             continue
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             continue
-        if name not in settings and not _is_service_annotation(param.annotation, cls):
-            check.add((*path, name), f"{cls.__name__} needs the setting {name!r}, which is missing",
-                      f"add `{name}:` under settings")
+        if pname not in settings and not _is_service_annotation(param.annotation, cls):
+            check.add((*path, pname), f"service {name!r} (class {cls.__name__}) needs the setting "
+                      f"{pname!r}, which is missing", f"add `{pname}:` under settings")
 
 
 def _is_service_annotation(annotation: Any, owner: type) -> bool:

@@ -46,8 +46,9 @@ def parse_literal(text: str) -> Any:
     """Parse ``text`` as a literal; anything that is not one stays the string itself.
 
     Accepted: JSON (``true``, ``null``, ``1.5``, ``"quoted"``, ``[1, 2]``, ``{"a": 1}``)
-    and Python literals (``True``, ``None``, ``'quoted'``, ``(1, 2)``). Nothing is
-    evaluated: ``__import__('os')`` stays a string.
+    and Python literals of settings data (``True``, ``None``, ``'quoted'``, ``(1, 2)`` as a
+    list). Sets, bytes, complex numbers and ``...`` are not settings data: such text stays
+    a string. Nothing is evaluated: ``__import__('os')`` stays a string.
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_literal expects a str, got {type(text).__name__}: {text!r}")
@@ -59,14 +60,25 @@ def parse_literal(text: str) -> Any:
     except (ValueError, RecursionError):
         pass
     try:
-        value = ast.literal_eval(stripped)
+        return _plain(ast.literal_eval(stripped))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=repr)
-    if isinstance(value, (bytes, complex)):
-        return text
-    return value
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """Settings data only: tuples become lists; sets, bytes, complex and ``...`` are refused."""
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, _SCALARS) for k in value):
+            raise ValueError("mapping keys must be scalars")
+        return {k: _plain(v) for k, v in value.items()}
+    raise ValueError(f"not settings data: {type(value).__name__}")
 
 
 def find_templates(text: str) -> list[Template]:

@@ -26,11 +26,15 @@ def load_yaml(path: Path) -> ConfigSource:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else {}
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        start, stop = exc.context_mark, exc.problem_mark
+        mark = stop or start
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = exc.problem or exc.context or "cannot parse"
+        problem = exc.problem or "cannot parse"
+        if start is not None and exc.context:
+            problem = f"{exc.context} started at {path}:{start.line + 1}: {problem}"
         raise ConfigError(ConfigProblem(where, f"malformed YAML: {problem}",
-                                        "fix the YAML syntax at that line (indentation, quotes, colons)"))
+                                        "fix the YAML syntax at that line (indentation, quotes, "
+                                        "colons, closing brackets)")) from None
     except yaml.YAMLError as exc:
         raise ConfigError(ConfigProblem(str(path), f"malformed YAML: {exc}")) from None
     finally:

@@ -1,0 +1,212 @@
+"""Logging throughput: our JSON / text handlers against stdlib formatters, into a null stream.
+
+Each (variant, measure, rep) runs in a fresh Python process; the median of the reps is
+reported, and every figure is also given as a ratio to the stdlib plain formatter measured
+in the same run (the machine is noisy, ratios travel better than absolute numbers).
+
+Measures (records per second, higher is better; caller cost in µs per call, lower is better):
+
+- ``handler``: ``handler.handle(record)`` for prebuilt records shaped like the guide's sample
+  (message, ``data`` extras, correlation id / session / deadline in the context): formatting,
+  encoding and the write, nothing else.
+- ``sync``: ``logger.info("rpc accepted", request=...)`` inside a bound request context, the
+  handler attached directly (record creation + dispatch + format + write, in the caller).
+- ``queued``: the same calls with our queue in place (JSON/text only): ``caller`` is the cost
+  of one call in the calling thread; ``drained`` counts until every record is written.
+
+Usage::
+
+    python bench/logging_throughput.py [--records 100000] [--reps 3] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+VARIANTS = ("stdlib_plain", "stdlib_json", "text", "json")
+MEASURES = ("handler", "sync", "queued")
+INNER = 3
+"""Timed loops per process; the fastest counts (as timeit does)."""
+PLAIN_FORMAT = "%(asctime)s | %(levelname)s | %(name)s | %(message)s"
+
+
+class NullStream(io.TextIOBase):
+    """A text stream that drops what is written (``write`` and ``flush`` cost almost nothing)."""
+
+    def write(self, s: str) -> int:  # noqa: D102
+        return len(s)
+
+    def flush(self) -> None:  # noqa: D102
+        pass
+
+
+class StdlibJSONFormatter(logging.Formatter):
+    """The baseline: the guide's JSON keys built from record attributes, encoded by stdlib json."""
+
+    def format(self, record: logging.LogRecord) -> str:  # noqa: D102
+        from kaiju_tools.context import get_context
+
+        ctx = get_context()
+        obj = {
+            "t": record.created, "name": record.name, "lvl": record.levelname, "msg": record.getMessage(),
+            "cid": ctx.get("correlation_id"), "sid": ctx.get("session_id"), "t_max": ctx.get("deadline"),
+            "data": getattr(record, "data", None) or {},
+        }
+        if record.exc_info:
+            obj["exc"] = self.formatException(record.exc_info)
+        return json.dumps(obj, separators=(",", ":"), default=repr, ensure_ascii=False)
+
+
+def make_handler(variant: str) -> logging.Handler:
+    stream = NullStream()
+    if variant == "json":
+        from kaiju_plugins.logging import JSONHandler
+
+        return JSONHandler(stream=stream)
+    if variant == "text":
+        from kaiju_plugins.logging import TextHandler
+
+        return TextHandler(stream=stream)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(PLAIN_FORMAT) if variant == "stdlib_plain" else StdlibJSONFormatter())
+    return handler
+
+
+def bind() -> Any:
+    from kaiju_tools import context
+
+    return context.bind(correlation_id="20d35cfc", session_id="6f580b919f00704584a0453a883310be",
+                        deadline=1682328142)
+
+
+def one_run(variant: str, measure: str, n: int) -> dict[str, float]:
+    from kaiju_tools import get_logger
+
+    handler = make_handler(variant)
+    std = logging.getLogger("app")
+    std.setLevel(logging.INFO)
+    std.propagate = False
+    log = get_logger("app.rpc")
+    request = {"method": "rpc.api", "id": 0}
+    bind()
+    if measure == "handler":
+        from kaiju_plugins.logging._record import capture_context
+
+        records = []
+        for i in range(n):
+            record = std.makeRecord("app.rpc", logging.INFO, __file__, 1, "rpc accepted", (), None,
+                                    extra={"data": {"request": request}})
+            capture_context(record)
+            records.append(record)
+        if hasattr(handler, "flush_each_record"):
+            handler.flush_each_record = False  # as the queue's writer thread uses it
+        handle = handler.handle
+        best = float("inf")
+        for _ in range(INNER):
+            start = time.perf_counter()
+            for record in records:
+                handle(record)
+            best = min(best, time.perf_counter() - start)
+        return {"records_per_s": n / best}
+    if measure == "sync":
+        std.addHandler(handler)
+        info = log.info
+        best = float("inf")
+        for _ in range(INNER):
+            start = time.perf_counter()
+            for _ in range(n):
+                info("rpc accepted", request=request)
+            best = min(best, time.perf_counter() - start)
+        return {"records_per_s": n / best, "caller_us": best / n * 1e6}
+    from kaiju_plugins.logging import LogQueue
+
+    info = log.info
+    paused = drained = busy = float("inf")
+    for _ in range(INNER):
+        # writer paused: the cost a call adds to the calling thread (the event loop)
+        queue = LogQueue(maxsize=n + 10)
+        front = queue.handler([handler])
+        std.addHandler(front)
+        start = time.perf_counter()
+        for _ in range(n):
+            info("rpc accepted", request=request)
+        paused = min(paused, time.perf_counter() - start)
+        queue.start()
+        queue.stop()
+        std.removeHandler(front)
+        # writer running: a burst of calls shares the GIL with the writer thread
+        queue = LogQueue(maxsize=n + 10)
+        front = queue.handler([handler])
+        std.addHandler(front)
+        queue.start()
+        start = time.perf_counter()
+        for _ in range(n):
+            info("rpc accepted", request=request)
+        busy = min(busy, time.perf_counter() - start)
+        queue.stop()
+        drained = min(drained, time.perf_counter() - start)
+        std.removeHandler(front)
+        assert queue.dropped == 0
+    return {"records_per_s": n / drained, "caller_us": paused / n * 1e6, "burst_caller_us": busy / n * 1e6}
+
+
+def child(argv: list[str]) -> None:
+    variant, measure, n = argv[0], argv[1], int(argv[2])
+    print(json.dumps(one_run(variant, measure, n)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for rep in range(args.reps):
+        for measure in MEASURES:
+            for variant in VARIANTS:
+                if measure == "queued" and variant not in ("json", "text"):
+                    continue
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", variant, measure, str(args.records)],
+                    capture_output=True, text=True, check=True,
+                )
+                figures = json.loads(out.stdout)
+                for key, value in figures.items():
+                    results.setdefault(measure, {}).setdefault(variant, {}).setdefault(key, []).append(value)  # type: ignore[attr-defined]
+    print(f"python {sys.version.split()[0]}, {args.records} records, median of {args.reps} fresh-process reps\n")
+    base_handler = statistics.median(results["handler"]["stdlib_plain"]["records_per_s"])  # type: ignore[arg-type]
+    base_sync = statistics.median(results["sync"]["stdlib_plain"]["records_per_s"])  # type: ignore[arg-type]
+    base_caller = statistics.median(results["sync"]["stdlib_plain"]["caller_us"])  # type: ignore[arg-type]
+    print(f"{'measure':8} {'variant':13} {'records/s':>10} {'x plain':>8} {'caller µs':>10} {'x plain':>8}")
+    table = {}
+    for measure, by_variant in results.items():
+        base = base_handler if measure == "handler" else base_sync
+        for variant, figures in by_variant.items():
+            rate = statistics.median(figures["records_per_s"])  # type: ignore[arg-type]
+            row = {"records_per_s": rate, "ratio": rate / base}
+            line = f"{measure:8} {variant:13} {rate:10.0f} {rate / base:8.2f}"
+            if "caller_us" in figures:
+                caller = statistics.median(figures["caller_us"])  # type: ignore[arg-type]
+                row.update(caller_us=caller, caller_ratio=caller / base_caller)
+                line += f" {caller:10.2f} {caller / base_caller:8.2f}"
+            table[f"{measure}/{variant}"] = row
+            print(line)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"records": args.records, "reps": args.reps, "results": table, "raw": results}, fh, indent=1)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2:])
+    else:
+        main()

@@ -1,0 +1,165 @@
+"""JSON-RPC over HTTP: our example app vs a raw aiohttp handler, driven by wrk.
+
+One command (from the project root)::
+
+    /tmp/dev/bin/python bench/rpc_bench.py            # 10 s x 3 reps, ~5 minutes
+    /tmp/dev/bin/python bench/rpc_bench.py --duration 5 --variants uvloop,orjson
+
+For each scenario (single call without params, single call with two int params, batch of
+10, unknown method) and each server, 3 repetitions alternate the servers; each run is
+``wrk -t1 -c32`` pinned to CPU 1 against a server pinned to CPU 0 (``taskset``). Server
+CPU per request is read from ``/proc/<pid>/stat`` (utime + stime) before and after the
+run. Printed: median req/s, p50 / p99 latency, CPU µs per request, and our/limit CPU
+ratio. wrk is installed from Debian's packages when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+TICKS = os.sysconf("SC_CLK_TCK")
+
+SCENARIOS = {
+    "single, no params": {"jsonrpc": "2.0", "method": "bench.ping", "id": 1},
+    "single, 2 int params": {"jsonrpc": "2.0", "method": "bench.add", "params": [1, 2], "id": 1},
+    "batch of 10": [{"jsonrpc": "2.0", "method": "bench.add", "params": [i, 2], "id": i} for i in range(10)],
+    "unknown method": {"jsonrpc": "2.0", "method": "bench.nope", "id": 1},
+}
+TARGETS = {"batch of 10": 1.15}
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk is missing: installing it from Debian's packages", file=sys.stderr)
+    subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, stdout=subprocess.DEVNULL)
+    return shutil.which("wrk") or "wrk"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+
+
+def start(kind: str, port: int, extra: list[str]) -> subprocess.Popen[bytes]:
+    script = HERE / ("rpc_kaiju.py" if kind == "ours" else "rpc_raw.py")
+    proc = subprocess.Popen(["taskset", "-c", "0", PY, str(script), str(port), *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{kind} server did not start on port {port}")
+
+
+def lua_script(body: str) -> str:
+    path = Path(tempfile.mkdtemp()) / "post.lua"
+    path.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
+                    'wrk.headers["Content-Type"] = "application/json"\n')
+    return str(path)
+
+
+def to_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(wrk: str, port: int, script: str, pid: int, duration: float) -> dict[str, float]:
+    before = cpu_ticks(pid)
+    out = subprocess.run(["taskset", "-c", "1", wrk, "-t1", "-c32", f"-d{duration:g}s", "--latency", "-s", script,
+                          f"http://127.0.0.1:{port}/public/rpc"], capture_output=True, text=True, check=True).stdout
+    after = cpu_ticks(pid)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    if "Non-2xx" in out:
+        raise RuntimeError(f"non-2xx answers:\n{out}")
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": to_ms(re.search(r"\s50%\s+(\S+)", out).group(1)),
+        "p99": to_ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
+        "cpu_us": (after - before) / TICKS * 1e6 / max(requests, 1),
+    }
+
+
+def bench(wrk: str, extra: list[str], duration: float, reps: int) -> dict[str, dict[str, dict[str, float]]]:
+    ports = {"ours": free_port(), "limit": free_port()}
+    procs = {kind: start(kind, port, extra) for kind, port in ports.items()}
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    try:
+        for name, body in SCENARIOS.items():
+            script = lua_script(json.dumps(body))
+            runs: dict[str, list[dict[str, float]]] = {"ours": [], "limit": []}
+            for kind in procs:  # warm-up
+                run_wrk(wrk, ports[kind], script, procs[kind].pid, 1)
+            for rep in range(reps):
+                order = ("ours", "limit") if rep % 2 == 0 else ("limit", "ours")
+                for kind in order:
+                    runs[kind].append(run_wrk(wrk, ports[kind], script, procs[kind].pid, duration))
+            results[name] = {kind: {key: statistics.median(r[key] for r in rs) for key in rs[0]}
+                             for kind, rs in runs.items()}
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+            proc.wait(10)
+    return results
+
+
+def report(title: str, results: dict[str, dict[str, dict[str, float]]]) -> str:
+    lines = [f"### {title}", "",
+             "| scenario | server | req/s | p50 ms | p99 ms | CPU µs/req | ours/limit CPU | target |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, by_kind in results.items():
+        ratio = by_kind["ours"]["cpu_us"] / by_kind["limit"]["cpu_us"]
+        target = TARGETS.get(name, 1.10)
+        for kind in ("ours", "limit"):
+            r = by_kind[kind]
+            tail = f"{ratio:.2f} | ≤ {target:.2f}" if kind == "ours" else " | "
+            lines.append(f"| {name} | {kind} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
+                         f"{r['cpu_us']:.1f} | {tail} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions per server (default 3)")
+    parser.add_argument("--variants", default="", help="also measure: uvloop, orjson (comma-separated)")
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    configs = [("asyncio loop, ujson", [])]
+    variants = {v.strip() for v in args.variants.split(",") if v.strip()}
+    if "uvloop" in variants:
+        configs.append(("uvloop, ujson", ["--uvloop"]))
+    if "orjson" in variants:
+        configs.append(("asyncio loop, orjson", ["--codec", "orjson"]))
+    if {"uvloop", "orjson"} <= variants:
+        configs.append(("uvloop, orjson", ["--uvloop", "--codec", "orjson"]))
+    for title, extra in configs:
+        print(report(title, bench(wrk, extra, args.duration, args.reps)), "\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Ours: the example app (``examples/``) as ``run_server`` starts it, plus the bench methods.
+
+``python bench/rpc_kaiju.py PORT [--uvloop] [--codec ujson|orjson] [--request-logs]``
+
+The example's own config files are used; one generated file adds the ``Bench`` service
+and sets the rpc server's ``request_logs`` (the example turns them on; the raw handler
+writes no logs, so they are off unless ``--request-logs``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("port", type=int)
+    parser.add_argument("--uvloop", action="store_true")
+    parser.add_argument("--codec", default="ujson")
+    parser.add_argument("--request-logs", action="store_true")
+    args = parser.parse_args()
+    if args.uvloop:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    services = yaml.safe_load((EXAMPLES / "settings" / "services.yml").read_text())
+    for entry in services["services"]:
+        if entry["cls"] == "JSONRPCServer":
+            entry["settings"].update(request_logs=args.request_logs, codec=args.codec)
+    services["services"].append({"cls": "Bench", "name": "bench"})
+    tmp = Path(tempfile.mkdtemp()) / "services.yml"
+    tmp.write_text(yaml.safe_dump(services))
+    os.chdir(EXAMPLES)
+    sys.path[:0] = [str(EXAMPLES), str(Path(__file__).parent)]
+    import rpc_methods  # noqa: F401 -- registers Bench
+
+    from app.application import init_app
+    from kaiju_tools.app import run_server
+
+    run_server(init_app, base_config_paths=["./settings/config.yml", str(tmp)],
+               base_env_paths=["./settings/env.json"], argv=["-e", f"run_port={args.port}"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Checking the ``loggers`` / ``handlers`` settings of ``LoggingService``.
+
+Every problem is collected (with its dotted config key and a hint) and raised together
+as one :class:`kaiju_tools.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kaiju_tools.exceptions import ConfigProblem
+from kaiju_tools.registry import close_matches
+
+__all__ = ["HandlerSettings", "LoggerSettings", "check_settings"]
+
+LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET")
+_HANDLER_KEYS = ("cls", "name", "level", "settings", "formatter", "formatter_settings", "enabled")
+_LOGGER_KEYS = ("name", "handlers", "level", "propagate", "enabled")
+
+
+@dataclass
+class HandlerSettings:
+    """One entry of ``handlers:``.
+
+    :param cls: handler class name (``JSONHandler``, ``TextHandler``, or one a plugin registers)
+    :param name: name loggers refer to it by (default: the class name)
+    :param level: lowest level it writes (default: everything its loggers pass)
+    :param settings: keyword arguments of the handler class (``stream: stderr``)
+    :param formatter: formatter class name replacing the handler's default formatter
+    :param formatter_settings: keyword arguments of the formatter class
+    :param enabled: ``false`` leaves the handler out
+    """
+
+    cls: str
+    name: str
+    level: str = "NOTSET"
+    settings: dict[str, Any] = field(default_factory=dict)
+    formatter: str | None = None
+    formatter_settings: dict[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+    key: str = ""
+
+
+@dataclass
+class LoggerSettings:
+    """One entry of ``loggers:``.
+
+    :param name: logger name (``"[main_name]"`` for the app's logger, ``root`` or ``""`` for the root)
+    :param handlers: ``true`` for every handler, or a list of handler names
+    :param level: the logger's level (default: left as the kernel set it)
+    :param propagate: also pass records to the parent logger's handlers (default: ``false``,
+        so a record is never written twice)
+    :param enabled: ``false`` leaves the logger untouched
+    """
+
+    name: str
+    handlers: bool | list[str] = True
+    level: str | None = None
+    propagate: bool = False
+    enabled: bool = True
+    key: str = ""
+
+
+class _Check:
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.problems: list[ConfigProblem] = []
+
+    def add(self, key: str, message: str, hint: str = "") -> None:
+        self.problems.append(ConfigProblem(f"{self.where}.{key}", message, hint))
+
+    def level(self, value: Any, key: str) -> str | None:
+        if isinstance(value, str) and value.upper() in LEVELS:
+            return value.upper()
+        hint = close_matches(str(value).upper(), LEVELS) if isinstance(value, str) else ""
+        self.add(key, f"expected a log level name ({', '.join(LEVELS)}), got {value!r}", hint)
+        return None
+
+    def entries(self, value: Any, key: str, what: str) -> list[tuple[str, dict[str, Any]]]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.add(key, f"expected a list of {what} settings, got {type(value).__name__}: {value!r}")
+            return []
+        out = []
+        for i, item in enumerate(value):
+            if isinstance(item, Mapping):
+                out.append((f"{key}[{i}]", dict(item)))
+            else:
+                self.add(f"{key}[{i}]", f"expected a mapping of {what} settings, got {item!r}")
+        return out
+
+    def unknown(self, item: Mapping[str, Any], allowed: tuple[str, ...], key: str) -> None:
+        for name in item:
+            if name not in allowed:
+                hint = close_matches(str(name), allowed) or f"allowed keys: {', '.join(allowed)}"
+                self.add(f"{key}.{name}", f"unknown key {name!r}", hint)
+
+    def mapping(self, value: Any, key: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if isinstance(value, Mapping):
+            return dict(value)
+        self.add(key, f"expected a mapping, got {type(value).__name__}: {value!r}")
+        return {}
+
+    def cls(self, name: Any, classes: Mapping[str, type], base: type, key: str, what: str) -> None:
+        known = [n for n, c in classes.items() if issubclass(c, base)]
+        if not isinstance(name, str) or name not in known:
+            hint = (close_matches(str(name), known) if isinstance(name, str) else "") or (
+                f"known {what} classes: {', '.join(sorted(known))}; a plugin can add more with "
+                "the kaiju_register_log_handlers hook"
+            )
+            self.add(key, f"unknown {what} class {name!r}", hint)
+
+    def kwargs(self, cls: type | None, kws: dict[str, Any], key: str) -> None:
+        if cls is None:
+            return
+        try:
+            params = inspect.signature(cls).parameters
+        except (TypeError, ValueError):
+            return
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return
+        for name in kws:
+            if name not in params:
+                hint = close_matches(name, params) or f"{cls.__name__} accepts: {', '.join(params) or 'nothing'}"
+                self.add(f"{key}.{name}", f"unknown setting {name!r} for {cls.__name__}", hint)
+
+
+def check_settings(
+    loggers: Any, handlers: Any, classes: Mapping[str, type], where: str
+) -> tuple[list[LoggerSettings], list[HandlerSettings], list[ConfigProblem]]:
+    """Validate raw ``loggers`` / ``handlers`` settings; return them parsed, with all problems.
+
+    :param classes: handler and formatter classes by name
+    :param where: prefix of config keys in messages (``services[LoggingService].settings``)
+    """
+    check = _Check(where)
+    out_handlers: list[HandlerSettings] = []
+    names: dict[str, str] = {}
+    for key, item in check.entries(handlers, "handlers", "handler"):
+        check.unknown(item, _HANDLER_KEYS, key)
+        check.cls(item.get("cls"), classes, logging.Handler, f"{key}.cls", "handler")
+        name = item.get("name", item.get("cls"))
+        if not isinstance(name, str) or not name:
+            check.add(f"{key}.name", f"expected a handler name (str), got {name!r}")
+            continue
+        entry = HandlerSettings(cls=str(item.get("cls")), name=name, key=f"{where}.{key}")
+        entry.enabled = bool(item.get("enabled", True))
+        if item.get("level") is not None:
+            entry.level = check.level(item["level"], f"{key}.level") or "NOTSET"
+        entry.settings = check.mapping(item.get("settings"), f"{key}.settings")
+        check.kwargs(classes.get(entry.cls), entry.settings, f"{key}.settings")
+        if item.get("formatter") is not None:
+            check.cls(item["formatter"], classes, logging.Formatter, f"{key}.formatter", "formatter")
+            entry.formatter = str(item["formatter"])
+        entry.formatter_settings = check.mapping(item.get("formatter_settings"), f"{key}.formatter_settings")
+        if entry.formatter:
+            check.kwargs(classes.get(entry.formatter), entry.formatter_settings, f"{key}.formatter_settings")
+        if name in names:
+            check.add(f"{key}.name", f"two handlers are named {name!r} ({names[name]} and {key})",
+                      "give one of them another `name:`")
+        names[name] = key
+        out_handlers.append(entry)
+    enabled = [h.name for h in out_handlers if h.enabled]
+    out_loggers: list[LoggerSettings] = []
+    for key, item in check.entries(loggers, "loggers", "logger"):
+        check.unknown(item, _LOGGER_KEYS, key)
+        name = item.get("name")
+        if not isinstance(name, str):
+            check.add(f"{key}.name", f"expected a logger name (str), got {name!r}",
+                      'use "[main_name]" for the app logger or "root" for every logger')
+            continue
+        entry = LoggerSettings(name=name, key=f"{where}.{key}")
+        entry.enabled = bool(item.get("enabled", True))
+        entry.propagate = bool(item.get("propagate", False))
+        if item.get("level") is not None:
+            entry.level = check.level(item["level"], f"{key}.level")
+        refs = item.get("handlers", True)
+        if isinstance(refs, bool):
+            entry.handlers = refs
+        elif isinstance(refs, list):
+            entry.handlers = []
+            for i, ref in enumerate(refs):
+                if ref in enabled:
+                    entry.handlers.append(ref)
+                else:
+                    hint = close_matches(str(ref), names) or (
+                        f"defined handlers: {', '.join(names) or 'none'}; add it under `handlers:`"
+                    )
+                    state = " (it is disabled)" if ref in names else ""
+                    check.add(f"{key}.handlers[{i}]", f"handler {ref!r} is not defined{state}", hint)
+        else:
+            check.add(f"{key}.handlers", f"expected true or a list of handler names, got {refs!r}")
+        out_loggers.append(entry)
+    return out_loggers, out_handlers, check.problems

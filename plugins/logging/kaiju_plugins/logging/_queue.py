@@ -1,0 +1,206 @@
+"""The log queue: loggers put records on it, one listener thread writes them.
+
+Caller side (any thread, the event loop included) a :class:`QueueHandler` captures the
+caller's :mod:`contextvars` context, freezes ``msg % args`` and puts the record on a
+bounded queue: no formatting of extras, no encoding, no I/O. The listener thread takes
+records in batches, hands each to its target handlers and flushes them once per batch.
+
+When the queue is full, records are dropped and counted; the listener writes one warning
+record with the count as soon as it catches up. :meth:`LogQueue.stop` drains everything
+queued before it returns, so nothing is lost at shutdown.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ._record import capture_context
+
+__all__ = ["DROP_LOGGER", "LogQueue", "QueueHandler"]
+
+DROP_LOGGER = "kaiju.logging"
+"""Logger name of the warning record that reports dropped records."""
+
+_STOP = object()
+_FLUSH_EVERY = 512
+
+
+class LogQueue:
+    """A bounded record queue with one listener thread.
+
+    :param maxsize: records the queue holds before new ones are dropped (and counted)
+    :param name: name of the listener thread
+    """
+
+    def __init__(self, maxsize: int = 10_000, name: str = "kaiju-log-writer") -> None:
+        if not isinstance(maxsize, int) or isinstance(maxsize, bool) or maxsize < 1:
+            raise ValueError(f"LogQueue: expected maxsize to be a positive int, got {maxsize!r}")
+        self.maxsize = maxsize
+        self.name = name
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._qsize = self._queue.qsize
+        self._thread: threading.Thread | None = None
+        self._drop_lock = threading.Lock()
+        self._dropped = 0
+        self._reported = 0
+        self._targets: set[logging.Handler] = set()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<LogQueue {state} size={self._qsize()}/{self.maxsize} dropped={self._dropped}>"
+
+    @property
+    def running(self) -> bool:
+        """Whether the listener thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def dropped(self) -> int:
+        """Records dropped so far because the queue was full."""
+        return self._dropped
+
+    def handler(self, targets: Sequence[logging.Handler]) -> QueueHandler:
+        """A handler that queues records for ``targets`` (attach it to a logger)."""
+        self._targets.update(targets)
+        for target in targets:
+            if hasattr(target, "flush_each_record"):
+                target.flush_each_record = False
+        return QueueHandler(self, targets)
+
+    def put(self, item: tuple[tuple[logging.Handler, ...], logging.LogRecord]) -> None:
+        """Queue ``(targets, record)``, or drop and count it when the queue is full."""
+        if self._qsize() >= self.maxsize:
+            with self._drop_lock:
+                self._dropped += 1
+            return
+        self._queue.put(item)
+
+    def start(self) -> None:
+        """Start the listener thread (no-op when it runs already)."""
+        if self.running:
+            return
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+        atexit.register(self.stop)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Write every queued record, flush the handlers and stop the listener."""
+        atexit.unregister(self.stop)
+        thread, self._thread = self._thread, None
+        if thread is not None and thread.is_alive():
+            self._queue.put(_STOP)
+            thread.join(timeout)
+        self.drain()
+        for target in self._targets:
+            if hasattr(target, "flush_each_record"):
+                target.flush_each_record = True
+
+    def drain(self) -> None:
+        """Write what is queued now, in the calling thread (used after the listener stopped)."""
+        touched: set[logging.Handler] = set()
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not _STOP:
+                self._dispatch(item, touched)
+        self._finish_batch(touched)
+
+    def _run(self) -> None:
+        get, get_nowait, dispatch = self._queue.get, self._queue.get_nowait, self._dispatch
+        touched: set[logging.Handler] = set()
+        while True:
+            item = get()
+            count = 0
+            while item is not _STOP:
+                dispatch(item, touched)
+                count += 1
+                if count % _FLUSH_EVERY == 0:
+                    self._finish_batch(touched)
+                try:
+                    item = get_nowait()
+                except queue.Empty:
+                    break
+            self._finish_batch(touched)
+            if item is _STOP:
+                return
+
+    @staticmethod
+    def _dispatch(item: Any, touched: set[logging.Handler]) -> None:
+        targets, record = item
+        for target in targets:
+            if record.levelno >= target.level:
+                try:
+                    target.handle(record)
+                except Exception:  # noqa: BLE001 -- a broken handler never stops the writer
+                    target.handleError(record)
+                touched.add(target)
+
+    def _finish_batch(self, touched: set[logging.Handler]) -> None:
+        if self._dropped != self._reported:
+            self._report_drops(touched)
+        for target in touched:
+            try:
+                target.flush()
+            except Exception:  # noqa: BLE001
+                _print_error(f"flushing log handler {target!r} failed")
+        touched.clear()
+
+    def _report_drops(self, touched: set[logging.Handler]) -> None:
+        total = self._dropped
+        new, self._reported = total - self._reported, total
+        record = logging.LogRecord(
+            DROP_LOGGER, logging.WARNING, __file__, 0,
+            "log queue full: %d records dropped", (new,), None,
+        )
+        record.data = {"dropped": new, "dropped_total": total, "queue_size": self.maxsize}
+        self._dispatch((tuple(self._targets), record), touched)
+
+
+class QueueHandler(logging.Handler):
+    """Puts records on a :class:`LogQueue` for a fixed set of target handlers.
+
+    Its level is the lowest level of its targets, so records no target wants are never
+    queued. ``handle`` takes no lock: the queue is thread-safe.
+    """
+
+    def __init__(self, log_queue: LogQueue, targets: Iterable[logging.Handler]) -> None:
+        self.targets = tuple(targets)
+        super().__init__(min((t.level for t in self.targets), default=logging.NOTSET))
+        self.log_queue = log_queue
+        self._put = log_queue.put
+
+    def __repr__(self) -> str:
+        names = ", ".join(t.get_name() or type(t).__name__ for t in self.targets)
+        return f"<QueueHandler -> [{names}]>"
+
+    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+        """Capture the caller's context, freeze the message and queue the record."""
+        if self.filters and not self.filter(record):
+            return False
+        capture_context(record)
+        if record.args:
+            try:
+                record.msg, record.args = record.getMessage(), None
+            except Exception:  # noqa: BLE001 -- the formatter notes the error
+                pass
+        self._put((self.targets, record))
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Same as :meth:`handle` (for code that calls ``emit`` directly)."""
+        self.handle(record)
+
+
+def _print_error(message: str) -> None:
+    try:
+        sys.stderr.write(f"kaiju logging: {message}\n")
+    except Exception:  # noqa: BLE001
+        pass

@@ -1,0 +1,135 @@
+"""``TextFormatter`` (for people at a terminal) and ``DataFormatter`` (one JSON object per line).
+
+Both accept any :class:`logging.LogRecord`, ours or a library's, and never raise: a value
+JSON cannot hold is written as its ``repr``, a message whose ``msg % args`` fails is
+written as it is with the error in ``data["log_error"]``, and exceptions are rendered with
+their traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import ujson
+
+from ._encode import UJSON_OPTIONS, dumps, safe_repr
+from ._record import record_context, record_data, record_message, exception_text, plain_fields
+
+__all__ = ["DataFormatter", "TextFormatter"]
+
+_ujson_dumps = ujson.dumps
+
+
+def _fallback(record: logging.LogRecord, exc: BaseException) -> dict[str, Any]:
+    """The fields of a record that broke its formatter, each read defensively."""
+    return {
+        "t": getattr(record, "created", None),
+        "name": safe_repr(getattr(record, "name", None)),
+        "lvl": safe_repr(getattr(record, "levelname", None)),
+        "msg": safe_repr(getattr(record, "msg", None)),
+        "data": {"log_error": f"formatter failed: {type(exc).__name__}: {safe_repr(exc)}"},
+    }
+
+
+def _fields(record: logging.LogRecord) -> tuple[str, Any, Any, Any, dict[str, Any]]:
+    """``(message, cid, sid, deadline, data)`` of any record (the general path)."""
+    cid, sid, deadline, extra = record_context(record)
+    msg, error = record_message(record)
+    data = record_data(record, extra)
+    if error:
+        data["log_error"] = error
+    return msg, cid, sid, deadline, data
+
+
+class TextFormatter(logging.Formatter):
+    """``time | level | correlation id | logger name | message | extra data``, for reading.
+
+    ::
+
+        12:18:40 |  INFO | 135125a5 | app.rpc | rpc accepted | {'request': {'method': 'rpc.api', 'id': 0}}
+
+    A record without a correlation id shows ``-`` in that column; the traceback of an
+    exception follows on the next lines.
+
+    :param datefmt: :func:`time.strftime` format of the time column (local time)
+    """
+
+    def __init__(self, datefmt: str = "%H:%M:%S", **kws: Any) -> None:
+        super().__init__(datefmt=datefmt, **kws)
+        self._last: tuple[int, str] = (-1, "")
+
+    def _time(self, created: float) -> str:
+        second = int(created)
+        last = self._last
+        if last[0] == second:
+            return last[1]
+        text = time.strftime(self.datefmt or "%H:%M:%S", self.converter(created))
+        self._last = (second, text)
+        return text
+
+    @staticmethod
+    def _data(data: dict[str, Any]) -> str:
+        try:
+            return repr(data)
+        except Exception:  # noqa: BLE001 -- one broken value never hides the others
+            return "{" + ", ".join(f"{safe_repr(k)}: {safe_repr(v)}" for k, v in data.items()) + "}"
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render ``record`` as one text line (plus traceback lines); never raises."""
+        try:
+            fields = plain_fields(record)
+            msg, cid, _, _, data = fields if fields is not None else _fields(record)
+            line = (
+                f"{self._time(record.created)} | {record.levelname:>5} | "
+                f"{cid or '-'} | {record.name} | {msg} | {self._data(data)}"
+            )
+            if record.exc_info or record.exc_text or record.stack_info:
+                exc = exception_text(self, record)
+                if exc:
+                    return f"{line}\n{exc}"
+            return line
+        except Exception as exc:  # noqa: BLE001 -- a log line must never raise
+            fields = _fallback(record, exc)
+            return " | ".join(str(fields[k]) for k in ("t", "lvl", "name", "msg", "data"))
+
+
+class DataFormatter(logging.Formatter):
+    """One compact JSON object per record, for log collectors::
+
+        {"t":1682328051.3172748,"name":"app.rpc","lvl":"INFO","msg":"rpc accepted","cid":"20d35cfc",
+         "sid":"6f580b919f00704584a0453a883310be","t_max":1682328142,"data":{"request":{...}}}
+
+    Keys: ``t`` (unix time), ``name`` (logger), ``lvl``, ``msg``, ``cid`` (correlation id),
+    ``sid`` (session id), ``t_max`` (request deadline, unix time), ``data`` (keyword extras,
+    ``extra=`` attributes and extra context keys); ``cid``, ``sid`` and ``t_max`` are
+    ``null`` outside a request. ``exc`` holds the traceback text when an exception is logged.
+    Output is UTF-8 (not ``\\u`` escapes) and ``/`` is not escaped.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render ``record`` as one JSON line; never raises."""
+        try:
+            fields = plain_fields(record)
+            msg, cid, sid, deadline, data = fields if fields is not None else _fields(record)
+            obj = {
+                "t": record.created,
+                "name": record.name,
+                "lvl": record.levelname,
+                "msg": msg,
+                "cid": cid,
+                "sid": sid,
+                "t_max": deadline,
+                "data": data,
+            }
+            if record.exc_info or record.exc_text or record.stack_info:
+                exc = exception_text(self, record)
+                if exc:
+                    obj["exc"] = exc
+        except Exception as exc:  # noqa: BLE001 -- a log line must never raise
+            return dumps(_fallback(record, exc))
+        try:
+            return _ujson_dumps(obj, *UJSON_OPTIONS)
+        except Exception:  # noqa: BLE001 -- NaN, cycles, broken repr: the total path
+            return dumps(obj)

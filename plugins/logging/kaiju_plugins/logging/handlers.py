@@ -1,0 +1,84 @@
+"""``TextHandler`` and ``JSONHandler``: stream handlers with our formatters preset."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, ClassVar, TextIO
+
+from .formatters import DataFormatter, TextFormatter
+
+__all__ = ["JSONHandler", "StreamHandler", "TextHandler"]
+
+_STREAMS = ("stdout", "stderr")
+
+
+class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes one line per record and can defer flushing.
+
+    :param stream: ``"stdout"``, ``"stderr"`` or an open text stream
+    :param formatter: a formatter instance (default: an instance of :attr:`formatter_class`)
+    :param formatter_settings: keyword arguments for the default formatter
+
+    Behind the log queue the listener sets :attr:`flush_each_record` to ``False``: only the
+    listener thread writes, so ``handle`` takes no lock, and it flushes once per batch of
+    records. Used directly, every record is written under the lock and flushed.
+    """
+
+    formatter_class: ClassVar[type[logging.Formatter]] = TextFormatter
+
+    def __init__(
+        self,
+        stream: str | TextIO = "stdout",
+        formatter: logging.Formatter | None = None,
+        formatter_settings: dict[str, Any] | None = None,
+    ) -> None:
+        if isinstance(stream, str):
+            if stream not in _STREAMS:
+                raise ValueError(
+                    f"{type(self).__name__}: expected stream 'stdout' or 'stderr', got {stream!r}"
+                )
+            stream = getattr(sys, stream)
+        super().__init__(stream)
+        self.flush_each_record = True
+        self.setFormatter(formatter or self.formatter_class(**(formatter_settings or {})))
+
+    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+        """Filter and emit ``record``; behind the queue (one writer thread) without the lock."""
+        if self.filters:
+            result = self.filter(record)
+            if not result:
+                return False
+            if isinstance(result, logging.LogRecord):
+                record = result
+        if self.flush_each_record:
+            with self.lock:  # type: ignore[union-attr]
+                self.emit(record)
+        else:
+            self.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Format ``record`` and write it with a newline."""
+        try:
+            text = (self.formatter or logging.Formatter()).format(record)
+            stream = self.stream
+            stream.write(text + self.terminator)
+            if self.flush_each_record:
+                stream.flush()
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 -- the stdlib's contract: report, never raise
+            self.handleError(record)
+
+
+class TextHandler(StreamHandler):
+    """Writes :class:`~kaiju_plugins.logging.TextFormatter` lines (default: stdout)."""
+
+    formatter_class = TextFormatter
+
+
+class JSONHandler(StreamHandler):
+    """Writes :class:`~kaiju_plugins.logging.DataFormatter` JSON lines (default: stdout)."""
+
+    formatter_class = DataFormatter

@@ -1,0 +1,237 @@
+"""``LoggingService``: configures stdlib logging from the project settings.
+
+::
+
+    services:
+      - cls: LoggingService
+        settings:
+          loggers:
+            - name: "[main_name]"
+              handlers: True
+          handlers:
+            - cls: JSONHandler
+              name: default
+
+Handlers write from a listener thread behind a bounded queue (see :mod:`._queue`), so
+a slow stream never stalls the event loop. Logging is configured when the app is created
+(before any service starts, through the ``kaiju_app_created`` hook) or in :meth:`init`
+when used on its own; :meth:`close` drains the queue and switches the loggers to writing
+directly, and the ``kaiju_app_stopped`` hook removes the handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from kaiju_tools.exceptions import ConfigError, ConfigProblem
+from kaiju_tools.services import ContextableService
+
+from ._config import HandlerSettings, LoggerSettings, check_settings
+from ._queue import LogQueue, QueueHandler
+from .formatters import DataFormatter, TextFormatter
+from .handlers import JSONHandler, StreamHandler, TextHandler
+
+__all__ = ["BUILTIN_CLASSES", "LoggingService"]
+
+BUILTIN_CLASSES: Mapping[str, type] = {
+    "DataFormatter": DataFormatter,
+    "FileHandler": logging.FileHandler,
+    "Formatter": logging.Formatter,
+    "JSONHandler": JSONHandler,
+    "NullHandler": logging.NullHandler,
+    "StreamHandler": StreamHandler,
+    "TextFormatter": TextFormatter,
+    "TextHandler": TextHandler,
+}
+"""Handler and formatter classes ``LoggingService`` knows without any plugin."""
+
+_MAIN_NAME = "[main_name]"
+
+
+class LoggingService(ContextableService):
+    """Configures loggers and handlers from settings and writes records off the event loop.
+
+    :param loggers: logger settings (``name``, ``handlers: true | [names]``, ``level``,
+        ``propagate``), see :class:`~kaiju_plugins.logging._config.LoggerSettings`
+    :param handlers: handler settings (``cls``, ``name``, ``level``, ``settings``,
+        ``formatter``, ``formatter_settings``)
+    :param queue_size: records the queue holds before dropping (and counting) new ones
+    :param use_queue: ``false`` writes in the logging thread (for debugging)
+    """
+
+    service_name = "logging"
+
+    def __init__(
+        self,
+        app: Any = None,
+        loggers: list[dict[str, Any]] | None = None,
+        handlers: list[dict[str, Any]] | None = None,
+        queue_size: int = 10_000,
+        use_queue: bool = True,
+        logger: Any = None,
+    ) -> None:
+        super().__init__(app=app, logger=logger)
+        where = f"{_config_key(app, self.service_name)}.settings"
+        classes = _handler_classes(app)
+        if loggers is None:
+            loggers = [{"name": _MAIN_NAME, "handlers": True}]
+        if handlers is None:
+            handlers = [{"cls": "TextHandler", "name": "default"}]
+        self._loggers, self._handler_settings, problems = check_settings(loggers, handlers, classes, where)
+        if not isinstance(queue_size, int) or isinstance(queue_size, bool) or queue_size < 1:
+            problems.append(ConfigProblem(f"{where}.queue_size",
+                                          f"expected a positive number of records, got {queue_size!r}"))
+        if problems:
+            raise ConfigError(problems)
+        self.handlers: dict[str, logging.Handler] = {}
+        for entry in self._handler_settings:
+            if entry.enabled:
+                self.handlers[entry.name] = _build_handler(entry, classes)
+        self._queue = LogQueue(queue_size) if use_queue else None
+        self._installed: list[tuple[logging.Logger, list[logging.Handler], int, bool]] = []
+
+    @property
+    def dropped(self) -> int:
+        """Records dropped because the queue was full (each drop is also reported in the log)."""
+        return self._queue.dropped if self._queue else 0
+
+    @property
+    def configured(self) -> bool:
+        """Whether the loggers are set up (between :meth:`configure` and :meth:`unconfigure`)."""
+        return bool(self._installed)
+
+    def configure(self) -> None:
+        """Attach handlers and set levels of the configured loggers; start the listener."""
+        if self._installed:
+            return
+        for entry in self._loggers:
+            if not entry.enabled:
+                continue
+            log = self._get_logger(entry)
+            names = list(self.handlers) if entry.handlers is True else (entry.handlers or [])
+            targets = [self.handlers[n] for n in names]
+            added: list[logging.Handler] = []
+            if targets:
+                added = [self._queue.handler(targets)] if self._queue else targets
+            self._installed.append((log, added, log.level, log.propagate))
+            if entry.level is not None:
+                log.setLevel(entry.level)
+            if log is not logging.root:
+                log.propagate = entry.propagate
+            for handler in added:
+                log.addHandler(handler)
+        if self._queue:
+            self._queue.start()
+
+    async def init(self) -> None:
+        """Configure logging when the ``kaiju_app_created`` hook has not done it already."""
+        self.configure()
+
+    async def close(self) -> None:
+        """Write every queued record, then let the loggers write directly until the app stops."""
+        self.write_directly()
+        if self.dropped:
+            self.logger.warning("log records were dropped while the queue was full", dropped=self.dropped)
+
+    def write_directly(self) -> None:
+        """Drain the queue, stop the listener and attach the handlers to the loggers directly."""
+        queue = self._queue
+        if queue is None or not queue.running:
+            return
+        queue.stop()
+        for i, (log, added, level, propagate) in enumerate(self._installed):
+            direct: list[logging.Handler] = []
+            for handler in added:
+                log.removeHandler(handler)
+                direct.extend(handler.targets if isinstance(handler, QueueHandler) else [handler])
+            for handler in direct:
+                log.addHandler(handler)
+            self._installed[i] = (log, direct, level, propagate)
+        queue.drain()
+
+    def unconfigure(self) -> None:
+        """Flush, detach the handlers and restore the loggers' levels (idempotent)."""
+        self.write_directly()
+        installed, self._installed = self._installed, []
+        for log, added, level, propagate in reversed(installed):
+            for handler in added:
+                log.removeHandler(handler)
+            log.setLevel(level)
+            log.propagate = propagate
+        for handler in self.handlers.values():
+            try:
+                handler.flush()
+                handler.close()
+            except Exception:  # noqa: BLE001 -- closing never hides the other handlers
+                pass
+
+    def _get_logger(self, entry: LoggerSettings) -> logging.Logger:
+        name = entry.name
+        if name in ("", "root"):
+            return logging.root
+        if _MAIN_NAME in name:
+            name = name.replace(_MAIN_NAME, self._app_name())
+        return logging.getLogger(name)
+
+    def _app_name(self) -> str:
+        if self.app is not None:
+            try:
+                from kaiju_tools import get_settings
+
+                return get_settings(self.app).main.name
+            except (ImportError, KeyError, AttributeError):
+                pass
+        own = getattr(self.logger, "name", "") or ""
+        suffix = f".{self.service_name}"
+        return own[: -len(suffix)] if own.endswith(suffix) else (own.rpartition(".")[0] or own or "app")
+
+
+def _config_key(app: Any, name: str) -> str:
+    """``services[2]`` for the service's config entry when the kernel knows it."""
+    if app is not None:
+        try:
+            from kaiju_tools import get_services
+
+            return get_services(app).entry(name).key or f"services[{name}]"
+        except (ImportError, KeyError, AttributeError, TypeError):
+            pass
+    return f"services[{name}]"
+
+
+def _handler_classes(app: Any) -> dict[str, type]:
+    """Built-in classes plus the ones plugins return from ``kaiju_register_log_handlers``."""
+    classes = dict(BUILTIN_CLASSES)
+    if app is None:
+        return classes
+    try:
+        from kaiju_tools.plugins import collect
+    except ImportError:  # a kernel without plugin support: built-ins only
+        return classes
+    for result in collect(app, "kaiju_register_log_handlers"):
+        if not isinstance(result, Mapping):
+            raise ConfigError(ConfigProblem(
+                "kaiju_register_log_handlers",
+                f"expected a mapping of class names to handler or formatter classes, got {result!r}"))
+        for name, cls in result.items():
+            if not (isinstance(cls, type) and issubclass(cls, (logging.Handler, logging.Formatter))):
+                raise ConfigError(ConfigProblem(
+                    f"kaiju_register_log_handlers[{name!r}]",
+                    f"expected a logging.Handler or logging.Formatter subclass, got {cls!r}"))
+            classes[str(name)] = cls
+    return classes
+
+
+def _build_handler(entry: HandlerSettings, classes: Mapping[str, type]) -> logging.Handler:
+    try:
+        handler = classes[entry.cls](**entry.settings)
+        if entry.formatter:
+            handler.setFormatter(classes[entry.formatter](**entry.formatter_settings))
+    except Exception as exc:
+        raise ConfigError(ConfigProblem(
+            f"{entry.key}.settings", f"cannot create {entry.cls} handler {entry.name!r}: "
+            f"{type(exc).__name__}: {exc}", "check the handler's settings")) from exc
+    handler.set_name(entry.name)
+    handler.setLevel(entry.level)
+    return handler

@@ -1,0 +1,43 @@
+"""kaiju-plugin-rpc: a JSON-RPC 2.0 server, its HTTP view and a client for kaiju-kernel.
+
+The names the guide uses resolve from the kernel too: ``from kaiju_tools import
+JSONRPCServer, PublicInterface, PermissionKeys, JSONRPCClient`` and ``from kaiju_tools.http
+import JSONRPCView``.
+"""
+
+from ._client import JSONRPCClient
+from ._errors import (
+    InternalError,
+    InvalidHeader,
+    InvalidParams,
+    InvalidRequest,
+    MethodNotFound,
+    ParseError,
+    PermissionDenied,
+    RequestTimeout,
+    RequestTooLarge,
+    RPCError,
+    ServerBusy,
+)
+from ._interface import PermissionKeys, PublicInterface
+from ._server import JSONRPCServer
+from ._view import JSONRPCView
+
+__all__ = [
+    "InternalError",
+    "InvalidHeader",
+    "InvalidParams",
+    "InvalidRequest",
+    "JSONRPCClient",
+    "JSONRPCServer",
+    "JSONRPCView",
+    "MethodNotFound",
+    "ParseError",
+    "PermissionDenied",
+    "PermissionKeys",
+    "PublicInterface",
+    "RPCError",
+    "RequestTimeout",
+    "RequestTooLarge",
+    "ServerBusy",
+]

@@ -1,0 +1,179 @@
+"""Params checks prepared once per route from the route function's signature.
+
+Each annotated parameter becomes a tuple of the exact JSON types it accepts (``int`` ->
+``(int,)``, so ``true`` is not an ``int``; ``float`` -> ``(float, int)``; ``list[str]`` ->
+``(list,)``; ``X | None`` adds ``NoneType``). Unannotated, ``Any`` and non-JSON classes are
+not checked. Per call, a check is a length test plus one ``type(v) in allowed`` per
+annotated value: the decoder only ever produces exact builtin types.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from ._errors import InvalidParams
+
+__all__ = ["ParamsChecker"]
+
+_NONE = type(None)
+_SIMPLE: dict[Any, tuple[type, ...]] = {
+    int: (int,), float: (float, int), str: (str,), bool: (bool,), list: (list,), tuple: (list,),
+    dict: (dict,), _NONE: (_NONE,), None: (_NONE,), set: (list,), frozenset: (list,),
+    collections.abc.Sequence: (list,), collections.abc.MutableSequence: (list,),
+    collections.abc.Mapping: (dict,), collections.abc.MutableMapping: (dict,),
+    collections.abc.Iterable: (list,), collections.abc.Collection: (list,),
+}
+_POS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _allowed(annotation: Any) -> tuple[type, ...] | None:
+    """JSON types an annotation accepts, or ``None`` for "not checked"."""
+    if annotation is inspect.Parameter.empty or annotation is Any or annotation is object:
+        return None
+    simple = _SIMPLE.get(annotation) if isinstance(annotation, typing.Hashable) else None
+    if simple is not None:
+        return simple
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        out: list[type] = []
+        for member in typing.get_args(annotation):
+            allowed = _allowed(member)
+            if allowed is None:
+                return None
+            out.extend(t for t in allowed if t not in out)
+        return tuple(out)
+    if origin is typing.Annotated:
+        return _allowed(typing.get_args(annotation)[0])
+    if origin is not None:
+        return _SIMPLE.get(origin)
+    return None
+
+
+def _type_name(allowed: tuple[type, ...] | None) -> str:
+    if allowed is None:
+        return "any"
+    names = {int: "int", float: "float", str: "str", bool: "bool", list: "list", dict: "dict", _NONE: "null"}
+    if float in allowed:
+        allowed = tuple(t for t in allowed if t is not int)
+    return " | ".join(names.get(t, t.__name__) for t in allowed)
+
+
+def _json_name(value: Any) -> str:
+    return _type_name((type(value),)) if type(value) in (int, float, str, bool, list, dict, _NONE) else (
+        type(value).__name__)
+
+
+class ParamsChecker:
+    """Checks the params of one route against its function's signature.
+
+    :param method: the RPC method name (for messages)
+    :param func: the route callable
+    """
+
+    __slots__ = ("method", "signature", "_min_pos", "_max_pos", "_pos_names", "_pos_types", "_var_pos", "_var_pos_types",
+                 "_by_name", "_required", "_var_kw", "_var_kw_types", "_positional_only", "_keyword_only",
+                 "description")
+
+    def __init__(self, method: str, func: Callable[..., Any]) -> None:
+        self.method = method
+        try:
+            sig = inspect.signature(func)
+        except (TypeError, ValueError):
+            sig = inspect.Signature([inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
+                                     inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)])
+        try:
+            hints = typing.get_type_hints(func, include_extras=True)
+        except Exception:  # unresolvable forward references: fall back to what is there
+            hints = {}
+        self.signature = str(sig)
+        self._min_pos = 0
+        self._max_pos = 0
+        self._pos_names: list[str] = []
+        self._pos_types: list[tuple[int, str, tuple[type, ...]]] = []
+        self._var_pos = False
+        self._var_pos_types: tuple[type, ...] | None = None
+        self._by_name: dict[str, tuple[type, ...] | None] = {}
+        self._required: list[str] = []
+        self._var_kw = False
+        self._var_kw_types: tuple[type, ...] | None = None
+        self._positional_only: list[str] = []
+        self._keyword_only: list[str] = []
+        self.description: list[dict[str, Any]] = []
+        for param in sig.parameters.values():
+            annotation = hints.get(param.name, param.annotation)
+            allowed = _allowed(annotation)
+            required = param.default is inspect.Parameter.empty
+            kind = param.kind
+            if kind in _POS:
+                if allowed is not None:
+                    self._pos_types.append((self._max_pos, param.name, allowed))
+                self._max_pos += 1
+                self._pos_names.append(param.name)
+                if required:
+                    self._min_pos = self._max_pos
+            if kind is inspect.Parameter.POSITIONAL_ONLY:
+                if required:
+                    self._positional_only.append(param.name)
+            elif kind is inspect.Parameter.VAR_POSITIONAL:
+                self._var_pos, self._var_pos_types = True, allowed
+            elif kind is inspect.Parameter.VAR_KEYWORD:
+                self._var_kw, self._var_kw_types = True, allowed
+            else:
+                self._by_name[param.name] = allowed
+                if required:
+                    self._required.append(param.name)
+                    if kind is inspect.Parameter.KEYWORD_ONLY:
+                        self._keyword_only.append(param.name)
+            self.description.append({
+                "name": param.name, "type": _type_name(allowed), "required": required
+                and kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD),
+                "kind": kind.name.lower(),
+            })
+
+    def _fail(self, param: str | None, problem: str) -> InvalidParams:
+        return InvalidParams(data={"method": self.method, "param": param, "problem": problem,
+                                   "signature": self.signature})
+
+    def check_list(self, params: list[Any]) -> None:
+        """Check positional params; raise :class:`InvalidParams` naming the parameter."""
+        n = len(params)
+        if n < self._min_pos:
+            raise self._fail(self._pos_names[n], "missing required parameter "
+                             f"(expected at least {self._min_pos} positional params, got {n})")
+        if n > self._max_pos and not self._var_pos:
+            raise self._fail(None, f"expected at most {self._max_pos} positional params, got {n}")
+        for i, name, allowed in self._pos_types:
+            if i < n and type(params[i]) not in allowed:
+                raise self._fail(name, f"expected {_type_name(allowed)}, got {_json_name(params[i])}")
+        if self._keyword_only:
+            raise self._fail(self._keyword_only[0], "this parameter is keyword-only: pass params as an object")
+        if self._var_pos_types is not None:
+            for value in params[self._max_pos:]:
+                if type(value) not in self._var_pos_types:
+                    raise self._fail("*args", f"expected {_type_name(self._var_pos_types)}, "
+                                              f"got {_json_name(value)}")
+
+    def check_dict(self, params: dict[str, Any]) -> None:
+        """Check named params; raise :class:`InvalidParams` naming the parameter."""
+        by_name = self._by_name
+        for key, value in params.items():
+            if key in by_name:
+                allowed = by_name[key]
+            elif self._var_kw:
+                allowed = self._var_kw_types
+            elif key in self._positional_only:
+                raise self._fail(key, "this parameter is positional-only: pass params as a list")
+            else:
+                raise self._fail(key, f"unexpected parameter; expected one of: {', '.join(by_name) or 'none'}")
+            if allowed is not None and type(value) not in allowed:
+                raise self._fail(key, f"expected {_type_name(allowed)}, got {_json_name(value)}")
+        for name in self._required:
+            if name not in params:
+                raise self._fail(name, "missing required parameter")
+        if self._positional_only:
+            raise self._fail(self._positional_only[0], "this parameter is positional-only: pass params as a list")

@@ -1,0 +1,109 @@
+"""The method table: every route of every ``PublicInterface`` service, prepared once."""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from kaiju_tools import ConfigError, ConfigProblem
+
+from ._interface import PermissionKeys, PublicInterface
+from ._params import ParamsChecker
+
+__all__ = ["Route", "build_routes"]
+
+
+class Route:
+    """One RPC method: its callable, its prepared params check and its scope."""
+
+    __slots__ = ("method", "func", "is_async", "checker", "scope", "service", "doc")
+
+    def __init__(self, method: str, func: Callable[..., Any], scope: int, service: str) -> None:
+        self.method = method
+        self.func = func
+        self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+            getattr(func, "__call__", None))
+        self.checker = ParamsChecker(method, func)
+        self.scope = int(scope)
+        self.service = service
+        doc = inspect.getdoc(func) or ""
+        self.doc = doc.strip().split("\n\n")[0].replace("\n", " ")
+
+    def __repr__(self) -> str:
+        return f"<Route {self.method}{self.checker.signature} scope={self.scope}>"
+
+    def describe(self) -> dict[str, Any]:
+        """What ``rpc.api`` shows of this route."""
+        try:
+            scope: Any = PermissionKeys(self.scope).name
+        except ValueError:
+            scope = self.scope
+        return {"method": self.method, "params": self.checker.description, "doc": self.doc,
+                "async": self.is_async, "scope": scope}
+
+
+def _scope_of(route: str, permissions: Mapping[str, Any], where: str) -> int:
+    if route in permissions:
+        value = permissions[route]
+    else:
+        patterns = sorted(permissions, key=lambda p: -len(p.replace("*", "").replace("?", "")))
+        value = next((permissions[p] for p in patterns if fnmatch.fnmatchcase(route, p)), PermissionKeys.SYSTEM)
+    if isinstance(value, str):
+        try:
+            return PermissionKeys[value.upper()]
+        except KeyError:
+            pass
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ConfigError(ConfigProblem(
+        where, f"expected a permission scope (PermissionKeys.GUEST / USER / SYSTEM or an int) for "
+               f"route {route!r}, got {value!r}", "fix the service's `permissions` mapping"))
+
+
+def build_routes(services: Iterable[Any]) -> dict[str, Route]:
+    """Prepare the routes of every :class:`PublicInterface` among ``services``.
+
+    A service that does not inherit :class:`PublicInterface` but has a ``routes`` mapping
+    (and optionally ``permissions`` / ``rpc_namespace``) is served the same way, so an
+    app's services need not import this plugin.
+
+    :raises ConfigError: a route is not callable, a scope is malformed, or two services
+        serve the same method name (every problem found is reported)
+    """
+    table: dict[str, Route] = {}
+    problems: list[ConfigProblem] = []
+    for service in services:
+        if not isinstance(service, PublicInterface) and not isinstance(getattr(service, "routes", None), Mapping):
+            continue
+        name = getattr(service, "service_name", type(service).__name__)
+        where = f"service {name!r} ({type(service).__module__}.{type(service).__qualname__})"
+        namespace = getattr(service, "rpc_namespace", None)
+        prefix = namespace if namespace is not None else name
+        try:
+            routes = dict(service.routes)
+            permissions = dict(getattr(service, "permissions", None) or {"*": PermissionKeys.SYSTEM})
+        except Exception as exc:
+            problems.append(ConfigProblem(where, f"reading `routes` / `permissions` raised "
+                                                 f"{type(exc).__name__}: {exc}"))
+            continue
+        for route, func in routes.items():
+            method = f"{prefix}.{route}" if prefix else str(route)
+            if not callable(func):
+                problems.append(ConfigProblem(f"{where}.routes[{route!r}]",
+                                              f"expected a callable, got {func!r}"))
+                continue
+            if method in table:
+                problems.append(ConfigProblem(
+                    f"{where}.routes[{route!r}]",
+                    f"method {method!r} is served already by service {table[method].service!r}",
+                    "rename the route or give one of the services another name"))
+                continue
+            try:
+                table[method] = Route(method, func, _scope_of(route, permissions, where), name)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    return table

@@ -1,0 +1,31 @@
+"""The rpc plugin's hook implementations (entry point ``kaiju.plugins: rpc``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from kaiju_tools import get_services
+from kaiju_tools.hookspecs import hookimpl
+
+from ._client import JSONRPCClient
+from ._server import JSONRPCServer
+
+__all__ = ["kaiju_app_started", "kaiju_register_services"]
+
+
+@hookimpl
+def kaiju_register_services() -> list[type[Any]]:
+    """Register :class:`JSONRPCServer` and :class:`JSONRPCClient`."""
+    return [JSONRPCServer, JSONRPCClient]
+
+
+@hookimpl
+def kaiju_app_started(app: web.Application) -> None:
+    """Rebuild each server's method table once every service has started.
+
+    Optional services that failed to start are no longer discoverable: their routes go.
+    """
+    for service in get_services(app):
+        if isinstance(service, JSONRPCServer):
+            service.prepare()

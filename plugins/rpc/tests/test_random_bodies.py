@@ -1,0 +1,139 @@
+"""hypothesis: random bodies against one real server; every answer well-formed, never a 500.
+
+The server runs in a thread with its own event loop for the whole module; the examples
+post with a plain blocking HTTP client, like any other process would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+METHODS = ["calc.ping", "calc.add", "calc.echo", "calc.fail", "calc.fail_rpc", "calc.typed", "calc.user_only",
+           "subtract", "sum", "update", "get_data", "rpc.api", "nope.nothing", ""]
+
+json_scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=20) | st.floats(
+    allow_nan=False, allow_infinity=False)
+json_values = st.recursive(json_scalars, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(
+    st.text(max_size=8), kids, max_size=4), max_leaves=12)
+
+
+@st.composite
+def requests(draw: Any) -> Any:
+    obj: dict[str, Any] = {}
+    if draw(st.integers(0, 9)):
+        obj["jsonrpc"] = draw(st.sampled_from(["2.0", "2.0", "2.0", "1.0", 2]))
+    if draw(st.integers(0, 9)):
+        obj["method"] = draw(st.sampled_from(METHODS) | json_values)
+    if draw(st.booleans()):
+        obj["params"] = draw(st.lists(json_scalars, max_size=4) | st.dictionaries(
+            st.sampled_from(["a", "b", "minuend", "subtrahend", "x"]), json_scalars, max_size=3) | json_values)
+    if draw(st.integers(0, 3)):
+        obj["id"] = draw(st.integers(-5, 2**40) | st.text(max_size=6) | st.none() | json_values)
+    return obj
+
+
+bodies = requests() | st.lists(requests() | json_values, max_size=6) | json_values
+
+
+def is_valid_id(value: Any) -> bool:
+    return value is None or type(value) in (str, int, float)
+
+
+def is_notification(item: Any) -> bool:
+    return (type(item) is dict and item.get("jsonrpc") == "2.0" and type(item.get("method")) is str
+            and "id" not in item and type(item.get("params", [])) in (list, dict))
+
+
+def check_response(obj: Any, request: Any) -> None:
+    assert type(obj) is dict and obj.get("jsonrpc") == "2.0", obj
+    assert ("result" in obj) != ("error" in obj), obj
+    assert "id" in obj and is_valid_id(obj["id"]), obj
+    if "error" in obj:
+        assert type(obj["error"]["code"]) is int and type(obj["error"]["message"]) is str, obj
+    if type(request) is dict and "id" in request and is_valid_id(request["id"]) and type(request["id"]) is not bool:
+        assert obj["id"] == request["id"], (obj, request)
+
+
+def strict_loads(raw: bytes) -> Any:
+    def no_constants(name: str) -> Any:
+        raise AssertionError(f"non-standard JSON constant {name} in a response")
+
+    return json.loads(raw, parse_constant=no_constants)
+
+
+@pytest.fixture(scope="module")
+def server(serve_app):
+    ready = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def main() -> None:
+        async with serve_app({"default_request_time": 5, "max_batch_size": 50}) as served:
+            state["url"] = served.url
+            state["stop"] = asyncio.Event()
+            state["loop"] = asyncio.get_running_loop()
+            ready.set()
+            await state["stop"].wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    parts = urlsplit(state["url"])
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+
+    def post(body: bytes) -> tuple[int, bytes]:
+        conn.request("POST", parts.path, body=body, headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+
+    yield post
+    status, raw = post(b'{"jsonrpc": "2.0", "method": "calc.ping", "id": 1}')
+    conn.close()
+    state["loop"].call_soon_threadsafe(state["stop"].set)
+    thread.join(30)
+    assert (status, strict_loads(raw)) == (200, {"jsonrpc": "2.0", "result": "pong", "id": 1})
+
+
+HYPOTHESIS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                          HealthCheck.function_scoped_fixture])
+
+
+@HYPOTHESIS
+@given(data=bodies)
+def test_random_json_bodies_get_well_formed_answers_or_none_for_notifications(server, data):
+    status, raw = server(json.dumps(data).encode())
+    assert status in (200, 204), (status, raw)
+    if type(data) is list and data:
+        expected = [item for item in data if not is_notification(item)]
+        if len(data) > 50:
+            return
+        if not expected:
+            assert (status, raw) == (204, b"")
+            return
+        out = strict_loads(raw)
+        assert type(out) is list and len(out) == len(expected), (out, data)
+        for obj, item in zip(out, expected, strict=True):
+            check_response(obj, item)
+    elif is_notification(data):
+        assert (status, raw) == (204, b"")
+    else:
+        check_response(strict_loads(raw), data)
+
+
+@HYPOTHESIS
+@given(raw=st.binary(max_size=300) | st.text(max_size=200).map(str.encode))
+def test_random_bytes_get_a_parse_error_or_a_well_formed_answer(server, raw):
+    status, out = server(raw)
+    assert status in (200, 204), (status, out)
+    if status == 200:
+        decoded = strict_loads(out)
+        for obj in decoded if type(decoded) is list else [decoded]:
+            check_response(obj, None)

@@ -1,0 +1,312 @@
+"""The scheduling engine: one heap of due times served by one event-loop timer.
+
+Each enabled task has one entry ``(due, seq, task)`` in a heap; a single
+:meth:`asyncio.loop.call_at` handle is armed for the earliest entry. When it fires, every
+entry that is due is popped, the task's next due time on its grid (``anchor + k *
+interval``) is pushed back, and a run is started (an :class:`asyncio.Task` per run) or
+handled by the task's :class:`ExecPolicy` when the previous run is still going. Entries of
+disabled tasks are left in the heap and dropped when they come up (their ``seq`` no longer
+matches the task's). Nothing polls: with no task due, the loop sleeps until the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import heapq
+import itertools
+import random
+import time
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
+from ._policy import ExecPolicy
+from ._task import ScheduledTask
+
+__all__ = ["Engine"]
+
+
+class Engine:
+    """Runs :class:`ScheduledTask` objects on the running event loop.
+
+    :param logger: where failures and warnings go (a kaiju logger: keyword extras)
+    :param spread: shift each task's grid by a fraction of its interval derived from its
+        name, so that tasks with the same interval do not all fall due at the same instant
+    :param long_run_intervals: warn when a run has lasted this many intervals (then at
+        every doubling of that time)
+    """
+
+    def __init__(self, logger: Any, spread: bool = True, long_run_intervals: float = 3.0) -> None:
+        self.logger = logger
+        self.spread = spread
+        self.long_run_intervals = long_run_intervals
+        self.running = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ctx: contextvars.Context | None = None
+        self._heap: list[tuple[float, int, ScheduledTask]] = []
+        self._seq = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when = 0.0
+        self._in_timer = False
+        self._resolution = time.get_clock_info("monotonic").resolution
+        self._stopping: asyncio.Future[None] | None = None
+
+    # ---------------------------------------------------------------- schedule
+
+    def start(self, tasks: Iterable[ScheduledTask]) -> None:
+        """Start serving ``tasks`` on the running loop (their grids start now)."""
+        if self.running:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._ctx = contextvars.copy_context()
+        self._stopping = None
+        self.running = True
+        now = self._loop.time()
+        self._in_timer = True  # arm the loop timer once, after the whole batch
+        try:
+            for task in tasks:
+                if task.enabled:
+                    self._arm_first(task, now)
+        finally:
+            self._in_timer = False
+        self._rearm()
+
+    def add(self, task: ScheduledTask) -> None:
+        """Schedule a new task (now if running, else when :meth:`start` is called)."""
+        if self.running and task.enabled:
+            assert self._loop is not None
+            self._arm_first(task, self._loop.time())
+
+    def remove(self, task: ScheduledTask) -> None:
+        """Stop scheduling ``task`` for good (a run in progress finishes)."""
+        task._seq = -1
+        task.next_run = None
+        task._pending = False
+
+    def enabled_changed(self, task: ScheduledTask) -> None:
+        """Called by ``task.enabled = ...``: drop its entry, or put it back on its grid."""
+        if not task.enabled:
+            self.remove(task)
+        elif self.running:
+            assert self._loop is not None
+            if task.anchor is None:
+                self._arm_first(task, self._loop.time())
+            elif task._seq < 0:
+                now = self._loop.time()
+                k = int((now - task.anchor) // task.interval) + 1
+                self._push(task, task.anchor + k * task.interval)
+
+    def _arm_first(self, task: ScheduledTask, now: float) -> None:
+        if task.run_at_start:
+            task.anchor = now
+            self._push(task, now)
+            return
+        offset = 0.0
+        if self.spread:  # a stable fraction of the interval, from the name (like Prometheus)
+            offset = zlib.crc32(task.name.encode()) / 2**32 * task.interval
+        task.anchor = now - offset
+        self._push(task, task.anchor + task.interval)
+
+    def _push(self, task: ScheduledTask, grid: float) -> None:
+        due = grid + random.random() * task.jitter if task.jitter else grid  # noqa: S311
+        seq = next(self._seq)
+        task._grid = grid
+        task._seq = seq
+        task.next_run = due
+        heapq.heappush(self._heap, (due, seq, task))
+        if not self._in_timer and (self._timer is None or due < self._timer_when):
+            self._rearm()
+
+    def _rearm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._heap and self.running:
+            assert self._loop is not None
+            self._timer_when = when = self._heap[0][0]
+            self._timer = self._loop.call_at(when, self._on_timer, context=self._ctx)
+
+    def _on_timer(self) -> None:
+        assert self._loop is not None
+        self._timer = None
+        self._in_timer = True
+        heap = self._heap
+        now = self._loop.time()
+        limit = now + self._resolution
+        blocked = 0
+        try:
+            while heap and heap[0][0] <= limit:
+                due, seq, task = heapq.heappop(heap)
+                if seq != task._seq:
+                    continue  # disabled or removed since it was pushed
+                blocked += self._fire(task, due, now)
+        finally:
+            self._in_timer = False
+            self._rearm()
+        if blocked:
+            self.logger.warning(
+                "scheduler: due runs were missed because the event loop was blocked",
+                missed_runs=blocked, hint="look for blocking calls on the event loop",
+            )
+
+    def _fire(self, task: ScheduledTask, due: float, now: float) -> int:
+        """Handle one due entry; return the number of grid points missed by a blocked loop."""
+        interval = task.interval
+        grid = task._grid
+        missed = 0
+        if now - grid >= interval:
+            missed = int((now - grid) // interval)
+            task.misfires += missed
+        self._push(task, grid + (missed + 1) * interval)
+        run = task._run
+        if run is None:
+            self._start_run(task)
+            return missed
+        task.misfires += 1
+        elapsed = now - task._run_started
+        if elapsed >= task._warn_at:
+            task._warn_at = 2 * elapsed
+            self.logger.warning(
+                "scheduled task is still running after several intervals",
+                task=task.name, running_for=round(elapsed, 3), interval=interval,
+                intervals=round(elapsed / interval, 1), policy=task.policy.name,
+                misfires=task.misfires,
+                hint="set max_timeout= to bound each run, or policy=CANCEL",
+            )
+        policy = task.policy
+        if policy is ExecPolicy.WAIT:
+            task._pending = True
+        elif policy is ExecPolicy.CANCEL:
+            task._pending = True
+            if not task._cancelling:
+                task._cancelling = True
+                run.cancel()
+        return missed
+
+    # ---------------------------------------------------------------- run
+
+    def _start_run(self, task: ScheduledTask) -> None:
+        assert self._loop is not None
+        task.runs += 1
+        task._run_started = self._loop.time()
+        task._warn_at = self.long_run_intervals * task.interval
+        task._run = self._loop.create_task(self._execute(task), name=task._run_name)
+
+    async def _execute(self, task: ScheduledTask) -> None:
+        started = task.last_run = task._run_started
+        try:
+            if task.retries or task.max_timeout is not None:
+                await self._attempts(task)
+            else:  # the common case, without an extra coroutine per run
+                try:
+                    await task.method(*task.args, **task.kwargs)
+                except Exception as exc:
+                    self._failed(task, exc, 1, 1, None)
+        except asyncio.CancelledError:
+            self._cancelled(task, started)
+        finally:
+            self._finished(task, started)
+
+    def _cancelled(self, task: ScheduledTask, started: float) -> None:
+        assert self._loop is not None
+        task.cancelled += 1
+        if task._cancelling:
+            reason = "the next run fell due while it was still going (policy CANCEL)"
+        elif not self.running:
+            reason = "the scheduler stopped and the grace period ended"
+        else:
+            reason = "cancelled from outside the scheduler"
+        self.logger.warning("scheduled run cancelled", task=task.name, reason=reason,
+                            ran_for=round(self._loop.time() - started, 3))
+
+    def _finished(self, task: ScheduledTask, started: float) -> None:
+        assert self._loop is not None
+        task.last_duration = duration = self._loop.time() - started
+        task._run = None
+        task._cancelling = False
+        if duration >= self.long_run_intervals * task.interval:
+            self.logger.warning(
+                "scheduled run outlasted several intervals", task=task.name,
+                ran_for=round(duration, 3), interval=task.interval,
+                intervals=round(duration / task.interval, 1), policy=task.policy.name,
+            )
+        if task._pending:
+            task._pending = False
+            if task._enabled and self.running:
+                self._start_run(task)
+
+    async def _attempts(self, task: ScheduledTask) -> None:
+        attempts = task.retries + 1
+        timeout = task.max_timeout
+        for attempt in range(1, attempts + 1):
+            cm = None
+            try:
+                if timeout is None:
+                    await task.method(*task.args, **task.kwargs)
+                else:
+                    async with asyncio.timeout(timeout) as cm:
+                        await task.method(*task.args, **task.kwargs)
+                return
+            except Exception as exc:
+                self._failed(task, exc, attempt, attempts, cm)
+
+    def _failed(self, task: ScheduledTask, exc: Exception, attempt: int, attempts: int,
+                cm: asyncio.Timeout | None) -> None:
+        task.failures += 1
+        retry = attempt < attempts
+        if retry:
+            task.retried += 1
+        if cm is not None and cm.expired():
+            task.timeouts += 1
+            task.last_error = f"timed out after {task.max_timeout:g} s (max_timeout)"
+            self.logger.error("scheduled run timed out", task=task.name, max_timeout=task.max_timeout,
+                              attempt=attempt, attempts=attempts, will_retry=retry)
+        else:
+            task.last_error = f"{type(exc).__name__}: {exc}"
+            self.logger.error("scheduled run failed", task=task.name, error=task.last_error,
+                              attempt=attempt, attempts=attempts, will_retry=retry, exc_info=exc)
+
+    # ---------------------------------------------------------------- stop
+
+    async def stop(self, tasks: Iterable[ScheduledTask], grace: float) -> None:
+        """Stop scheduling; give runs in progress ``grace`` seconds, then cancel them.
+
+        Returns when no run of these tasks is left on the loop. Safe to call twice (the
+        second call waits for the first).
+        """
+        if self._stopping is not None:
+            await asyncio.shield(self._stopping)
+            return
+        if not self.running:
+            return
+        assert self._loop is not None
+        self._stopping = self._loop.create_future()
+        try:
+            self.running = False
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._heap.clear()
+            tasks = list(tasks)
+            for task in tasks:
+                self.remove(task)
+            runs = [t._run for t in tasks if t._run is not None]
+            if runs:
+                _, late = await asyncio.wait(runs, timeout=grace)
+                if late:
+                    self.logger.warning(
+                        "scheduler stopping: cancelling runs still going after the grace period",
+                        tasks=sorted(t.get_name() for t in late), grace=grace,
+                    )
+                    for run in late:
+                        run.cancel()
+                    _, stuck = await asyncio.wait(late, timeout=max(grace, 1.0))
+                    if stuck:
+                        self.logger.error(
+                            "scheduler stopping: runs ignored cancellation and are left running",
+                            tasks=sorted(t.get_name() for t in stuck),
+                            hint="do not swallow asyncio.CancelledError in a scheduled task",
+                        )
+        finally:
+            self._stopping.set_result(None)

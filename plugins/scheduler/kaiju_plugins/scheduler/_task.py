@@ -1,0 +1,163 @@
+"""A periodic task: its settings, its schedule state and its counters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._policy import ExecPolicy
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+__all__ = ["ScheduledTask"]
+
+
+class ScheduledTask:
+    """A task returned by :meth:`Scheduler.schedule_task`.
+
+    Set :attr:`enabled` to ``False`` to stop scheduling it (a run in progress finishes)
+    and back to ``True`` to resume it on the same grid of due times. The counters are
+    read-only for users; :meth:`info` returns them with the settings as a dict.
+
+    Counters:
+
+    - ``runs``: runs started;
+    - ``failures``: attempts that raised or timed out (``timeouts`` counts the latter);
+    - ``retried``: attempts made again after a failure;
+    - ``cancelled``: runs cancelled (by the ``CANCEL`` policy or at shutdown);
+    - ``misfires``: due times that found the previous run still going, plus due times
+      passed while the event loop was blocked.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_cancelling",
+        "_enabled",
+        "_grid",
+        "_pending",
+        "_run",
+        "_run_name",
+        "_run_started",
+        "_owner",
+        "_seq",
+        "_warn_at",
+        "anchor",
+        "args",
+        "cancelled",
+        "failures",
+        "interval",
+        "jitter",
+        "kwargs",
+        "last_duration",
+        "last_error",
+        "last_run",
+        "max_timeout",
+        "method",
+        "misfires",
+        "name",
+        "next_run",
+        "policy",
+        "retried",
+        "retries",
+        "run_at_start",
+        "runs",
+        "timeouts",
+    )
+
+    def __init__(
+        self,
+        owner: Engine,
+        name: str,
+        method: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        interval: float,
+        policy: ExecPolicy,
+        max_timeout: float | None,
+        retries: int,
+        run_at_start: bool,
+        jitter: float,
+    ) -> None:
+        self._owner = owner
+        self.name = name
+        self.method = method
+        self.args = args
+        self.kwargs = kwargs
+        self.interval = interval
+        self.policy = policy
+        self.max_timeout = max_timeout
+        self.retries = retries
+        self.run_at_start = run_at_start
+        self.jitter = jitter
+        self._enabled = True
+        #: loop time of the grid's origin: runs are due at ``anchor + k * interval``
+        self.anchor: float | None = None
+        #: loop time the next run is due at (``None`` while not scheduled)
+        self.next_run: float | None = None
+        #: loop time the last run started at (``None`` before the first run)
+        self.last_run: float | None = None
+        self.last_duration: float | None = None
+        self.last_error: str | None = None
+        self.runs = self.failures = self.timeouts = self.retried = 0
+        self.cancelled = self.misfires = 0
+        self._grid = 0.0
+        self._seq = -1
+        self._run: asyncio.Task[None] | None = None
+        self._run_name = f"scheduler:{name}"
+        self._run_started = 0.0
+        self._warn_at = 0.0
+        self._pending = False
+        self._cancelling = False
+
+    def __repr__(self) -> str:
+        state = "enabled" if self._enabled else "disabled"
+        return f"<ScheduledTask {self.name!r} every {self.interval:g} s, {self.policy.name}, {state}>"
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the task is scheduled; set it to stop or resume scheduling."""
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        value = bool(value)
+        if value != self._enabled:
+            self._enabled = value
+            self._owner.enabled_changed(self)
+
+    @property
+    def running(self) -> bool:
+        """Whether a run is in progress."""
+        return self._run is not None
+
+    def info(self, loop_to_wall: float | None = None) -> dict[str, Any]:
+        """Settings, state and counters as a plain dict (times as Unix timestamps).
+
+        :param loop_to_wall: add this to a loop time to get a Unix time (``None``: keep
+            loop times)
+        """
+        shift = loop_to_wall or 0.0
+        return {
+            "name": self.name,
+            "method": getattr(self.method, "__qualname__", repr(self.method)),
+            "interval": self.interval,
+            "policy": self.policy.name,
+            "enabled": self._enabled,
+            "running": self._run is not None,
+            "max_timeout": self.max_timeout,
+            "retries": self.retries,
+            "run_at_start": self.run_at_start,
+            "jitter": self.jitter,
+            "last_run": None if self.last_run is None else self.last_run + shift,
+            "next_run": None if self.next_run is None else self.next_run + shift,
+            "last_duration": self.last_duration,
+            "last_error": self.last_error,
+            "runs": self.runs,
+            "failures": self.failures,
+            "timeouts": self.timeouts,
+            "retried": self.retried,
+            "cancelled": self.cancelled,
+            "misfires": self.misfires,
+        }

@@ -1,0 +1,47 @@
+"""The scheduler's kaiju plugin (entry point ``kaiju.plugins: scheduler``).
+
+Registers :class:`Scheduler`; starts every scheduler of an app when the app has started
+and stops them (grace period, then cancellation) when the app begins to stop, before
+the other services close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from kaiju_tools.hookspecs import hookimpl
+
+from .scheduler import Scheduler
+
+__all__ = [
+    "kaiju_app_started",
+    "kaiju_app_stopping",
+    "kaiju_register_services",
+]
+
+
+def _schedulers(app: Any) -> list[Scheduler]:
+    from kaiju_tools.app import get_services
+
+    return [s for s in get_services(app) if isinstance(s, Scheduler) and s._initialized]  # noqa: SLF001
+
+
+@hookimpl
+def kaiju_register_services() -> Iterable[type[Scheduler]]:
+    """Add :class:`Scheduler` to the service class registry."""
+    return [Scheduler]
+
+
+@hookimpl
+def kaiju_app_started(app: Any) -> None:
+    """Start the schedulers of the app: tasks begin once every service has started."""
+    for scheduler in _schedulers(app):
+        scheduler.start()
+
+
+@hookimpl
+async def kaiju_app_stopping(app: Any) -> None:
+    """Stop the schedulers before services close; runs get their grace period."""
+    for scheduler in _schedulers(app):
+        await scheduler.stop()

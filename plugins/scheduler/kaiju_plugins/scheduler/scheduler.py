@@ -1,0 +1,218 @@
+"""The ``Scheduler`` service: periodic in-app tasks that never drift and never die silently."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kaiju_tools.exceptions import ConfigError, ConfigProblem
+from kaiju_tools.services import ContextableService
+
+from . import _validate as check
+from ._engine import Engine
+from ._errors import InvalidTaskError
+from ._policy import ExecPolicy
+from ._task import ScheduledTask
+
+__all__ = ["Scheduler"]
+
+
+class Scheduler(ContextableService):
+    """Runs coroutine functions periodically inside the app.
+
+    Enable it in the services block of the config (``- cls: Scheduler``) and discover it
+    from another service::
+
+        scheduler = self.discover_service(None, cls=Scheduler)
+        self._task = scheduler.schedule_task(self.reload, interval=60,
+                                             policy=scheduler.ExecPolicy.WAIT)
+
+    Runs are due at ``start + k * interval`` whatever their duration, so lateness never
+    accumulates. Tasks scheduled before the app has started begin when it has started
+    (``kaiju_app_started``); on stop (``kaiju_app_stopping``) scheduling stops, runs in
+    progress get ``shutdown_timeout`` seconds, then are cancelled.
+
+    :param app: the app (``None`` for a scheduler used on its own: it starts in ``init()``)
+    :param logger: the service's logger
+    :param spread: shift each task's grid by a stable fraction of its interval (derived
+        from the task name) so that many tasks with one interval do not all fall due at
+        the same instant; the first run comes within one interval of the start.
+        ``run_at_start`` tasks are never shifted. ``False``: every grid starts at the start
+    :param shutdown_timeout: seconds runs in progress may take to finish when the
+        scheduler stops, before they are cancelled
+    :param long_run_intervals: a run still going after this many intervals is reported
+        with a warning (again at every doubling of its running time)
+    """
+
+    service_name = "scheduler"
+    ExecPolicy = ExecPolicy
+    """The policies (``Scheduler.ExecPolicy.WAIT``...), as in the guide."""
+
+    def __init__(
+        self,
+        app: Any = None,
+        logger: Any = None,
+        spread: bool = True,
+        shutdown_timeout: float = 5.0,
+        long_run_intervals: float = 3.0,
+    ) -> None:
+        ContextableService.__init__(self, app=app, logger=logger)
+        if not isinstance(spread, bool):
+            self._bad_setting("spread", "true or false", spread)
+        for key, value in (("shutdown_timeout", shutdown_timeout), ("long_run_intervals", long_run_intervals)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value < (0 if key == "shutdown_timeout" else 1):
+                expected = "a number of seconds >= 0" if key == "shutdown_timeout" else "a number >= 1"
+                self._bad_setting(key, expected, value)
+        self.shutdown_timeout = float(shutdown_timeout)
+        self._tasks: dict[str, ScheduledTask] = {}
+        self._engine = Engine(self.logger, spread=spread, long_run_intervals=float(long_run_intervals))
+        self._initialized = False
+
+    def _bad_setting(self, key: str, expected: str, value: Any) -> None:
+        where = f"services.{self.service_name}.settings.{key}"
+        try:
+            from kaiju_tools.app import get_services
+
+            where = f"{get_services(self.app).entry(self.service_name).key}.settings.{key}"
+        except Exception:  # noqa: BLE001 -- not in a kaiju app: keep the plain path
+            pass
+        raise ConfigError(ConfigProblem(
+            where, f"Scheduler {self.service_name!r}: expected {expected}, got {value!r}",
+            f"fix or remove `{key}:` in the scheduler's settings"))
+
+    # ---------------------------------------------------------------- tasks
+
+    def schedule_task(
+        self,
+        method: Callable[..., Any],
+        interval: float,
+        params: Any = None,
+        *,
+        policy: ExecPolicy | str = ExecPolicy.WAIT,
+        max_timeout: float | None = None,
+        retries: int = 0,
+        name: str | None = None,
+        run_at_start: bool = False,
+        jitter: float = 0.0,
+    ) -> ScheduledTask:
+        """Run ``method`` every ``interval`` seconds; return the task.
+
+        :param method: an async function (a bound method of a service, typically)
+        :param interval: seconds between due times (``int``, ``float`` or ``timedelta``)
+        :param params: keyword arguments (a mapping) or positional arguments (a list) for
+            each call
+        :param policy: what to do when a run is due while the previous one is still going
+            (:class:`ExecPolicy`, default ``WAIT``)
+        :param max_timeout: seconds one attempt may take before it is cancelled and
+            counted as a failure (``None``: no limit)
+        :param retries: attempts made again, at once, after a failed attempt of a run
+        :param name: a unique task name (default ``<service name>.<method name>`` for a
+            service's method, else the function's qualified name)
+        :param run_at_start: also run once when the scheduler starts (or at once, if it
+            is running), then every ``interval``
+        :param jitter: delay each run by a random ``0 <= d <= jitter`` seconds (off the
+            grid: the following due times do not move); must be less than ``interval``
+        :raises InvalidTaskError: a bad argument (the message names the task and value)
+        """
+        task_name = check.task_name(method, name)
+        check.check_method(method, task_name)
+        seconds = check.check_interval(interval, task_name)
+        exec_policy = check.check_policy(policy, task_name)
+        timeout = check.check_timeout(max_timeout, task_name)
+        tries = check.check_retries(retries, task_name)
+        spread = check.check_jitter(jitter, seconds, task_name)
+        if not isinstance(run_at_start, bool):
+            raise InvalidTaskError(f"task {task_name!r}: run_at_start must be True or False, got {run_at_start!r}")
+        args, kwargs = check.check_params(method, params, task_name)
+        if task_name in self._tasks:
+            old = self._tasks[task_name]
+            raise InvalidTaskError(
+                f"task {task_name!r} is already scheduled on {self.service_name!r} ({old!r}); "
+                f"pass a unique name= (e.g. name=f'{{self.service_name}}.{getattr(method, '__name__', 'job')}') "
+                f"or remove the old task first: scheduler.remove_task({task_name!r})"
+            )
+        task = ScheduledTask(self._engine, task_name, method, args, kwargs, seconds, exec_policy,
+                             timeout, tries, run_at_start, spread)
+        self._tasks[task_name] = task
+        self._engine.add(task)
+        return task
+
+    def remove_task(self, task: ScheduledTask | str) -> ScheduledTask:
+        """Unschedule a task (by object or name) for good; a run in progress finishes."""
+        name = task.name if isinstance(task, ScheduledTask) else task
+        try:
+            found = self._tasks.pop(name)  # type: ignore[arg-type]
+        except (KeyError, TypeError):
+            raise InvalidTaskError(
+                f"remove_task(): no task {name!r} on scheduler {self.service_name!r}; "
+                f"scheduled: {', '.join(sorted(self._tasks)) or 'none'}"
+            ) from None
+        self._engine.remove(found)
+        return found
+
+    @property
+    def tasks(self) -> dict[str, ScheduledTask]:
+        """The scheduled tasks by name (a copy)."""
+        return dict(self._tasks)
+
+    def list_tasks(self) -> list[dict[str, Any]]:
+        """Every task as a dict: settings, ``last_run`` / ``next_run`` (Unix time or
+        ``None``), ``runs``, ``failures``, ``timeouts``, ``retried``, ``cancelled``,
+        ``misfires``, ``last_error``; sorted by name."""
+        shift = None
+        loop = self._engine._loop  # noqa: SLF001 -- same package
+        if loop is not None:
+            shift = time.time() - loop.time()
+        return [self._tasks[name].info(shift) for name in sorted(self._tasks)]
+
+    # ---------------------------------------------------------------- lifecycle
+
+    @property
+    def running(self) -> bool:
+        """Whether tasks are being scheduled."""
+        return self._engine.running
+
+    async def init(self) -> None:
+        """Get ready; tasks start when the app has started (at once without a kaiju app)."""
+        self._initialized = True
+        if not _started_by_hook(self.app):
+            self.start()
+
+    async def close(self) -> None:
+        """Stop scheduling and wait for runs in progress (see :meth:`stop`)."""
+        await self.stop()
+        self._initialized = False
+
+    def start(self) -> None:
+        """Start scheduling every enabled task on the running loop (idempotent)."""
+        self._engine.start(self._tasks.values())
+        self.logger.info("scheduler started", tasks=len(self._tasks))
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop scheduling; runs in progress get ``grace`` seconds (default
+        ``shutdown_timeout``) to finish, then are cancelled and awaited."""
+        if not self._engine.running:
+            await self._engine.stop((), 0.0)  # waits for a stop in progress, if any
+            return
+        await self._engine.stop(list(self._tasks.values()),
+                                self.shutdown_timeout if grace is None else grace)
+        self.logger.info("scheduler stopped", tasks=len(self._tasks))
+
+
+def _started_by_hook(app: Any) -> bool:
+    """Whether this plugin's ``kaiju_app_started`` hook will start the scheduler."""
+    if app is None:
+        return False
+    try:
+        from kaiju_tools.app import PLUGINS_KEY
+
+        from . import plugin
+
+        plugins = app.get(PLUGINS_KEY)
+        return plugins is not None and plugins.pm.is_registered(plugin)
+    except Exception:  # noqa: BLE001 -- an app the kernel did not build
+        return False
+
