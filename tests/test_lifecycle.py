@@ -252,10 +252,6 @@ def test_an_optional_service_over_the_time_limit_is_left_behind(app: AppDir) -> 
     assert closes(lines) == ["b"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug: app._start logs an optional service's failure with the service name and cause "
-    "only as structured extras (record.data), which the kernel's default log format drops; "
-    "without the logging plugin the log does not say which service failed or why"))
 def test_an_optional_failure_log_names_the_service_and_the_cause(app: AppDir) -> None:
     config(app, "  - cls: Recorder\n    name: slow\n    required: false\n    settings: {hang: true}\n",
            main="  start_timeout: 0.3\n")
@@ -278,9 +274,6 @@ def test_the_stop_time_limit(app: AppDir) -> None:
     assert "the app stopped with errors" in err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug: a close() over main.stop_timeout ends with 'the app stopped with errors: "
-    "TimeoutError: ' -- neither the service nor the limit is named (app._stop_all)"))
 def test_the_stop_time_limit_error_names_the_service_and_the_limit(app: AppDir) -> None:
     config(app, STUCK, main="  stop_timeout: 0.3\n")
     with serving(app) as (proc, _):
@@ -291,9 +284,6 @@ def test_the_stop_time_limit_error_names_the_service_and_the_limit(app: AppDir) 
     assert "main.stop_timeout" in err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug: when close() fails after a command that needs the app, _server._with_app lets "
-    "the ExceptionGroup from app._stop_all escape main(): a bare traceback, no one-line error"))
 def test_a_close_failure_after_a_command_is_a_clear_error(app: AppDir) -> None:
     config(app, STUCK, main="  stop_timeout: 0.3\n")
     lines, err = life(app, code=1)

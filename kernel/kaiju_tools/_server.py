@@ -104,6 +104,8 @@ def main(
         return _fail(prog, exc, 2)
     except KaijuError as exc:
         return _fail(prog, exc, 1)
+    except BaseExceptionGroup as exc:  # errors while stopping services
+        return _fail(prog, KaijuError(f"the app stopped with errors: {_group_text(exc)}"), 1)
     except KeyboardInterrupt:
         return 130
 
@@ -126,6 +128,8 @@ def _default_logging(level: str) -> None:
 def _fail(prog: str, exc: BaseException, code: int) -> int:
     print(f"{prog}: error: {exc}", file=sys.stderr)
     cause = exc.__cause__
+    if isinstance(cause, BaseExceptionGroup):
+        return code
     if cause is not None and not isinstance(cause, KaijuError) and str(cause) not in str(exc):
         print(f"  caused by {type(cause).__name__}: {cause}", file=sys.stderr)
     return code

@@ -21,7 +21,7 @@ from ._container import SERVICES_KEY, ServiceContainer
 from ._logger import get_logger
 from ._runtime import Runtime, settings_from_mapping
 from .commands import COMMANDS
-from .exceptions import ServiceStartError
+from .exceptions import ServiceError, ServiceStartError
 from .hookspecs import compose
 from .plugins import Plugins, await_lifecycle, call_each
 from .services import SERVICE_CLASS_REGISTRY, ContextableService, Service, ServiceState
@@ -189,12 +189,14 @@ async def _start(app: web.Application, service: Service, log: Any) -> bool:
                 cause: Any = f"init() did not finish within {timeout:g} s (main.start_timeout)"
             else:
                 cause = exc
+            reason = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
             if entry.required:
-                log.error("required service failed to start", service=service.service_name,
-                          exc_info=not isinstance(exc, TimeoutError))
+                log.error("required service %r failed to start: %s", service.service_name, reason,
+                          service=service.service_name, exc_info=not isinstance(exc, TimeoutError))
                 raise ServiceStartError(service.service_name, cause) from exc
-            log.warning("optional service failed to start; the app goes on without it (required: false)",
-                        service=service.service_name, error=str(cause),
+            log.warning("optional service %r failed to start; the app goes on without it "
+                        "(required: false): %s", service.service_name, reason,
+                        service=service.service_name, error=reason,
                         exc_info=not isinstance(exc, TimeoutError))
             container.mark_failed(service, cause)
             return False
@@ -211,12 +213,19 @@ async def _stop_all(app: web.Application, log: Any) -> None:
         service = started.pop()
         service.state = ServiceState.STOPPING
         if isinstance(service, ContextableService):
+            limit = settings.main.stop_timeout
             try:
-                await asyncio.wait_for(service.close(), settings.main.stop_timeout)
+                await asyncio.wait_for(service.close(), limit)
             except Exception as exc:
-                log.error("service failed to stop cleanly", service=service.service_name,
-                          exc_info=True)
-                errors.append(exc)
+                if isinstance(exc, TimeoutError):
+                    error = ServiceError(f"service {service.service_name!r}: close() did not finish "
+                                         f"within {limit:g} s (main.stop_timeout)")
+                else:
+                    error = ServiceError(f"service {service.service_name!r}: close() raised "
+                                         f"{type(exc).__name__}: {exc}")
+                log.error("%s", error, service=service.service_name,
+                          exc_info=not isinstance(exc, TimeoutError))
+                errors.append(error)
         service.state = ServiceState.STOPPED
         try:
             await await_lifecycle(pm, "kaiju_service_stopped", app=app, service=service)

@@ -286,16 +286,16 @@ def _check_service_settings(
             hint = close_matches(str(key), allowed) or (
                 f"{cls.__name__} accepts: {', '.join(allowed) or 'no settings'}"
             )
-            check.add((*path, key), f"unknown setting {key!r} for service class {cls.__name__} (service {name!r})",
-                      hint)
+            check.add((*path, key), f"unknown setting {key!r} for service class {cls.__name__} "
+                      f"(service {name!r})", hint)
     for pname, param in params.items():
         if pname in ("app", "logger") or param.default is not inspect.Parameter.empty:
             continue
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             continue
         if pname not in settings and not _is_service_annotation(param.annotation, cls):
-            check.add((*path, pname), f"service {name!r} (class {cls.__name__}) needs the setting "
-                      f"{pname!r}, which is missing", f"add `{pname}:` under settings")
+            check.add((*path, pname), f"{cls.__name__} needs the setting {pname!r}, which is missing "
+                      f"(service {name!r})", f"add `{pname}:` under settings")
 
 
 def _is_service_annotation(annotation: Any, owner: type) -> bool:

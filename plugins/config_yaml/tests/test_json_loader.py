@@ -61,14 +61,33 @@ def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     assert exc.value.problems[0].where == str(path)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "kernel bug: _json.load_json looks keys up as json.dumps(key) (ASCII-escaped), so a key "
+    "written with non-ASCII characters is reported at line 1"))
+def test_the_line_of_a_non_ascii_key(tmp_path: Path) -> None:
+    path = tmp_path / "env.json"
+    path.write_text('{\n  "a": 1,\n  "café": 2\n}\n', encoding="utf-8")
+    assert load_json(path).origins[("café",)] == f"env file {path}:3"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "kernel bug: _json.load_json takes a key's line from its first occurrence anywhere in the "
+    "text, so a top-level key that also appears inside an earlier nested value gets that line"))
+def test_the_line_of_a_top_level_key_after_a_nested_one(tmp_path: Path) -> None:
+    path = tmp_path / "env.json"
+    path.write_text('{\n  "db": {"port": 5432},\n  "port": 8080\n}\n', encoding="utf-8")
+    assert load_json(path).origins[("port",)] == f"env file {path}:3"
+
+
+# nested mappings are left out: see the xfail test above
 ENV_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-    max_leaves=8)
+    lambda inner: st.lists(inner, max_size=3), max_leaves=8)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.dictionaries(st.text(min_size=1, max_size=10), ENV_VALUES, max_size=6), st.booleans())
+@given(st.dictionaries(st.text(st.characters(max_codepoint=126), min_size=1, max_size=10), ENV_VALUES,
+                       max_size=6), st.booleans())
 def test_property_round_trip_with_a_line_per_key(tmp_path: Path, data: dict[str, Any], pretty: bool) -> None:
     path = tmp_path / "env.json"
     text = json.dumps(data, indent=2 if pretty else None, ensure_ascii=False)
@@ -77,7 +96,7 @@ def test_property_round_trip_with_a_line_per_key(tmp_path: Path, data: dict[str,
     assert source.data == data
     assert set(source.origins) == {(key,) for key in data}
     if pretty:
-        lines = text.splitlines()
+        lines = text.split("\n")
         for key in data:
             line = int(source.origins[(key,)].rsplit(":", 1)[1])
             assert lines[line - 1].lstrip().startswith(json.dumps(key, ensure_ascii=False) + ":")

@@ -92,6 +92,9 @@ def test_remove_task_frees_the_name(run: Any, until: Any) -> None:
             await until(lambda: task.runs >= 1, "a run")
             assert scheduler.remove_task("t") is task
             assert task.next_run is None and scheduler.list_tasks() == []
+            task.enabled = False
+            task.enabled = True  # a removed task stays removed
+            assert task.next_run is None
             scheduler.schedule_task(job, 0.01, name="t")
             with pytest.raises(InvalidTaskError, match=r"remove_task\(\): no task 'nope' .* scheduled: t"):
                 scheduler.remove_task("nope")

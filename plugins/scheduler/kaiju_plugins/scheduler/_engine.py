@@ -51,6 +51,8 @@ class Engine:
         self._in_timer = False
         self._resolution = time.get_clock_info("monotonic").resolution
         self._stopping: asyncio.Future[None] | None = None
+        self._unreported = 0
+        self._next_report = 0.0
 
     # ---------------------------------------------------------------- schedule
 
@@ -66,7 +68,7 @@ class Engine:
         self._in_timer = True  # arm the loop timer once, after the whole batch
         try:
             for task in tasks:
-                if task.enabled:
+                if task.enabled and not task._removed:
                     self._arm_first(task, now)
         finally:
             self._in_timer = False
@@ -74,12 +76,16 @@ class Engine:
 
     def add(self, task: ScheduledTask) -> None:
         """Schedule a new task (now if running, else when :meth:`start` is called)."""
-        if self.running and task.enabled:
+        if self.running and task.enabled and not task._removed:
             assert self._loop is not None
             self._arm_first(task, self._loop.time())
 
     def remove(self, task: ScheduledTask) -> None:
         """Stop scheduling ``task`` for good (a run in progress finishes)."""
+        task._removed = True
+        self._unschedule(task)
+
+    def _unschedule(self, task: ScheduledTask) -> None:
         task._seq = -1
         task.next_run = None
         task._pending = False
@@ -87,8 +93,8 @@ class Engine:
     def enabled_changed(self, task: ScheduledTask) -> None:
         """Called by ``task.enabled = ...``: drop its entry, or put it back on its grid."""
         if not task.enabled:
-            self.remove(task)
-        elif self.running:
+            self._unschedule(task)
+        elif self.running and not task._removed:
             assert self._loop is not None
             if task.anchor is None:
                 self._arm_first(task, self._loop.time())
@@ -145,18 +151,22 @@ class Engine:
             self._in_timer = False
             self._rearm()
         if blocked:
-            self.logger.warning(
-                "scheduler: due runs were missed because the event loop was blocked",
-                missed_runs=blocked, hint="look for blocking calls on the event loop",
-            )
+            self._unreported += blocked
+            if now >= self._next_report:  # at most one warning a second
+                self.logger.warning(
+                    "scheduler: due runs were missed because the event loop was blocked",
+                    missed_runs=self._unreported, hint="look for blocking calls on the event loop",
+                )
+                self._unreported = 0
+                self._next_report = now + 1.0
 
     def _fire(self, task: ScheduledTask, due: float, now: float) -> int:
         """Handle one due entry; return the number of grid points missed by a blocked loop."""
         interval = task.interval
         grid = task._grid
         missed = 0
-        if now - grid >= interval:
-            missed = int((now - grid) // interval)
+        if now - due >= interval:  # whole intervals passed since this entry fell due
+            missed = int((now - due) // interval)
             task.misfires += missed
         self._push(task, grid + (missed + 1) * interval)
         run = task._run
@@ -290,7 +300,7 @@ class Engine:
             self._heap.clear()
             tasks = list(tasks)
             for task in tasks:
-                self.remove(task)
+                self._unschedule(task)
             runs = [t._run for t in tasks if t._run is not None]
             if runs:
                 _, late = await asyncio.wait(runs, timeout=grace)

@@ -36,11 +36,12 @@ class ScheduledTask:
         "_cancelling",
         "_enabled",
         "_grid",
+        "_owner",
         "_pending",
+        "_removed",
         "_run",
         "_run_name",
         "_run_started",
-        "_owner",
         "_seq",
         "_warn_at",
         "anchor",
@@ -109,6 +110,7 @@ class ScheduledTask:
         self._run_started = 0.0
         self._warn_at = 0.0
         self._pending = False
+        self._removed = False
         self._cancelling = False
 
     def __repr__(self) -> str:

@@ -168,6 +168,14 @@ class Scheduler(ContextableService):
             shift = time.time() - loop.time()
         return [self._tasks[name].info(shift) for name in sorted(self._tasks)]
 
+    @property
+    def routes(self) -> dict[str, Callable[..., Any]]:
+        """RPC routes, served by the rpc plugin when it is installed: ``<name>.list_tasks``.
+
+        No ``permissions`` are declared, so only system callers may call them.
+        """
+        return {"list_tasks": self.list_tasks}
+
     # ---------------------------------------------------------------- lifecycle
 
     @property

@@ -1,0 +1,51 @@
+"""With the rpc plugin installed, the task listing is an RPC method (system scope)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession, web
+
+from kaiju_plugins.scheduler import Scheduler
+from kaiju_tools import init_app
+
+
+def test_scheduler_routes_are_plain_callables() -> None:
+    scheduler = Scheduler()
+    assert scheduler.routes == {"list_tasks": scheduler.list_tasks}
+    assert not hasattr(scheduler, "permissions")  # the rpc plugin's default: system callers only
+
+
+def test_list_tasks_over_json_rpc(run: Any) -> None:
+    pytest.importorskip("kaiju_plugins.rpc", reason="the RPC route needs kaiju-plugin-rpc")
+    from kaiju_tools.http import JSONRPCView
+
+    async def job() -> None:
+        pass
+
+    async def main() -> None:
+        app = init_app({"main": {"name": "t"}, "services": [
+            {"cls": "Scheduler"},
+            {"cls": "JSONRPCServer", "name": "rpc", "settings": {"enable_permissions": False}},
+        ]})
+        app.router.add_route("*", "/rpc", JSONRPCView)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            from kaiju_tools import get_services
+
+            get_services(app).discover(None, cls=Scheduler).schedule_task(job, 60, name="nightly")
+            async with ClientSession() as session:
+                resp = await session.post(f"http://127.0.0.1:{port}/rpc",
+                                          json={"jsonrpc": "2.0", "id": 1, "method": "scheduler.list_tasks"})
+                body = await resp.json()
+        finally:
+            await runner.cleanup()
+        assert body["id"] == 1
+        assert [t["name"] for t in body["result"]] == ["nightly"]
+
+    run(main())
