@@ -11,8 +11,10 @@ Measures (records per second, higher is better; caller cost in µs per call, low
   encoding and the write, nothing else.
 - ``sync``: ``logger.info("rpc accepted", request=...)`` inside a bound request context, the
   handler attached directly (record creation + dispatch + format + write, in the caller).
-- ``queued``: the same calls with our queue in place (JSON/text only): ``caller`` is the cost
-  of one call in the calling thread; ``drained`` counts until every record is written.
+- ``queued``: the same calls with our queue in place (JSON/text only). ``caller µs``: cost of
+  one call in the calling thread with the writer paused (what a call adds to the event
+  loop); ``burst µs``: the same with the writer running, sharing the GIL during a burst;
+  ``records/s``: until every record of the burst is written.
 
 Usage::
 
@@ -76,7 +78,8 @@ def make_handler(variant: str) -> logging.Handler:
 
         return TextHandler(stream=stream)
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(PLAIN_FORMAT) if variant == "stdlib_plain" else StdlibJSONFormatter())
+    plain = variant == "stdlib_plain"
+    handler.setFormatter(logging.Formatter(PLAIN_FORMAT) if plain else StdlibJSONFormatter())
     return handler
 
 
@@ -163,46 +166,52 @@ def child(argv: list[str]) -> None:
     print(json.dumps(one_run(variant, measure, n)))
 
 
+def run_child(variant: str, measure: str, records: int) -> dict[str, float]:
+    """One measure of one variant in a fresh interpreter."""
+    out = subprocess.run([sys.executable, __file__, "--child", variant, measure, str(records)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    for rep in range(args.reps):
+    raw: dict[str, dict[str, list[float]]] = {}
+    for _ in range(args.reps):  # reps outermost: a noisy minute hits every variant alike
         for measure in MEASURES:
             for variant in VARIANTS:
                 if measure == "queued" and variant not in ("json", "text"):
                     continue
-                out = subprocess.run(
-                    [sys.executable, __file__, "--child", variant, measure, str(args.records)],
-                    capture_output=True, text=True, check=True,
-                )
-                figures = json.loads(out.stdout)
-                for key, value in figures.items():
-                    results.setdefault(measure, {}).setdefault(variant, {}).setdefault(key, []).append(value)  # type: ignore[attr-defined]
-    print(f"python {sys.version.split()[0]}, {args.records} records, median of {args.reps} fresh-process reps\n")
-    base_handler = statistics.median(results["handler"]["stdlib_plain"]["records_per_s"])  # type: ignore[arg-type]
-    base_sync = statistics.median(results["sync"]["stdlib_plain"]["records_per_s"])  # type: ignore[arg-type]
-    base_caller = statistics.median(results["sync"]["stdlib_plain"]["caller_us"])  # type: ignore[arg-type]
-    print(f"{'measure':8} {'variant':13} {'records/s':>10} {'x plain':>8} {'caller µs':>10} {'x plain':>8}")
+                for key, value in run_child(variant, measure, args.records).items():
+                    raw.setdefault(f"{measure}/{variant}", {}).setdefault(key, []).append(value)
+    med = {name: {k: statistics.median(v) for k, v in figures.items()} for name, figures in raw.items()}
+    base_handler = med["handler/stdlib_plain"]["records_per_s"]
+    base_sync = med["sync/stdlib_plain"]["records_per_s"]
+    base_caller = med["sync/stdlib_plain"]["caller_us"]
+    print(f"python {sys.version.split()[0]}, {args.records} records, "
+          f"median of {args.reps} fresh-process reps\n")
+    print(f"{'measure/variant':22} {'records/s':>10} {'x plain':>8} {'caller µs':>10} {'x plain':>8}"
+          f" {'burst µs':>9} {'x plain':>8}")
     table = {}
-    for measure, by_variant in results.items():
-        base = base_handler if measure == "handler" else base_sync
-        for variant, figures in by_variant.items():
-            rate = statistics.median(figures["records_per_s"])  # type: ignore[arg-type]
-            row = {"records_per_s": rate, "ratio": rate / base}
-            line = f"{measure:8} {variant:13} {rate:10.0f} {rate / base:8.2f}"
-            if "caller_us" in figures:
-                caller = statistics.median(figures["caller_us"])  # type: ignore[arg-type]
-                row.update(caller_us=caller, caller_ratio=caller / base_caller)
-                line += f" {caller:10.2f} {caller / base_caller:8.2f}"
-            table[f"{measure}/{variant}"] = row
-            print(line)
+    for name, figures in med.items():
+        base = base_handler if name.startswith("handler/") else base_sync
+        rate = figures["records_per_s"]
+        row = {**figures, "ratio": rate / base}
+        line = f"{name:22} {rate:10.0f} {rate / base:8.2f}"
+        for key in ("caller_us", "burst_caller_us"):
+            if key in figures:
+                row[key.replace("_us", "_ratio")] = figures[key] / base_caller
+                width = 10 if key == "caller_us" else 9
+                line += f" {figures[key]:{width}.2f} {figures[key] / base_caller:8.2f}"
+        table[name] = row
+        print(line)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"records": args.records, "reps": args.reps, "results": table, "raw": results}, fh, indent=1)
+            json.dump({"records": args.records, "reps": args.reps, "median": table, "raw": raw}, fh, indent=1)
 
 
 if __name__ == "__main__":

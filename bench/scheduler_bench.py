@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import platform
 import resource
 import statistics
@@ -142,6 +143,7 @@ def main() -> None:
         child(args.child[0], args.child[1], args.tasks, args.seconds)
         return
     impls = args.impls.split(",")
+    load_before = os.getloadavg()
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for rep in range(args.reps):  # interleaved, so that machine noise hits every implementation
         for scenario in SCENARIOS:
@@ -152,8 +154,10 @@ def main() -> None:
                 ).stdout
                 results.setdefault((scenario, impl), []).append(json.loads(out.strip().splitlines()[-1]))
                 print(f"rep {rep + 1}/{args.reps} {scenario:5} {impl:18} done", file=sys.stderr)
+    load_after = os.getloadavg()
     print(f"# {args.tasks} tasks, {args.seconds:g} s, medians of {args.reps} fresh processes; "
-          f"Python {platform.python_version()}, {platform.machine()}")
+          f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs; "
+          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
     print("| scenario | implementation | lateness p50 | p99 | max | fired | CPU | CPU vs asyncio |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for scenario in SCENARIOS:

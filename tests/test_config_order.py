@@ -130,14 +130,24 @@ def test_last_e_wins_for_the_same_key(layered: AppDir) -> None:
     assert etc["k_e"] == "two"
 
 
-@pytest.mark.parametrize(("arg", "expected"), [
+LITERALS = [
     ("true", True), ("null", None), ("42", 42), ("1.5", 1.5), ("'quoted'", "quoted"),
-    ('"42"', "42"), ('{"a": [1]}', {"a": [1]}), ("localhost", "localhost"),
+    ('"42"', "42"), ('{"a": [1]}', {"a": [1]}), ("localhost", "localhost"), ("a b", "a b"),
     ("__import__('os').getcwd()", "__import__('os').getcwd()"),
-])
-def test_e_values_are_literals_never_evaluated(layered: AppDir, arg: str, expected: object) -> None:
-    etc = config_json(layered, "-e", f"k_e={arg}")["etc"]
-    assert etc["k_e"] == expected
+]
+
+
+def test_e_and_environment_values_are_literals_never_evaluated(app_dir: AppDir) -> None:
+    keys = [f"lit{i}" for i in range(len(LITERALS))]
+    app_dir.write("settings/config.yml", "etc:\n" + "".join(f"  {k}: '[{k}]'\n  os_{k}: '[os_{k}]'\n"
+                                                         for k in keys))
+    app_dir.write("settings/env.json", json.dumps({**{k: 0 for k in keys}, **{f"os_{k}": 0 for k in keys}}))
+    args = [arg for key, (text, _) in zip(keys, LITERALS) for arg in ("-e", f"{key}={text}")]
+    environ = {f"os_{key}": text for key, (text, _) in zip(keys, LITERALS)}
+    etc = config_json(app_dir, *args, env=environ)["etc"]
+    for key, (text, expected) in zip(keys, LITERALS):
+        assert etc[key] == expected, text
+        assert etc[f"os_{key}"] == expected, text
 
 
 def test_e_for_a_key_no_env_file_defines_is_an_error(layered: AppDir) -> None:

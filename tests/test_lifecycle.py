@@ -10,10 +10,11 @@ from __future__ import annotations
 import http.client
 import signal
 import threading
+import time
 
 import pytest
 from kernel_support import AppDir
-from suite_support import EVENTS_SERVICES, events, fake_dist, run, serving, stop
+from suite_support import CHILD_ENV, EVENTS_SERVICES, events, fake_dist, run, serving, stop
 
 SERVICES = EVENTS_SERVICES + '''
 
@@ -164,6 +165,24 @@ def test_in_flight_requests_finish_on_sigterm(app: AppDir) -> None:
     assert lines.index("request finished") < lines.index("close Db")
 
 
+def test_sigterm_during_start_up_stops_what_started(app: AppDir) -> None:
+    config(app, "  - cls: Recorder\n    name: a\n  - cls: Recorder\n    name: slow\n    settings: {hang: true}\n")
+    proc = app.popen("run", env=CHILD_ENV)
+    try:
+        for _ in range(1500):
+            if "init slow" in events(app.root / "events.txt") or proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        code, _, err = stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert code == 0, err
+    assert inits(events(app.root / "events.txt")) == ["a", "slow"]
+    assert closes(events(app.root / "events.txt")) == ["a"]
+
+
 @pytest.mark.parametrize(("services", "order"), [
     ("  - cls: Web\n  - cls: Db\n", ["Db", "Web"]),  # annotated constructor parameter
     ("  - cls: Recorder\n    name: a\n    settings: {discover: db}\n  - cls: Db\n    name: db\n",
@@ -188,6 +207,8 @@ def test_dependency_ordered_start_and_reverse_stop(app: AppDir, services: str, o
     ("  - cls: X\n  - cls: Y\n", "X -> Y -> X"),
     ("  - cls: Recorder\n    name: a\n    depends_on: [b]\n  - cls: Recorder\n    name: b\n"
      "    depends_on: [c]\n  - cls: Recorder\n    name: c\n    depends_on: [a]\n", "a -> b -> c -> a"),
+    ("  - cls: Recorder\n    name: a\n    settings: {discover: b}\n  - cls: Recorder\n    name: b\n"
+     "    settings: {discover: a}\n", "a -> b -> a"),  # discover_service in both __init__s
 ])
 def test_a_dependency_cycle_is_an_error_that_shows_the_cycle(app: AppDir, services: str, cycle: str) -> None:
     config(app, services)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kaiju_tools import parse_literal
+from kaiju_tools.config import parse_env_arg
 
 JSON_SCALARS = (st.none() | st.booleans() | st.integers()
                 | st.floats(allow_nan=False, allow_infinity=False) | st.text())
@@ -105,3 +106,15 @@ def test_calls_are_never_evaluated(func: str, arg: Any) -> None:
 def test_numbers_keep_their_value(number: float) -> None:
     value = parse_literal(repr(number))
     assert value == number or (math.isinf(number) and value == repr(number))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True), st.text())
+def test_property_e_splits_at_the_first_equals_sign(key: str, value: str) -> None:
+    assert parse_env_arg(f"{key}={value}") == (key, parse_literal(value))
+
+
+@pytest.mark.parametrize("arg", ["novalue", "=1", " =1", ""])
+def test_a_bad_e_argument_says_what_was_expected(arg: str) -> None:
+    with pytest.raises(ValueError, match="expected KEY=VALUE"):
+        parse_env_arg(arg)

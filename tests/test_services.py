@@ -13,7 +13,15 @@ import logging
 import pytest
 from aiohttp import web
 from kernel_support import AppDir
-from kaiju_tools import SERVICE_CLASS_REGISTRY, ContextableService, get_services, init_app
+from kaiju_tools import (
+    SERVICE_CLASS_REGISTRY,
+    ContextableService,
+    KaijuError,
+    Service,
+    ServiceNotFound,
+    get_services,
+    init_app,
+)
 from suite_support import CHILD_ENV, EVENTS_SERVICES, events, run
 
 SHOW = '''
@@ -128,6 +136,9 @@ def test_a_disabled_service_is_never_built(app_dir: AppDir) -> None:
             enabled: false
           - cls: NotInstalledAnywhere
             enabled: false
+          - cls: Recorder
+            name: toggled
+            enabled: "[use_toggled:false]"
     """)
     assert [r[0] for r in rows] == ["alive"]
     assert events(app_dir.root / "events.txt") == ["build alive", "init alive", "close alive"]
@@ -344,3 +355,45 @@ def test_init_app_with_a_mapping_in_process(monkeypatch: pytest.MonkeyPatch) -> 
     finally:
         logging.getLogger("inproc").setLevel(logging.NOTSET)
     assert CALLS == ["init db", "init api", "close api", "close db"]
+
+
+def test_a_service_outside_an_app_discovers_nothing() -> None:
+    service = Service()
+    assert service.service_name == "Service"
+    assert service.discover_service("db", required=False) is None
+    with pytest.raises(ServiceNotFound, match="not part of an app"):
+        service.discover_service("db")
+
+
+def test_a_contextable_service_is_an_async_context_manager() -> None:
+    calls: list[str] = []
+
+    class Ctx(ContextableService):
+        async def init(self) -> None:
+            calls.append("init")
+
+        async def close(self) -> None:
+            calls.append("close")
+
+    async def main() -> None:
+        async with Ctx() as ctx:
+            calls.append(f"inside {ctx.service_name}")
+
+    asyncio.run(main())
+    assert calls == ["init", "inside Ctx", "close"]
+
+
+def test_the_registry_refuses_what_is_not_a_service_and_name_clashes() -> None:
+    class SuiteClash(Service):
+        pass
+
+    SERVICE_CLASS_REGISTRY.register(SuiteClash)
+    SERVICE_CLASS_REGISTRY.register(SuiteClash)  # the same class again: a no-op
+    with pytest.raises(TypeError, match="expected a subclass of Service"):
+        SERVICE_CLASS_REGISTRY.register(int)  # type: ignore[arg-type]
+    other = type("SuiteClash", (Service,), {"__module__": "elsewhere"})
+    with pytest.raises(KaijuError, match="'SuiteClash' is taken") as exc:
+        SERVICE_CLASS_REGISTRY.register(other)
+    assert "elsewhere.SuiteClash" in str(exc.value) and "rename one of the classes" in str(exc.value)
+    with pytest.raises(LookupError, match="did you mean: SuiteClash"):
+        SERVICE_CLASS_REGISTRY["SuiteClsh"]

@@ -33,8 +33,8 @@ def venv_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     parent = sysconfig.get_paths()["purelib"]
     Path(purelib, "kaiju_parent_env.pth").write_text(f"import site; site.addsitedir({parent!r})\n")
     result = subprocess.run(
-        [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-         str(SAMPLE), str(SAMPLE_BROKEN)], capture_output=True, text=True, env=child_env({"PIP_NO_CACHE_DIR": "1"}),
+        [python, "-m", "pip", "install", "--no-deps", "-q", str(SAMPLE), str(SAMPLE_BROKEN)],
+        capture_output=True, text=True, env=child_env(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return python

@@ -61,18 +61,12 @@ def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     assert exc.value.problems[0].where == str(path)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug: _json.load_json looks keys up as json.dumps(key) (ASCII-escaped), so a key "
-    "written with non-ASCII characters is reported at line 1"))
 def test_the_line_of_a_non_ascii_key(tmp_path: Path) -> None:
     path = tmp_path / "env.json"
     path.write_text('{\n  "a": 1,\n  "café": 2\n}\n', encoding="utf-8")
     assert load_json(path).origins[("café",)] == f"env file {path}:3"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug: _json.load_json takes a key's line from its first occurrence anywhere in the "
-    "text, so a top-level key that also appears inside an earlier nested value gets that line"))
 def test_the_line_of_a_top_level_key_after_a_nested_one(tmp_path: Path) -> None:
     path = tmp_path / "env.json"
     path.write_text('{\n  "db": {"port": 5432},\n  "port": 8080\n}\n', encoding="utf-8")

@@ -58,10 +58,6 @@ def test_anchors(tmp_path: Path) -> None:
     assert load_yaml(path).data["etc"] == {"copy": {"a": 1}}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug: _yaml.load_yaml walks the node tree after construct_document, which flattens "
-    "merge keys into the mapping node; a key that overrides a merged one is then reported as a "
-    "duplicate"))
 def test_merge_keys_can_be_overridden(tmp_path: Path) -> None:
     path = write(tmp_path, """
         base: &base
@@ -157,10 +153,6 @@ def test_property_safe_dump_round_trips_with_an_origin_per_value(tmp_path: Path,
         assert 1 <= line <= path.read_text(encoding="utf-8").count("\n") + 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug: _yaml.load_yaml builds the loader (`_Loader(text)`) outside its try block; "
-    "PyYAML's reader rejects control characters right there, so a ReaderError escapes instead "
-    "of a ConfigError naming the file"))
 @pytest.mark.parametrize("text", ["\x1f", "main:\n  name: a\x07b\n"])
 def test_control_characters_are_a_config_error(tmp_path: Path, text: str) -> None:
     path = tmp_path / "ctl.yml"

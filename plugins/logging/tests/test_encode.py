@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kaiju_plugins.logging._encode import dumps, safe_repr, sanitize
@@ -37,6 +37,7 @@ values = st.recursive(
 )
 
 
+@settings(deadline=None)
 @given(values)
 def test_any_value_encodes_to_one_json_line(value: Any) -> None:
     text = dumps({"data": value})

@@ -8,7 +8,7 @@ import re
 import sys
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kaiju_tools import context, get_logger
@@ -190,6 +190,7 @@ extras = st.dictionaries(st.text(min_size=1, max_size=8).filter(lambda k: k.isid
                                    st.lists(st.integers(), max_size=3)), max_size=4)
 
 
+@settings(deadline=None)
 @given(msg=st.one_of(st.text(), st.sampled_from(["%s", "%d", "%(a)s", "%%", "%s %s"])), args=message_args,
        extra=extras)
 def test_any_record_gives_one_json_object(msg: str, args: tuple[Any, ...], extra: dict[str, Any]) -> None:
@@ -201,3 +202,4 @@ def test_any_record_gives_one_json_object(msg: str, args: tuple[Any, ...], extra
     handler.handle(record)
     assert json.loads(handler.lines[0])["name"] == "third.party"
     assert " | third.party | " in handler.lines[1]
+

@@ -78,7 +78,9 @@ def test_text_handler(capsys: pytest.CaptureFixture[str]) -> None:
     assert line.endswith(" | WARNING | - | t.probe | careful | {'n': 1}")
 
 
-def test_service_loglevel_overrides_the_app_level_for_that_service_only(capsys: pytest.CaptureFixture[str]) -> None:
+def test_service_loglevel_overrides_the_app_level_for_that_service_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     async def body(app: web.Application) -> None:
         get_services(app).get("probe").logger.info("probe info")
         get_services(app).get("probe").logger.error("probe error")
@@ -93,7 +95,8 @@ def test_service_loglevel_overrides_the_app_level_for_that_service_only(capsys: 
 def test_logger_and_handler_levels(capsys: pytest.CaptureFixture[str]) -> None:
     settings = app_settings(
         handlers=[{"cls": "JSONHandler", "name": "all"},
-                  {"cls": "JSONHandler", "name": "errors", "level": "error", "settings": {"stream": "stderr"}}],
+                  {"cls": "JSONHandler", "name": "errors", "level": "error",
+                   "settings": {"stream": "stderr"}}],
         loggers=[{"name": "[main_name]", "handlers": ["all", "errors"], "level": "WARNING"}],
     )
 
@@ -152,6 +155,21 @@ def test_use_queue_false_writes_in_the_calling_thread(capsys: pytest.CaptureFixt
         assert logging.getLogger("t").handlers == list(get_services(app).get("logging").handlers.values())
 
     asyncio.run(serve(init_app(app_settings(use_queue=False)), body))
+
+
+def test_disabled_handlers_and_loggers_are_left_out() -> None:
+    service = LoggingService(
+        loggers=[{"name": "other", "handlers": ["on", "off"]}, {"name": "t", "enabled": False}],
+        handlers=[{"cls": "JSONHandler", "name": "on"}, {"cls": "TextHandler", "name": "off", "enabled": False}],
+    )
+    service.configure()
+    try:
+        (front,) = logging.getLogger("other").handlers
+        assert [h.get_name() for h in front.targets] == ["on"]  # type: ignore[attr-defined]
+        assert logging.getLogger("t").handlers == []
+    finally:
+        service.unconfigure()
+    assert logging.getLogger("other").handlers == []
 
 
 def test_defaults_give_a_text_handler_on_the_app_logger() -> None:
@@ -213,7 +231,8 @@ class TestBadInput:
         assert "did you mean: default" in text
 
     def test_unknown_keys_and_handler_settings(self) -> None:
-        text = self.problems(handlers=[{"cls": "JSONHandler", "lvl": "INFO", "settings": {"strem": "stdout"}}])
+        text = self.problems(
+            handlers=[{"cls": "JSONHandler", "lvl": "INFO", "settings": {"strem": "stdout"}}])
         assert "handlers[0].lvl: unknown key 'lvl'" in text
         assert "handlers[0].settings.strem: unknown setting 'strem' for JSONHandler" in text
 

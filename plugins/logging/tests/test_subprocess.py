@@ -145,7 +145,8 @@ def test_example_app_no_record_lost_on_sigterm() -> None:
     app = example(port, "log_handler=JSONHandler")
     app.wait_for(lambda line: "serving on" in line)
     names = [f"n{i}" for i in range(150)]
-    threads = [threading.Thread(target=rpc, args=(port, "greeter.greet", {"name": n}, f"c-{n}")) for n in names]
+    threads = [threading.Thread(target=rpc, args=(port, "greeter.greet", {"name": n}, f"c-{n}"))
+               for n in names]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -266,11 +267,28 @@ def test_bad_logging_config_exits_2_naming_the_keys(tmp_path: Path) -> None:
                 - cls: JSONHandlr
                   name: default
     """)
+    env = {k: v for k, v in os.environ.items() if k != "KAIJU_DISABLE_PLUGINS"}
     out = subprocess.run([sys.executable, "-m", "lapp"], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=60, env={k: v for k, v in os.environ.items() if k != "KAIJU_DISABLE_PLUGINS"})
+                         timeout=60, env=env)
     assert out.returncode == 2, out.stderr
     assert "services[0].settings.handlers[0].cls: unknown handler class 'JSONHandlr'" in out.stderr
     assert "did you mean: JSONHandler" in out.stderr
     assert "services[0].settings.loggers[0].level: expected a log level name" in out.stderr
     assert "services[0].settings.loggers[0].handlers[1]: handler 'missing' is not defined" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@needs_yaml
+def test_without_logging_service_the_app_logs_to_stderr(tmp_path: Path) -> None:
+    write_app(tmp_path, f"""
+        run: {{host: 127.0.0.1, port: {free_port()}}}
+        main: {{name: lapp}}
+        services:
+          - cls: Chatty
+            name: plain
+    """)
+    app = Proc([sys.executable, "-m", "lapp"], tmp_path)
+    app.wait_for(lambda line: "app started" in line, where="err")
+    assert app.stop() == 0
+    assert any("lapp.plain" in line and "error at start" in line for line in app.err)
+    assert app.out == []

@@ -22,10 +22,11 @@ class SchedTestCache(ContextableService):
         self._task = _scheduler.schedule_task(
           self._reload_local_cache, interval=0.02, name=f'{self.service_name}._reload_local_cache',
           policy=_scheduler.ExecPolicy.WAIT)
+        self._scheduler = _scheduler
 
     async def close(self):
         self._task.enabled = False  #: disable the task
-        EVENTS.append("cache closed")
+        EVENTS.append(f"cache closed (scheduler running: {self._scheduler.running})")
 
     async def _reload_local_cache(self) -> None:
         EVENTS.append("reload")
@@ -88,7 +89,9 @@ def test_guide_snippet_runs_in_an_app_and_stops_before_services_close(run: Any, 
     EVENTS.clear()
 
     async def main() -> None:
-        app = init_app(settings({"cls": "SchedTestCache"}))  # listed before the Scheduler
+        config = settings({"cls": "SchedTestCache"})
+        config["services"].insert(0, config["services"].pop())  # the Scheduler starts first, stops last
+        app = init_app(config)
         runner = web.AppRunner(app)
         await runner.setup()
         try:
@@ -101,7 +104,8 @@ def test_guide_snippet_runs_in_an_app_and_stops_before_services_close(run: Any, 
             assert info["name"] == "SchedTestCache._reload_local_cache" and info["policy"] == "WAIT"
         finally:
             await runner.cleanup()
-        assert EVENTS[-1] == "cache closed"  # no run after the scheduler stopped
+        # kaiju_app_stopping stopped the scheduler before any service closed; no run after that
+        assert EVENTS[-1] == "cache closed (scheduler running: False)"
         assert not scheduler.running
         assert asyncio.all_tasks() == {asyncio.current_task()}
 
@@ -110,7 +114,9 @@ def test_guide_snippet_runs_in_an_app_and_stops_before_services_close(run: Any, 
 
 def test_tasks_start_only_when_every_service_has_started(run: Any, until: Any) -> None:
     async def main() -> None:
-        app = init_app(settings({"cls": "SchedTestLate"}, {"cls": "SchedTestCache"}))
+        config = settings({"cls": "SchedTestLate"}, {"cls": "SchedTestCache"})
+        config["services"].insert(0, config["services"].pop())  # the Scheduler starts first
+        app = init_app(config)
         runner = web.AppRunner(app)
         await runner.setup()
         try:

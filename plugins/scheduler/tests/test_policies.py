@@ -51,13 +51,14 @@ def test_wait_defers_one_coalesced_run_until_the_running_one_ends(run: Any, unti
     async def main() -> None:
         job = Gated()
         scheduler = Scheduler(spread=False)
-        task = scheduler.schedule_task(job, 0.1, name="wait", policy=ExecPolicy.WAIT)
+        # interval: a generous bound -- the deferred run must start before the next due time
+        task = scheduler.schedule_task(job, 0.2, name="wait", policy=ExecPolicy.WAIT)
         async with scheduler:
             await until(lambda: task.misfires >= 2, "2 misfires")
             assert task.runs == 1
             next_due = task.next_run
             job.gate.set()
-            await until(lambda: task.runs >= 2, "the deferred run")
+            await until(lambda: len(job.starts) >= 2, "the deferred run")
             assert job.starts[1] < next_due  # type: ignore[operator]  # at once, not at the next due time
             await until(lambda: task.runs >= 3, "a run on the grid")
         assert no_overlap(job.events)
@@ -76,7 +77,7 @@ def test_skip_drops_due_runs_and_waits_for_the_grid(run: Any, until: Any) -> Non
             assert task.runs == 1
             next_due = task.next_run
             job.gate.set()
-            await until(lambda: task.runs >= 2, "the next run")
+            await until(lambda: len(job.starts) >= 2, "the next run")
             assert job.starts[1] >= next_due  # type: ignore[operator]  # never before a due time
         assert no_overlap(job.events)
         assert task.misfires >= 2 and task.cancelled == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from json.decoder import scanstring
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,32 @@ def load_json(path: Path) -> ConfigSource:
         raise ConfigError(ConfigProblem(
             str(path), f"expected a JSON object (a flat map of env values), got {type(data).__name__}",
             'write it as {"key": value, ...}'))
-    origins: dict[tuple[Any, ...], str] = {}
-    for key in data:
-        match = re.search(r'"' + re.escape(json.dumps(key)[1:-1]) + r'"\s*:', text)
-        line = text.count("\n", 0, match.start()) + 1 if match else 1
-        origins[(key,)] = f"env file {path}:{line}"
+    lines = _top_level_key_lines(text)
+    origins: dict[tuple[Any, ...], str] = {(key,): f"env file {path}:{lines.get(key, 1)}" for key in data}
     return ConfigSource(data, origins, path)
+
+
+def _top_level_key_lines(text: str) -> dict[str, int]:
+    """Line of each top-level key of a JSON object (the last one wins, as in ``json.loads``)."""
+    decoder = json.JSONDecoder()
+    space = re.compile(r"[ \t\n\r]*")
+    lines: dict[str, int] = {}
+    pos = space.match(text, 0).end()  # type: ignore[union-attr]
+    if not text.startswith("{", pos):
+        return lines
+    pos += 1
+    while True:
+        pos = space.match(text, pos).end()  # type: ignore[union-attr]
+        if not text.startswith('"', pos):
+            return lines
+        key, end = scanstring(text, pos + 1)
+        lines[key] = text.count("\n", 0, pos) + 1
+        pos = space.match(text, end).end()  # type: ignore[union-attr]
+        if not text.startswith(":", pos):
+            return lines
+        pos = space.match(text, pos + 1).end()  # type: ignore[union-attr]
+        _, pos = decoder.raw_decode(text, pos)
+        pos = space.match(text, pos).end()  # type: ignore[union-attr]
+        if not text.startswith(",", pos):
+            return lines
+        pos += 1

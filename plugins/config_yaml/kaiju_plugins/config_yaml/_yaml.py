@@ -21,10 +21,20 @@ def load_yaml(path: Path) -> ConfigSource:
     :raises ConfigError: malformed YAML (file:line:column), duplicate keys, non-mapping top
     """
     text = _read(path)
-    loader = _Loader(text)
+    origins: dict[tuple[Any, ...], str] = {}
+    problems: list[ConfigProblem] = []
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
+        if node is not None:  # walk before constructing: construction flattens merge keys
+            _walk(node, (), origins, problems, str(path))
         data = loader.construct_document(node) if node is not None else {}
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(ConfigProblem(
+            f"{path}:{line}", f"malformed YAML: character {exc.character!r} is not allowed in YAML text",
+            "remove the control character (or write it escaped inside a double-quoted string)")) from None
     except yaml.MarkedYAMLError as exc:
         start, stop = exc.context_mark, exc.problem_mark
         mark = stop or start
@@ -38,7 +48,8 @@ def load_yaml(path: Path) -> ConfigSource:
     except yaml.YAMLError as exc:
         raise ConfigError(ConfigProblem(str(path), f"malformed YAML: {exc}")) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -46,10 +57,6 @@ def load_yaml(path: Path) -> ConfigSource:
         raise ConfigError(ConfigProblem(
             f"{path}{line}", f"expected a mapping of settings at the top of the file, got "
             f"{type(data).__name__}", "start the file with keys such as `main:` or `services:`"))
-    origins: dict[tuple[Any, ...], str] = {}
-    problems: list[ConfigProblem] = []
-    if node is not None:
-        _walk(node, (), origins, problems, str(path))
     if problems:
         raise ConfigError(problems)
     return ConfigSource(data, origins, path)

@@ -128,7 +128,8 @@ class _Check:
             return
         for name in kws:
             if name not in params:
-                hint = close_matches(name, params) or f"{cls.__name__} accepts: {', '.join(params) or 'nothing'}"
+                accepts = ", ".join(params) or "nothing"
+                hint = close_matches(name, params) or f"{cls.__name__} accepts: {accepts}"
                 self.add(f"{key}.{name}", f"unknown setting {name!r} for {cls.__name__}", hint)
 
 
@@ -189,12 +190,11 @@ def check_settings(
             for i, ref in enumerate(refs):
                 if ref in enabled:
                     entry.handlers.append(ref)
-                else:
+                elif ref not in names:  # a disabled handler is left out quietly
                     hint = close_matches(str(ref), names) or (
                         f"defined handlers: {', '.join(names) or 'none'}; add it under `handlers:`"
                     )
-                    state = " (it is disabled)" if ref in names else ""
-                    check.add(f"{key}.handlers[{i}]", f"handler {ref!r} is not defined{state}", hint)
+                    check.add(f"{key}.handlers[{i}]", f"handler {ref!r} is not defined", hint)
         else:
             check.add(f"{key}.handlers", f"expected true or a list of handler names, got {refs!r}")
         out_loggers.append(entry)

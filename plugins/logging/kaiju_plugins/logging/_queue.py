@@ -18,9 +18,10 @@ import queue
 import sys
 import threading
 from collections.abc import Iterable, Sequence
+from contextvars import copy_context
 from typing import Any
 
-from ._record import capture_context
+from ._record import CONTEXT_ATTR
 
 __all__ = ["DROP_LOGGER", "LogQueue", "QueueHandler"]
 
@@ -185,7 +186,9 @@ class QueueHandler(logging.Handler):
         """Capture the caller's context, freeze the message and queue the record."""
         if self.filters and not self.filter(record):
             return False
-        capture_context(record)
+        attrs = record.__dict__
+        if CONTEXT_ATTR not in attrs:
+            attrs[CONTEXT_ATTR] = copy_context()
         if record.args:
             try:
                 record.msg, record.args = record.getMessage(), None

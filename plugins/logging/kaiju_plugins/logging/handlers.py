@@ -61,15 +61,33 @@ class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def emit(self, record: logging.LogRecord) -> None:
         """Format ``record`` and write it with a newline."""
         try:
-            text = (self.formatter or logging.Formatter()).format(record)
+            text = (self.formatter or logging.Formatter()).format(record) + self.terminator
             stream = self.stream
-            stream.write(text + self.terminator)
+            try:
+                stream.write(text)
+            except UnicodeEncodeError:  # a stream that cannot take UTF-8: escape, never lose it
+                stream.write(_ascii_escape(text))
             if self.flush_each_record:
                 stream.flush()
         except RecursionError:
             raise
         except Exception:  # noqa: BLE001 -- the stdlib's contract: report, never raise
             self.handleError(record)
+
+
+def _ascii_escape(text: str) -> str:
+    """Non-ASCII characters as JSON-compatible ``\\uXXXX`` escapes (surrogate pairs above U+FFFF)."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if code < 128:
+            out.append(char)
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+    return "".join(out)
 
 
 class TextHandler(StreamHandler):

@@ -209,7 +209,11 @@ def _handler_classes(app: Any) -> dict[str, type]:
         from kaiju_tools.plugins import collect
     except ImportError:  # a kernel without plugin support: built-ins only
         return classes
-    for result in collect(app, "kaiju_register_log_handlers"):
+    try:
+        results = collect(app, "kaiju_register_log_handlers")
+    except (KeyError, TypeError):  # an app the kernel did not build: built-ins only
+        return classes
+    for result in results:
         if not isinstance(result, Mapping):
             raise ConfigError(ConfigProblem(
                 "kaiju_register_log_handlers",

@@ -21,10 +21,15 @@ Dumps = Callable[[Any], bytes]
 def _ujson() -> tuple[Loads, Dumps]:
     import ujson
 
-    encode = partial(ujson.dumps, allow_nan=False)
+    strict = partial(ujson.dumps, allow_nan=False)
 
-    def dumps(obj: Any) -> bytes:
-        return encode(obj).encode()
+    def dumps(obj: Any, _encode: Callable[[Any], str] = ujson.dumps) -> bytes:
+        # ujson's allow_nan=False costs ~0.5 µs per call in argument parsing; NaN and
+        # infinities are rare, so look for their spelling and only then encode strictly
+        text = _encode(obj)
+        if "NaN" in text or "Infinity" in text:
+            text = strict(obj)
+        return text.encode()
 
     return ujson.loads, dumps
 

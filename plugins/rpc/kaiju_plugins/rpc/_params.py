@@ -77,7 +77,7 @@ class ParamsChecker:
 
     __slots__ = ("method", "signature", "_min_pos", "_max_pos", "_pos_names", "_pos_types", "_var_pos", "_var_pos_types",
                  "_by_name", "_required", "_var_kw", "_var_kw_types", "_positional_only", "_keyword_only",
-                 "description")
+                 "description", "check_list")
 
     def __init__(self, method: str, func: Callable[..., Any]) -> None:
         self.method = method
@@ -134,12 +134,33 @@ class ParamsChecker:
                 and kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD),
                 "kind": kind.name.lower(),
             })
+        self.check_list = self._fast_list_check()
+        """Check positional params; raise :class:`InvalidParams` naming the parameter."""
 
     def _fail(self, param: str | None, problem: str) -> InvalidParams:
         return InvalidParams(data={"method": self.method, "param": param, "problem": problem,
                                    "signature": self.signature})
 
-    def check_list(self, params: list[Any]) -> None:
+    def _fast_list_check(self) -> Any:
+        """A closure for the common case (no ``*args``, no keyword-only params): one length
+        test and one ``type(v) in allowed`` per annotated value; on any doubt it hands over
+        to the full check, which finds the problem and raises."""
+        if self._var_pos or self._keyword_only:
+            return self._check_list
+        min_pos, max_pos, slow = self._min_pos, self._max_pos, self._check_list
+        pos_types = tuple(self._pos_types)
+
+        def check_list(params: list[Any]) -> None:
+            n = len(params)
+            if n < min_pos or n > max_pos:
+                slow(params)
+            for i, _, allowed in pos_types:
+                if i < n and type(params[i]) not in allowed:
+                    slow(params)
+
+        return check_list
+
+    def _check_list(self, params: list[Any]) -> None:
         """Check positional params; raise :class:`InvalidParams` naming the parameter."""
         n = len(params)
         if n < self._min_pos:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import math
-from types import CoroutineType
 from typing import Any
 
 from aiohttp import web
 from kaiju_tools import ConfigError, ConfigProblem, ContextableService, context, get_services
 
-from . import _eager
+from ._calls import CallEngine
 from ._codec import get_codec
-from ._errors import (
-    InternalError, MethodNotFound, PermissionDenied, RequestTimeout, RequestTooLarge, RPCError, ServerBusy,
-)
 from ._interface import PermissionKeys, PublicInterface
 from ._limiter import CallLimiter
 from ._routes import Route, build_routes
@@ -22,33 +16,8 @@ from ._routes import Route, build_routes
 __all__ = ["SERVER_KEY", "JSONRPCServer"]
 
 _GUEST = int(PermissionKeys.GUEST)
-_NOTHING = object()
-_ID_TYPES = (str, int, type(None))
 
-
-class _Suspended:
-    """A call whose coroutine suspended in its first step; :meth:`JSONRPCServer._finish` completes it."""
-
-    __slots__ = ("coro", "yielded", "id", "notify", "method", "has_slot")
-
-    def __init__(self, coro: Any, yielded: Any, id_: Any, notify: bool, method: Any, has_slot: bool) -> None:
-        self.coro, self.yielded, self.id, self.notify = coro, yielded, id_, notify
-        self.method, self.has_slot = method, has_slot
-
-
-def _invalid(req: Any) -> dict[str, Any]:
-    id_ = req.get("id") if type(req) is dict else None
-    if not _valid_id(id_):
-        id_ = None
-    return {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": id_}
-
-
-def _valid_id(id_: Any) -> bool:
-    t = type(id_)
-    return t in _ID_TYPES or (t is float and math.isfinite(id_))
-
-
-class JSONRPCServer(ContextableService, PublicInterface):
+class JSONRPCServer(CallEngine, ContextableService, PublicInterface):
     """Serves the routes of every :class:`PublicInterface` service of the app over JSON-RPC 2.0.
 
     Mount :class:`kaiju_tools.http.JSONRPCView` on a route to expose it over HTTP.
@@ -156,188 +125,6 @@ class JSONRPCServer(ContextableService, PublicInterface):
         if services is None:
             services = list(get_services(self.app)) if self.app is not None else [self]
         self.routes_table = build_routes(services)
-
-    # ---- calls ----------------------------------------------------------------------
-
-    def _route(self, method: str, params: Any) -> Any:
-        """Find, authorise and call a route: its result, or its coroutine when async."""
-        route = self.routes_table.get(method)
-        if route is None:
-            raise MethodNotFound()
-        if self.enable_permissions:
-            scope = context.scope.get()
-            if (_GUEST if scope is None else scope) > route.scope:
-                raise PermissionDenied(data={"method": method, "required": route.describe()["scope"],
-                                             "problem": "the caller's scope may not call this method"})
-        if params is _NOTHING:
-            route.checker.check_list([])
-            return route.func()
-        if type(params) is list:
-            route.checker.check_list(params)
-            return route.func(*params)
-        route.checker.check_dict(params)
-        return route.func(**params)
-
-    async def _call_inner(self, method: str, params: Any) -> Any:
-        """The innermost layer of the ``kaiju_wrap_call`` chain."""
-        result = self._route(method, _NOTHING if params is None else params)
-        if asyncio.iscoroutine(result):
-            result = await result
-        return result
-
-    def _begin(self, req: Any) -> Any:
-        """Run a request object until it finishes or suspends.
-
-        :return: the response object, ``None`` (a notification), or :class:`_Suspended`
-        """
-        if type(req) is not dict or req.get("jsonrpc") != "2.0":
-            return _invalid(req)
-        method = req.get("method")
-        if type(method) is not str:
-            return _invalid(req)
-        notify = "id" not in req
-        id_ = req.get("id")
-        if not notify and not _valid_id(id_):
-            return _invalid(None)
-        params = req.get("params", _NOTHING)
-        if params is not _NOTHING and type(params) is not list and type(params) is not dict:
-            return _invalid(req)
-        if self.request_logs:
-            self.logger.info("rpc accepted", request={"method": method, "id": id_})
-        limiter = self.limiter
-        has_slot = False
-        try:
-            chain = self._chain
-            if chain is None:
-                value = self._route(method, params)
-                if type(value) is not CoroutineType:
-                    return None if notify else self._answer({"jsonrpc": "2.0", "result": value, "id": id_})
-                coro = value
-            else:
-                coro = chain(method, None if params is _NOTHING else params)
-            if limiter.active >= limiter.limit:
-                if limiter.waiting >= limiter.queue:
-                    coro.close()
-                    raise ServerBusy(data={"in_flight": limiter.active, "limit": limiter.limit,
-                                           "queue": limiter.queue,
-                                           "hint": "retry later, or raise max_parallel / max_queue"})
-                return _Suspended(coro, None, id_, notify, method, False)
-            limiter.active += 1
-            has_slot = True
-            marker, value = _eager.start(coro)
-            if marker is not _eager.DONE:
-                has_slot = False  # handed over to _finish
-                return _Suspended(coro, marker, id_, notify, method, True)
-            return None if notify else self._answer({"jsonrpc": "2.0", "result": value, "id": id_})
-        except Exception as exc:
-            return None if notify else self._answer({"jsonrpc": "2.0", "error": self._error(exc, method),
-                                                     "id": id_})
-        finally:
-            if has_slot:
-                limiter.release()
-
-    async def _finish(self, call: _Suspended, loop_deadline: float) -> Any:
-        """Complete a suspended (or waiting) call within its deadline; never raises."""
-        limiter = self.limiter
-        has_slot = started = call.has_slot
-        timeout = asyncio.timeout_at(loop_deadline)
-        try:
-            if not has_slot:
-                await limiter.acquire(loop_deadline)
-                has_slot = started = True
-                marker, value = _eager.start(call.coro)
-                if marker is not _eager.DONE:
-                    async with timeout:
-                        value = await _eager.resume(call.coro, marker)
-            else:
-                async with timeout:
-                    value = await _eager.resume(call.coro, call.yielded)
-            out: Any = {"jsonrpc": "2.0", "result": value, "id": call.id}
-        except TimeoutError as exc:
-            err = RequestTimeout(data={"method": call.method, "problem": "the call passed its deadline and was "
-                                       "cancelled", "max_request_time": self.max_request_time}) \
-                if timeout.expired() else exc
-            out = {"jsonrpc": "2.0", "error": self._error(err, call.method), "id": call.id}
-        except Exception as exc:
-            out = {"jsonrpc": "2.0", "error": self._error(exc, call.method), "id": call.id}
-        finally:
-            if has_slot:
-                limiter.release()
-            if not started:
-                call.coro.close()  # never started (busy, or timed out while queued)
-        return None if call.notify else self._answer(out)
-
-    def _error(self, exc: BaseException, method: Any) -> dict[str, Any]:
-        if isinstance(exc, RPCError):
-            return exc.to_object()
-        if isinstance(exc, PermissionError):
-            return PermissionDenied(str(exc) or None, data={"method": method}).to_object()
-        self.logger.error("rpc method raised", method=method, exc_info=exc)
-        return InternalError(data={"method": method, "type": type(exc).__name__, "message": str(exc)}).to_object()
-
-    def _answer(self, out: dict[str, Any]) -> dict[str, Any]:
-        if self.response_logs:
-            self.logger.info("rpc response", response=out)
-        return out
-
-    # ---- requests -------------------------------------------------------------------
-
-    async def handle(self, data: Any, loop_deadline: float | None = None) -> Any:
-        """Answer a decoded JSON-RPC request (an object or a batch).
-
-        :param data: the decoded body
-        :param loop_deadline: ``loop.time()`` after which calls are cancelled (default:
-            ``default_request_time`` from now)
-        :return: the response object, the list of responses of a batch, or ``None`` when
-            nothing is to be answered (notifications)
-        """
-        loop = asyncio.get_running_loop()
-        if loop_deadline is None:
-            loop_deadline = loop.time() + self.default_request_time
-        if type(data) is list:
-            return await self._batch(data, loop_deadline)
-        if loop_deadline <= loop.time():
-            return self._expired(data)
-        out = self._begin(data)
-        if type(out) is _Suspended:
-            return await self._finish(out, loop_deadline)
-        return out
-
-    def _expired(self, req: Any) -> Any:
-        if type(req) is not dict or req.get("jsonrpc") != "2.0" or type(req.get("method")) is not str:
-            return _invalid(req)
-        if "id" not in req:
-            return None
-        err = RequestTimeout(data={"method": req["method"], "problem": "the request's deadline had passed "
-                                   "before the call could start"})
-        return {"jsonrpc": "2.0", "error": err.to_object(), "id": req["id"] if _valid_id(req["id"]) else None}
-
-    async def _batch(self, items: list[Any], loop_deadline: float) -> Any:
-        if not items:
-            return _invalid(None)
-        if len(items) > self.max_batch_size:
-            err = RequestTooLarge(data={"problem": f"a batch may hold at most {self.max_batch_size} calls, "
-                                                   f"got {len(items)}", "max_batch_size": self.max_batch_size,
-                                        "hint": "split the batch"})
-            return {"jsonrpc": "2.0", "error": err.to_object(), "id": None}
-        loop = asyncio.get_running_loop()
-        if loop_deadline <= loop.time():
-            out = [self._expired(item) for item in items]
-        else:
-            out = [self._begin(item) for item in items]
-            waits = [(i, self._finish(o, loop_deadline)) for i, o in enumerate(out) if type(o) is _Suspended]
-            if waits:
-                tasks = [loop.create_task(coro) for _, coro in waits]
-                try:
-                    await asyncio.wait(tasks)
-                except BaseException:
-                    for task in tasks:
-                        task.cancel()
-                    raise
-                for (i, _), task in zip(waits, tasks):
-                    out[i] = task.result()
-        answers = [o for o in out if o is not None]
-        return answers or None
 
 
 SERVER_KEY = web.AppKey("kaiju_plugins.rpc.server", JSONRPCServer)

@@ -10,7 +10,7 @@ answer, encode. Responses are HTTP 200 (errors included, as JSON-RPC over HTTP d
 
 from __future__ import annotations
 
-import asyncio
+import json
 import time
 from collections.abc import Generator
 from typing import Any
@@ -19,7 +19,8 @@ from aiohttp import hdrs, web
 from aiohttp.abc import AbstractView
 from kaiju_tools import context, get_services
 
-from ._errors import InternalError, InvalidHeader, ParseError, RequestTooLarge, RPCError
+from ._errors import InternalError, InvalidHeader, RequestTooLarge, RPCError
+from ._calls import Suspended
 from ._server import SERVER_KEY, JSONRPCServer
 
 __all__ = ["JSONRPCView"]
@@ -31,8 +32,6 @@ _deadline_var = context.deadline
 
 
 def _error_response(err: RPCError, status: int = 200, extra: dict[str, str] | None = None) -> web.Response:
-    import json
-
     body = json.dumps({"jsonrpc": "2.0", "error": err.to_object(), "id": None}).encode()
     return web.Response(body=body, status=status, content_type=_JSON, headers=extra)
 
@@ -68,44 +67,55 @@ def _timeout(server: JSONRPCServer, headers: Any, now: float) -> float:
     return min(timeout, server.max_request_time)
 
 
-async def _read(request: web.Request, limit: int) -> bytes | web.Response:
-    length = request.content_length
-    if length is None or length <= limit:
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            body = None
-        if body is not None and len(body) <= limit:
-            return body
+def _too_large(limit: int) -> web.Response:
     return _error_response(RequestTooLarge(data={
         "problem": f"the body may hold at most {limit} bytes", "max_body_size": limit,
         "hint": "split the batch, or raise max_body_size (and the app's client_max_size above 1 MiB)"}), 413)
 
 
+_cache: list[Any] = [None, None]  # (app, server) of the last request: one identity check per request
+
+
 async def handle_request(request: web.Request) -> web.StreamResponse:
     """Answer one HTTP request carrying a JSON-RPC request or batch."""
-    server = request.app.get(SERVER_KEY) or _find_server(request.app)
+    app = request.app
+    if app is _cache[0]:
+        server: JSONRPCServer = _cache[1]
+    else:
+        server = _find_server(app)
+        _cache[:] = app, server
     if request.method != "POST":
         return _error_response(RPCError("Method Not Allowed", data={
             "problem": f"JSON-RPC is served over POST, got {request.method}"}), 405, {hdrs.ALLOW: "POST"})
-    body = await _read(request, server.max_body_size)
-    if type(body) is not bytes:
-        return body
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _too_large(server.max_body_size)
+    if len(body) > server.max_body_size:
+        return _too_large(server.max_body_size)
     headers = request.headers
     cid = headers.get("Correlation-Id")
     now = time.time()
-    try:
-        timeout = _timeout(server, headers, now)
-    except InvalidHeader as exc:
-        return _error_response(exc, 400)
+    if headers.get("Timeout") is None and headers.get("Deadline") is None:
+        deadline = now + server.default_request_time
+    else:
+        try:
+            deadline = now + _timeout(server, headers, now)
+        except InvalidHeader as exc:
+            return _error_response(exc, 400)
     try:
         data = server.loads(body)
     except (ValueError, RecursionError):
         return web.Response(body=_PARSE_ERROR, content_type=_JSON)
-    deadline_token = _deadline_var.set(now + timeout)
+    deadline_token = _deadline_var.set(deadline)
     cid_token = _cid_var.set(cid) if cid is not None else None
     try:
-        out = await server.handle(data, asyncio.get_running_loop().time() + timeout)
+        if type(data) is dict and deadline > now:
+            out = server._begin(data)  # noqa: SLF001 -- the view is the server's own transport
+            if type(out) is Suspended:
+                out = await server._finish(out, deadline)  # noqa: SLF001
+        else:
+            out = await server.handle(data, deadline)
     finally:
         _deadline_var.reset(deadline_token)
         if cid_token is not None:
@@ -113,18 +123,19 @@ async def handle_request(request: web.Request) -> web.StreamResponse:
     if out is None:
         response = web.Response(status=204)
     else:
-        response = web.Response(body=_encode(server, out), content_type=_JSON)
+        try:
+            encoded = server.dumps(out)
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            encoded = _encode_safely(server, out)
+        response = web.Response(body=encoded, content_type=_JSON)
     if cid is not None:
         response.headers["Correlation-Id"] = cid
     return response
 
 
-def _encode(server: JSONRPCServer, out: Any) -> bytes:
+def _encode_safely(server: JSONRPCServer, out: Any) -> bytes:
+    """Encode item by item; an item JSON cannot carry becomes an internal error."""
     dumps = server.dumps
-    try:
-        return dumps(out)
-    except (TypeError, ValueError, OverflowError, RecursionError):
-        pass
     items = out if type(out) is list else [out]
     parts = []
     for item in items:
@@ -140,8 +151,15 @@ def _encode(server: JSONRPCServer, out: Any) -> bytes:
 class JSONRPCView(AbstractView):
     """aiohttp handler of JSON-RPC requests: ``app.router.add_route('*', '/public/rpc', JSONRPCView)``.
 
-    It serves the app's :class:`JSONRPCServer` (the first one configured).
+    It serves the app's :class:`JSONRPCServer` (the first one configured). aiohttp calls a
+    class view as ``await JSONRPCView(request)``; constructing one returns the request's
+    handling coroutine directly (no view object is kept per request).
     """
+
+    def __new__(cls, request: web.Request) -> Any:  # type: ignore[misc]
+        if cls is not JSONRPCView:  # a subclass gets a regular view object
+            return super().__new__(cls)
+        return handle_request(request)
 
     def __await__(self) -> Generator[Any, None, web.StreamResponse]:
         return handle_request(self.request).__await__()

@@ -56,11 +56,14 @@ class Engine:
 
     # ---------------------------------------------------------------- schedule
 
-    def start(self, tasks: Iterable[ScheduledTask]) -> None:
-        """Start serving ``tasks`` on the running loop (their grids start now)."""
+    def start(self, tasks: Iterable[ScheduledTask], loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start serving ``tasks`` on the running loop (their grids start now).
+
+        :param loop: the loop to use instead of the running one (tests pass a fake clock)
+        """
         if self.running:
             return
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop or asyncio.get_running_loop()
         self._ctx = contextvars.copy_context()
         self._stopping = None
         self.running = True

@@ -1,0 +1,64 @@
+"""TextHandler / JSONHandler: streams, flushing, escaping, never losing a record."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+
+import pytest
+
+from kaiju_plugins.logging import DataFormatter, JSONHandler, TextFormatter, TextHandler
+
+
+class CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+def record(msg: str = "m") -> logging.LogRecord:
+    return logging.makeLogRecord({"msg": msg, "name": "t"})
+
+
+def test_default_formatters_and_streams(capsys: pytest.CaptureFixture[str]) -> None:
+    assert isinstance(JSONHandler().formatter, DataFormatter)
+    assert isinstance(TextHandler().formatter, TextFormatter)
+    assert JSONHandler().stream is sys.stdout
+    assert TextHandler(stream="stderr").stream is sys.stderr
+
+
+def test_formatter_settings_reach_the_default_formatter() -> None:
+    handler = TextHandler(formatter_settings={"datefmt": "%Y"})
+    assert handler.formatter is not None and handler.formatter.datefmt == "%Y"
+
+
+def test_used_directly_every_record_is_flushed() -> None:
+    stream = CountingStream()
+    handler = JSONHandler(stream=stream)
+    for i in range(3):
+        handler.handle(record(f"r{i}"))
+    assert stream.flushes == 3
+    assert [json.loads(x)["msg"] for x in stream.getvalue().splitlines()] == ["r0", "r1", "r2"]
+
+
+def test_filters_apply() -> None:
+    stream = io.StringIO()
+    handler = TextHandler(stream=stream)
+    handler.addFilter(lambda r: r.getMessage() != "hidden")
+    handler.handle(record("hidden"))
+    handler.handle(record("shown"))
+    assert "hidden" not in stream.getvalue() and "shown" in stream.getvalue()
+
+
+def test_a_stream_that_cannot_take_utf8_gets_escapes() -> None:
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii", errors="strict")
+    handler = JSONHandler(stream=stream)
+    handler.handle(record("naïve ☃ 😀"))
+    stream.flush()
+    assert json.loads(raw.getvalue().decode("ascii"))["msg"] == "naïve ☃ 😀"

@@ -1,0 +1,286 @@
+"""The call engine of :class:`JSONRPCServer`: request objects and batches in, responses out.
+
+Per call: validate the request object, find the route, check the caller's scope and the
+params (prepared at start-up), call, and run the coroutine's first step inline (see
+``_eager``). Only a call that suspends costs a task (in a batch), a deadline timer and a
+slot of the concurrency bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from types import CoroutineType
+from typing import TYPE_CHECKING, Any
+
+from kaiju_tools import context
+
+from . import _eager
+from ._errors import (
+    InternalError, MethodNotFound, PermissionDenied, RequestTimeout, RequestTooLarge, RPCError, ServerBusy,
+)
+from ._interface import PermissionKeys
+
+if TYPE_CHECKING:
+    from ._limiter import CallLimiter
+    from ._routes import Route
+
+__all__ = ["CallEngine", "Suspended"]
+
+_GUEST = int(PermissionKeys.GUEST)
+_NO_PARAMS: list[Any] = []
+_scope_var = context.scope
+_NOTHING = object()
+_ID_TYPES = (str, int, type(None))
+
+
+class Suspended:
+    """A call whose coroutine suspended in its first step; :meth:`JSONRPCServer._finish` completes it."""
+
+    __slots__ = ("coro", "yielded", "id", "notify", "method", "has_slot")
+
+    def __init__(self, coro: Any, yielded: Any, id_: Any, notify: bool, method: Any, has_slot: bool) -> None:
+        self.coro, self.yielded, self.id, self.notify = coro, yielded, id_, notify
+        self.method, self.has_slot = method, has_slot
+
+
+def _invalid(req: Any) -> dict[str, Any]:
+    id_ = req.get("id") if type(req) is dict else None
+    if not _valid_id(id_):
+        id_ = None
+    return {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": id_}
+
+
+def _denied(route: Route) -> PermissionDenied:
+    return PermissionDenied(data={"method": route.method, "required": route.describe()["scope"],
+                                  "problem": "the caller's scope may not call this method"})
+
+
+def _valid_id(id_: Any) -> bool:
+    t = type(id_)
+    return t in _ID_TYPES or (t is float and math.isfinite(id_))
+
+
+class CallEngine:
+    """Mixin holding the per-call logic; :class:`JSONRPCServer` sets the attributes below."""
+
+    routes_table: dict[str, Route]
+    limiter: CallLimiter
+    enable_permissions: bool
+    request_logs: bool
+    response_logs: bool
+    max_request_time: float
+    max_batch_size: int
+    default_request_time: float
+    logger: Any
+    _chain: Any = None
+
+    def _route(self, method: str, params: Any) -> Any:
+        """Find, authorise and call a route: its result, or its coroutine when async."""
+        route = self.routes_table.get(method)
+        if route is None:
+            raise MethodNotFound()
+        if self.enable_permissions:
+            scope = _scope_var.get()
+            if (_GUEST if scope is None else scope) > route.scope:
+                raise _denied(route)
+        if params is _NOTHING:
+            route.checker.check_list([])
+            return route.func()
+        if type(params) is list:
+            route.checker.check_list(params)
+            return route.func(*params)
+        route.checker.check_dict(params)
+        return route.func(**params)
+
+    async def _call_inner(self, method: str, params: Any) -> Any:
+        """The innermost layer of the ``kaiju_wrap_call`` chain."""
+        result = self._route(method, _NOTHING if params is None else params)
+        if asyncio.iscoroutine(result):
+            result = await result
+        return result
+
+    def _begin(self, req: Any) -> Any:
+        """Run a request object until it finishes or suspends (the hot path: keep it flat).
+
+        :return: the response object, ``None`` (a notification), or :class:`Suspended`
+        """
+        if type(req) is not dict or req.get("jsonrpc") != "2.0":
+            return _invalid(req)
+        method = req.get("method")
+        if type(method) is not str:
+            return _invalid(req)
+        id_ = req.get("id", _NOTHING)
+        if id_ is _NOTHING:
+            id_ = None
+            notify = True
+        else:
+            notify = False
+            if type(id_) not in _ID_TYPES and not (type(id_) is float and math.isfinite(id_)):
+                return _invalid(None)
+        params = req.get("params", _NOTHING)
+        if params is not _NOTHING and type(params) is not list and type(params) is not dict:
+            return _invalid(req)
+        if self.request_logs:
+            self.logger.info("rpc accepted", request={"method": method, "id": id_})
+        try:
+            if self._chain is None:
+                route = self.routes_table.get(method)
+                if route is None:
+                    raise MethodNotFound()
+                if self.enable_permissions:
+                    scope = _scope_var.get()
+                    if (_GUEST if scope is None else scope) > route.scope:
+                        raise _denied(route)
+                if params is _NOTHING:
+                    route.check_list(_NO_PARAMS)
+                    value = route.func()
+                elif type(params) is list:
+                    route.check_list(params)
+                    value = route.func(*params)
+                else:
+                    route.checker.check_dict(params)
+                    value = route.func(**params)
+                if type(value) is not CoroutineType:
+                    if notify:
+                        return None
+                    out = {"jsonrpc": "2.0", "result": value, "id": id_}
+                    if self.response_logs:
+                        self.logger.info("rpc response", response=out)
+                    return out
+            else:
+                value = self._chain(method, None if params is _NOTHING else params)
+            limiter = self.limiter
+            if limiter.active >= limiter.limit:
+                if limiter.waiting >= limiter.queue:
+                    value.close()
+                    raise ServerBusy(data={"in_flight": limiter.active, "limit": limiter.limit,
+                                           "queue": limiter.queue,
+                                           "hint": "retry later, or raise max_parallel / max_queue"})
+                return Suspended(value, None, id_, notify, method, False)
+            # Eager start (see _eager): the first step runs inline, nothing else runs meanwhile,
+            # so the check above still holds when a call that suspends takes its slot here;
+            # a call that finishes in its first step never holds one.
+            try:
+                yielded = value.send(None)
+            except StopIteration as stop:
+                result = stop.value
+            else:
+                limiter.active += 1
+                return Suspended(value, yielded, id_, notify, method, True)
+            if notify:
+                return None
+            out = {"jsonrpc": "2.0", "result": result, "id": id_}
+        except Exception as exc:
+            if notify:
+                return None
+            out = {"jsonrpc": "2.0", "error": self._error(exc, method), "id": id_}
+        if self.response_logs:
+            self.logger.info("rpc response", response=out)
+        return out
+
+    async def _finish(self, call: Suspended, deadline: float) -> Any:
+        """Complete a suspended (or waiting) call before ``deadline`` (unix time); never raises."""
+        limiter = self.limiter
+        has_slot = started = call.has_slot
+        loop_deadline = asyncio.get_running_loop().time() + (deadline - time.time())
+        timeout = asyncio.timeout_at(loop_deadline)
+        try:
+            if not has_slot:
+                await limiter.acquire(loop_deadline)
+                has_slot = started = True
+                marker, value = _eager.start(call.coro)
+                if marker is not _eager.DONE:
+                    async with timeout:
+                        value = await _eager.resume(call.coro, marker)
+            else:
+                async with timeout:
+                    value = await _eager.resume(call.coro, call.yielded)
+            out: Any = {"jsonrpc": "2.0", "result": value, "id": call.id}
+        except TimeoutError as exc:
+            err = RequestTimeout(data={"method": call.method, "problem": "the call passed its deadline and was "
+                                       "cancelled", "max_request_time": self.max_request_time}) \
+                if timeout.expired() else exc
+            out = {"jsonrpc": "2.0", "error": self._error(err, call.method), "id": call.id}
+        except Exception as exc:
+            out = {"jsonrpc": "2.0", "error": self._error(exc, call.method), "id": call.id}
+        finally:
+            if has_slot:
+                limiter.release()
+            if not started:
+                call.coro.close()  # never started (busy, or timed out while queued)
+        if call.notify:
+            return None
+        if self.response_logs:
+            self.logger.info("rpc response", response=out)
+        return out
+
+    def _error(self, exc: BaseException, method: Any) -> dict[str, Any]:
+        if isinstance(exc, RPCError):
+            return exc.to_object()
+        if isinstance(exc, PermissionError):
+            return PermissionDenied(str(exc) or None, data={"method": method}).to_object()
+        self.logger.error("rpc method raised", method=method, exc_info=exc)
+        return InternalError(data={"method": method, "type": type(exc).__name__, "message": str(exc)}).to_object()
+
+    # ---- requests -------------------------------------------------------------------
+
+    async def handle(self, data: Any, deadline: float | None = None) -> Any:
+        """Answer a decoded JSON-RPC request (an object or a batch).
+
+        :param data: the decoded body
+        :param deadline: unix time after which calls are cancelled (default:
+            ``default_request_time`` from now)
+        :return: the response object, the list of responses of a batch, or ``None`` when
+            nothing is to be answered (notifications)
+        """
+        now = time.time()
+        if deadline is None:
+            deadline = now + self.default_request_time
+        if type(data) is list:
+            return await self._batch(data, deadline, now)
+        if deadline <= now:
+            return self._expired(data)
+        out = self._begin(data)
+        if type(out) is Suspended:
+            return await self._finish(out, deadline)
+        return out
+
+    def _expired(self, req: Any) -> Any:
+        if type(req) is not dict or req.get("jsonrpc") != "2.0" or type(req.get("method")) is not str:
+            return _invalid(req)
+        if "id" not in req:
+            return None
+        err = RequestTimeout(data={"method": req["method"], "problem": "the request's deadline had passed "
+                                   "before the call could start"})
+        return {"jsonrpc": "2.0", "error": err.to_object(), "id": req["id"] if _valid_id(req["id"]) else None}
+
+    async def _batch(self, items: list[Any], deadline: float, now: float) -> Any:
+        if not items:
+            return _invalid(None)
+        if len(items) > self.max_batch_size:
+            err = RequestTooLarge(data={"problem": f"a batch may hold at most {self.max_batch_size} calls, "
+                                                   f"got {len(items)}", "max_batch_size": self.max_batch_size,
+                                        "hint": "split the batch"})
+            return {"jsonrpc": "2.0", "error": err.to_object(), "id": None}
+        if deadline <= now:
+            out = [self._expired(item) for item in items]
+        else:
+            out = [self._begin(item) for item in items]
+            waits = [(i, self._finish(o, deadline)) for i, o in enumerate(out) if type(o) is Suspended]
+            if waits:
+                loop = asyncio.get_running_loop()
+                tasks = [loop.create_task(coro) for _, coro in waits]
+                try:
+                    await asyncio.wait(tasks)
+                except BaseException:
+                    for task in tasks:
+                        task.cancel()
+                    raise
+                for (i, _), task in zip(waits, tasks):
+                    out[i] = task.result()
+        answers = [o for o in out if o is not None]
+        return answers or None
+
+
