@@ -190,11 +190,6 @@ def test_a_required_service_whose_init_raises(app: AppDir) -> None:
         "build cache", "build db", "init cache", "init db", "close cache"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug: a constructor parameter annotated with a service class and no default, whose "
-    "service is not configured, ends as 'failed to start: TypeError: __init__() missing 1 "
-    "required positional argument' (_container._build skips the parameter) instead of a "
-    "settings error naming the service, the parameter and the class to configure"))
 def test_a_required_dependency_that_is_not_configured(app: AppDir) -> None:
     app.write("tapp/services.py", SERVICES + '''
 
@@ -238,10 +233,6 @@ def test_a_wrong_type_names_the_key_and_what_was_expected(app: AppDir) -> None:
     assert "main.start_timeout" in err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug: settings._Checker.where keeps only the part of a value's origin before ';', so "
-    "a bad value that came from an environment variable or -e is blamed on the template's "
-    "file:line alone, and the message never says where the value itself came from"))
 def test_a_bad_value_names_the_env_source_it_came_from(app: AppDir) -> None:
     app.write("settings/env.json", '{"run_port": 8080, "main_name": "x"}')
     err = fails(app, "run:\n  port: '[run_port]'\n", "config", env={"run_port": "abc"})

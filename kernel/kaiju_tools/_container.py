@@ -85,7 +85,7 @@ class ServiceContainer:
         self._building.append(name)
         try:
             kwargs = dict(entry.settings)
-            for param, dep_cls in _service_params(cls).items():
+            for param, (dep_cls, optional) in _service_params(cls).items():
                 value = kwargs.get(param)
                 if isinstance(value, Service):
                     continue
@@ -95,6 +95,12 @@ class ServiceContainer:
                         raise ConfigError(ConfigProblem(
                             f"{entry.key}.settings.{param}", f"no {dep_cls.__name__} service named {value!r}",
                             close_matches(value, self._entries)))
+                    if not optional:
+                        raise ConfigError(ConfigProblem(
+                            entry.where or entry.key,
+                            f"service {name!r} ({cls.__name__}) needs a {dep_cls.__name__} service for its "
+                            f"parameter {param!r}, and none is configured",
+                            f"add `- cls: {dep_cls.__name__}` to `services:` (or give {param!r} a default)"))
                     continue
                 self._add_dep(name, dep_name)
                 dep = self._build(dep_name)
@@ -190,24 +196,24 @@ SERVICES_KEY = web.AppKey("kaiju.services", ServiceContainer)
 """App key of the app's :class:`ServiceContainer`."""
 
 
-def _service_params(cls: type) -> dict[str, type[Service]]:
-    """Constructor parameters annotated with a Service subclass."""
+def _service_params(cls: type) -> dict[str, tuple[type[Service], bool]]:
+    """Constructor parameters annotated with a Service subclass -> (class, has a default)."""
     init = cls.__init__
     try:
         hints = typing.get_type_hints(init)
     except Exception:  # unresolved forward references: fall back to raw annotations
         hints = dict(getattr(init, "__annotations__", {}))
-    out: dict[str, type[Service]] = {}
+    out: dict[str, tuple[type[Service], bool]] = {}
     try:
         params = inspect.signature(init).parameters
     except (TypeError, ValueError):
         return out
-    for pname in params:
+    for pname, param in params.items():
         if pname in ("self", "app", "logger"):
             continue
         hint = hints.get(pname)
         for option in typing.get_args(hint) or (hint,):
             if inspect.isclass(option) and issubclass(option, Service):
-                out[pname] = option
+                out[pname] = (option, param.default is not inspect.Parameter.empty)
                 break
     return out

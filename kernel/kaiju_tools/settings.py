@@ -110,7 +110,7 @@ class _Checker:
         probe = path
         while probe:
             if probe in self.origins:
-                return f"{key} ({self.origins[probe].split(';')[0]})"
+                return f"{key} ({self.origins[probe]})"
             probe = probe[:-1]
         return key
 

@@ -93,8 +93,10 @@ def plain_fields(record: logging.LogRecord) -> tuple[str, Any, Any, Any, dict[st
         data = {}
     elif type(data) is not dict:
         return None
-    if ctx is None or _EXTRA is None:
+    if _EXTRA is None:
         return None
+    if ctx is None:  # written directly, in the thread that logs: the context is the current one
+        ctx = contextvars.copy_context()
     if ctx.get(_EXTRA):
         return None
     return msg, ctx.get(_CID), ctx.get(_SID), ctx.get(_DEADLINE), data

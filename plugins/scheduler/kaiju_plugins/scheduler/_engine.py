@@ -51,8 +51,15 @@ class Engine:
         self._in_timer = False
         self._resolution = time.get_clock_info("monotonic").resolution
         self._stopping: asyncio.Future[None] | None = None
+        self._runs: set[asyncio.Task[None]] = set()
         self._unreported = 0
         self._next_report = 0.0
+
+    def loop_to_wall(self) -> float | None:
+        """What to add to a loop time to get a Unix time (``None`` before the first start)."""
+        if self._loop is None:
+            return None
+        return time.time() - self._loop.time()
 
     # ---------------------------------------------------------------- schedule
 
@@ -204,7 +211,8 @@ class Engine:
         task.runs += 1
         task._run_started = self._loop.time()
         task._warn_at = self.long_run_intervals * task.interval
-        task._run = self._loop.create_task(self._execute(task), name=task._run_name)
+        task._run = run = self._loop.create_task(self._execute(task), name=task._run_name)
+        self._runs.add(run)
 
     async def _execute(self, task: ScheduledTask) -> None:
         started = task.last_run = task._run_started
@@ -236,7 +244,9 @@ class Engine:
     def _finished(self, task: ScheduledTask, started: float) -> None:
         assert self._loop is not None
         task.last_duration = duration = self._loop.time() - started
-        task._run = None
+        if task._run is not None:
+            self._runs.discard(task._run)
+            task._run = None
         task._cancelling = False
         if duration >= self.long_run_intervals * task.interval:
             self.logger.warning(
@@ -304,7 +314,7 @@ class Engine:
             tasks = list(tasks)
             for task in tasks:
                 self._unschedule(task)
-            runs = [t._run for t in tasks if t._run is not None]
+            runs = list(self._runs)  # of every task, removed ones too
             if runs:
                 _, late = await asyncio.wait(runs, timeout=grace)
                 if late:

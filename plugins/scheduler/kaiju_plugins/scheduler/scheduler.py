@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -61,11 +60,10 @@ class Scheduler(ContextableService):
         ContextableService.__init__(self, app=app, logger=logger)
         if not isinstance(spread, bool):
             self._bad_setting("spread", "true or false", spread)
-        for key, value in (("shutdown_timeout", shutdown_timeout), ("long_run_intervals", long_run_intervals)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or value < (0 if key == "shutdown_timeout" else 1):
-                expected = "a number of seconds >= 0" if key == "shutdown_timeout" else "a number >= 1"
-                self._bad_setting(key, expected, value)
+        if not _number_at_least(shutdown_timeout, 0):
+            self._bad_setting("shutdown_timeout", "a number of seconds >= 0", shutdown_timeout)
+        if not _number_at_least(long_run_intervals, 1):
+            self._bad_setting("long_run_intervals", "a number >= 1", long_run_intervals)
         self.shutdown_timeout = float(shutdown_timeout)
         self._tasks: dict[str, ScheduledTask] = {}
         self._engine = Engine(self.logger, spread=spread, long_run_intervals=float(long_run_intervals))
@@ -123,7 +121,7 @@ class Scheduler(ContextableService):
         exec_policy = check.check_policy(policy, task_name)
         timeout = check.check_timeout(max_timeout, task_name)
         tries = check.check_retries(retries, task_name)
-        spread = check.check_jitter(jitter, seconds, task_name)
+        jitter_s = check.check_jitter(jitter, seconds, task_name)
         if not isinstance(run_at_start, bool):
             raise InvalidTaskError(f"task {task_name!r}: run_at_start must be True or False, got {run_at_start!r}")
         args, kwargs = check.check_params(method, params, task_name)
@@ -135,7 +133,7 @@ class Scheduler(ContextableService):
                 f"or remove the old task first: scheduler.remove_task({task_name!r})"
             )
         task = ScheduledTask(self._engine, task_name, method, args, kwargs, seconds, exec_policy,
-                             timeout, tries, run_at_start, spread)
+                             timeout, tries, run_at_start, jitter_s)
         self._tasks[task_name] = task
         self._engine.add(task)
         return task
@@ -162,10 +160,7 @@ class Scheduler(ContextableService):
         """Every task as a dict: settings, ``last_run`` / ``next_run`` (Unix time or
         ``None``), ``runs``, ``failures``, ``timeouts``, ``retried``, ``cancelled``,
         ``misfires``, ``last_error``; sorted by name."""
-        shift = None
-        loop = self._engine._loop  # noqa: SLF001 -- same package
-        if loop is not None:
-            shift = time.time() - loop.time()
+        shift = self._engine.loop_to_wall()
         return [self._tasks[name].info(shift) for name in sorted(self._tasks)]
 
     @property
@@ -196,6 +191,8 @@ class Scheduler(ContextableService):
 
     def start(self) -> None:
         """Start scheduling every enabled task on the running loop (idempotent)."""
+        if self._engine.running:
+            return
         self._engine.start(self._tasks.values())
         self.logger.info("scheduler started", tasks=len(self._tasks))
 
@@ -224,3 +221,7 @@ def _started_by_hook(app: Any) -> bool:
     except Exception:  # noqa: BLE001 -- an app the kernel did not build
         return False
 
+
+def _number_at_least(value: Any, minimum: float) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, (int, float))
+            and math.isfinite(value) and value >= minimum)
