@@ -15,6 +15,8 @@ Measures (records per second, higher is better; caller cost in µs per call, low
   one call in the calling thread with the writer paused (what a call adds to the event
   loop); ``burst µs``: the same with the writer running, sharing the GIL during a burst;
   ``records/s``: until every record of the burst is written.
+- ``queued_lean``: ``queued`` with ``LoggingService(record_caller=False, record_process=False)``
+  (no stack walk for the caller's file/line, no thread/process names).
 
 Usage::
 
@@ -34,7 +36,7 @@ import time
 from typing import Any
 
 VARIANTS = ("stdlib_plain", "stdlib_json", "text", "json")
-MEASURES = ("handler", "sync", "queued")
+MEASURES = ("handler", "sync", "queued", "queued_lean")
 INNER = 3
 CHUNK = 1000
 """Timed loops per process; the fastest counts (as timeit does)."""
@@ -44,17 +46,17 @@ PLAIN_FORMAT = "%(asctime)s | %(levelname)s | %(name)s | %(message)s"
 class NullStream(io.TextIOBase):
     """A text stream that drops what is written (``write`` and ``flush`` cost almost nothing)."""
 
-    def write(self, s: str) -> int:  # noqa: D102
+    def write(self, s: str) -> int:
         return len(s)
 
-    def flush(self) -> None:  # noqa: D102
+    def flush(self) -> None:
         pass
 
 
 class StdlibJSONFormatter(logging.Formatter):
     """The baseline: the guide's JSON keys built from record attributes, encoded by stdlib json."""
 
-    def format(self, record: logging.LogRecord) -> str:  # noqa: D102
+    def format(self, record: logging.LogRecord) -> str:
         from kaiju_tools.context import get_context
 
         ctx = get_context()
@@ -132,6 +134,9 @@ def one_run(variant: str, measure: str, n: int) -> dict[str, float]:
         return {"records_per_s": n / best, "caller_us": best / n * 1e6}
     from kaiju_plugins.logging import LogQueue
 
+    if measure == "queued_lean":  # LoggingService(record_caller=False, record_process=False)
+        logging._srcfile = None  # type: ignore[attr-defined]
+        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     info = log.info
     paused = drained = busy = float("inf")
     for _ in range(INNER):
@@ -190,6 +195,8 @@ def main() -> None:
         for measure in MEASURES:
             for variant in VARIANTS:
                 if measure == "queued" and variant not in ("json", "text"):
+                    continue
+                if measure == "queued_lean" and variant != "json":
                     continue
                 for key, value in run_child(variant, measure, args.records).items():
                     raw.setdefault(f"{measure}/{variant}", {}).setdefault(key, []).append(value)

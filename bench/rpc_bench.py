@@ -106,9 +106,11 @@ def run_wrk(wrk: str, port: int, script: str, pid: int, duration: float) -> dict
 
 def bench(wrk: str, extra: list[str], duration: float, reps: int) -> dict[str, dict[str, dict[str, float]]]:
     ports = {"ours": free_port(), "limit": free_port()}
-    procs = {kind: start(kind, port, extra) for kind, port in ports.items()}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
     results: dict[str, dict[str, dict[str, float]]] = {}
     try:
+        for kind, port in ports.items():
+            procs[kind] = start(kind, port, extra)
         for name, body in SCENARIOS.items():
             script = lua_script(json.dumps(body))
             runs: dict[str, list[dict[str, float]]] = {"ours": [], "limit": []}

@@ -16,7 +16,7 @@ Lateness is ``start of the job's body - its due time`` where due times are
 runs recorded / due times passed during the run; CPU is process CPU time / wall time
 over the measured window (start-up and tear-down excluded).
 
-Run: ``python bench/scheduler_bench.py [--tasks 1000] [--seconds 5] [--reps 3]``.
+Run: ``python bench/scheduler_bench.py [--tasks 1000] [--seconds 5] [--reps 5] [--gc-freeze]``.
 """
 
 from __future__ import annotations
@@ -122,8 +122,13 @@ def measure(rec: Recorder, anchors: list[tuple[float, float]], t0: float, t1: fl
     }
 
 
-def child(impl: str, scenario: str, n: int, seconds: float) -> None:
+def child(impl: str, scenario: str, n: int, seconds: float, gc_freeze: bool) -> None:
     import kaiju_plugins.scheduler  # noqa: F401 -- same modules (and GC heap) in every process
+
+    if gc_freeze:  # what a server may do once its app is built: exclude start-up objects from GC
+        import gc
+
+        gc.freeze()
 
     ivs = intervals(scenario, n)
     spread = not impl.endswith("same-phase")
@@ -137,10 +142,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--impls", default=",".join(IMPLS))
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after imports in every child")
     parser.add_argument("--child", nargs=2, metavar=("IMPL", "SCENARIO"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], args.child[1], args.tasks, args.seconds)
+        child(args.child[0], args.child[1], args.tasks, args.seconds, args.gc_freeze)
         return
     impls = args.impls.split(",")
     load_before = os.getloadavg()
@@ -150,14 +156,16 @@ def main() -> None:
             for impl in impls:
                 out = subprocess.run(
                     [sys.executable, __file__, "--tasks", str(args.tasks), "--seconds", str(args.seconds),
-                     "--child", impl, scenario], check=True, capture_output=True, text=True,
+                     *(["--gc-freeze"] if args.gc_freeze else []), "--child", impl, scenario],
+                    check=True, capture_output=True, text=True,
                 ).stdout
                 results.setdefault((scenario, impl), []).append(json.loads(out.strip().splitlines()[-1]))
                 print(f"rep {rep + 1}/{args.reps} {scenario:5} {impl:18} done", file=sys.stderr)
     load_after = os.getloadavg()
     print(f"# {args.tasks} tasks, {args.seconds:g} s, medians of {args.reps} fresh processes; "
           f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs; "
-          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
+          f"{'; gc.freeze() after imports' if args.gc_freeze else ''}")
     print("| scenario | implementation | lateness p50 | p99 | max | fired | CPU | CPU vs asyncio |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for scenario in SCENARIOS:

@@ -31,7 +31,7 @@ __all__ = [
     "wait_port",
 ]
 
-CHILD_ENV: dict[str, str] = {"KAIJU_DISABLE_PLUGINS": "rpc,scheduler,logging"}
+CHILD_ENV: dict[str, str] = {}
 """Extra environment of every subprocess the suite starts."""
 
 

@@ -6,9 +6,6 @@ subprocess. Settings problems are collected and reported together.
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 from kernel_support import AppDir
 from suite_support import EVENTS_SERVICES, events, fake_dist, run

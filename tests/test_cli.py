@@ -1,13 +1,15 @@
-"""The command line of an app: ``--help``, commands, ``config`` origins, ``plugins``."""
+"""The command line of an app: --help, commands, `config` origins, `plugins`, plugin hooks."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
-from kernel_support import AppDir
-from suite_support import CHILD_ENV, EVENTS_SERVICES, events, fake_dist, run
+from kernel_support import AppDir, child_env
+from suite_support import CHILD_ENV, EVENTS_SERVICES, events, fake_dist, run, serving, stop
 
 COMMANDS = '''
 from kaiju_tools import Command, CommandError, get_services
@@ -114,6 +116,21 @@ def test_options_go_before_the_command(app: AppDir) -> None:
     assert result.stdout.strip() == "hello world from other"
 
 
+def test_the_kaiju_command_shows_a_config_without_an_app(app: AppDir) -> None:
+    app.write("settings/plain.yml", 'main:\n  name: "[main_name]"\n')  # no app: no app services
+    result = subprocess.run([sys.executable, "-m", "kaiju_tools", "-c", "settings/plain.yml", "-f",
+                             "settings/env.json", "config", "--json"], cwd=app.root, capture_output=True,
+                            text=True, env=child_env(CHILD_ENV), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["main"]["name"] == "cli"
+
+
+def test_options_after_the_command(app: AppDir) -> None:
+    result = run(app, "hello", "-e", "main_name='late'")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "hello world from late"
+
+
 def test_a_command_that_needs_the_app_runs_between_init_and_close(app: AppDir) -> None:
     result = run(app, "services")
     assert result.returncode == 0, result.stderr
@@ -129,6 +146,23 @@ def test_a_command_that_needs_no_app_starts_nothing(app: AppDir) -> None:
 
 def test_a_commands_return_value_is_the_exit_code(app: AppDir) -> None:
     assert run(app, "exit3").returncode == 3
+
+
+def test_an_app_command_can_replace_a_built_in_one(app: AppDir) -> None:
+    app.write("tapp/commands.py", COMMANDS + '''
+
+class MyPlugins(Command):
+    """The app's own plugins listing."""
+
+    name = "plugins"
+    needs_app = False
+
+    async def run(self, app, args):
+        print("the app's plugins command")
+''')
+    result = run(app, "plugins")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "the app's plugins command"
 
 
 def test_a_command_error_is_one_clear_line(app: AppDir) -> None:
@@ -199,8 +233,8 @@ def test_plugins_lists_installed_plugins_with_their_status(app: AppDir) -> None:
     assert blocks["config_yaml"].startswith("config_yaml  [active]")
     assert "kaiju-plugin-config-yaml" in blocks["config_yaml"]
     assert "hooks: kaiju_load_config_source" in blocks["config_yaml"]
-    for name in CHILD_ENV["KAIJU_DISABLE_PLUGINS"].split(","):
-        assert f"{name}  [disabled (disabled by KAIJU_DISABLE_PLUGINS)]" in blocks[name]
+    for name in ("rpc", "scheduler", "logging"):
+        assert f"{name}  [active]" in blocks[name]
     assert "goodplug  [inactive (not listed in `packages:`)]" in blocks["goodplug"]
     assert "kaiju-thirdparty 2.0.1 (third-party)" in blocks["goodplug"]
     assert "hooks: kaiju_config_defaults" in blocks["goodplug"]
@@ -237,7 +271,7 @@ def test_a_disabled_plugin_listed_in_packages_is_skipped(app: AppDir) -> None:
                      {"badplug_mod": "raise RuntimeError('no license key')\n"})
     app.write("settings/config.yml", "packages: [badplug]\n")
     env = {"PYTHONPATH": str(site),
-           "KAIJU_DISABLE_PLUGINS": CHILD_ENV["KAIJU_DISABLE_PLUGINS"] + ",badplug"}
+           "KAIJU_DISABLE_PLUGINS": "badplug"}
     result = run(app, "hello", env=env)
     assert result.returncode == 0, result.stderr
 
@@ -257,3 +291,73 @@ def test_trace_hooks_prints_every_hook_call(app: AppDir) -> None:
     traced = [line for line in result.stderr.splitlines() if line.startswith("kaiju-trace:")]
     assert any("hook=kaiju_load_config_source plugins=config_yaml duration_us=" in t for t in traced)
     assert run(app, "hello").stderr.count("kaiju-trace:") == 0
+
+
+PLUGIN = '''
+from kaiju_tools.hookspecs import hookimpl
+
+
+def note(text):
+    with open("events.txt", "a", encoding="utf-8") as f:
+        f.write(text + "\\n")
+
+
+@hookimpl
+async def kaiju_app_created(app):
+    note("hook app_created")
+
+
+@hookimpl
+def kaiju_service_started(app, service):
+    note(f"hook service_started {service.service_name}")
+
+
+@hookimpl
+async def kaiju_app_started(app):
+    note("hook app_started")
+
+
+@hookimpl
+async def kaiju_app_stopping(app):
+    note("hook app_stopping")
+
+
+@hookimpl
+async def kaiju_service_stopped(app, service):
+    note(f"hook service_stopped {service.service_name}")
+
+
+@hookimpl
+def kaiju_app_stopped(app):
+    note("hook app_stopped")
+'''
+
+
+def test_lifecycle_hooks_fire_at_each_step(app: AppDir) -> None:
+    site = fake_dist(app.root / "site", "kaiju-lifehooks", "0.3.0", {"lifehooks": "lifehooks_mod"},
+                     {"lifehooks_mod": PLUGIN})
+    app.write("settings/config.yml", "packages: [lifehooks]\nrun:\n  port: '[run_port]'\nservices:\n"
+              "  - cls: Recorder\n    name: web\n    depends_on: [db]\n  - cls: Recorder\n    name: db\n")
+    with serving(app, env={"PYTHONPATH": str(site)}) as (proc, _):
+        code, _, err = stop(proc)
+    assert code == 0, err
+    assert events(app.root / "events.txt") == [
+        "build db", "build web",
+        "hook app_created",
+        "init db", "hook service_started db",
+        "init web", "hook service_started web",
+        "hook app_started",
+        "hook app_stopping",
+        "close web", "hook service_stopped web",
+        "close db", "hook service_stopped db",
+        "hook app_stopped",
+    ]
+
+
+def test_a_plugin_not_listed_in_packages_is_never_imported(app: AppDir) -> None:
+    site = fake_dist(app.root / "site", "kaiju-lifehooks", "0.3.0", {"lifehooks": "lifehooks_mod"},
+                     {"lifehooks_mod": "open('imported.txt', 'w').close()\n" + PLUGIN})
+    result = run(app, "services", env={"PYTHONPATH": str(site)})
+    assert result.returncode == 0, result.stderr
+    assert not (app.root / "imported.txt").exists()
+    assert not any(line.startswith("hook") for line in events(app.root / "events.txt"))

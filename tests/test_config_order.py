@@ -7,8 +7,11 @@ replace ``default_env_paths``), OS environment (keys present in env files only),
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from kernel_support import AppDir
 from suite_support import EVENTS_SERVICES, config_json, run
 
@@ -206,3 +209,111 @@ def test_an_empty_config_file_is_an_empty_mapping(app_dir: AppDir) -> None:
     app_dir.write("settings/config.yml", "")
     app_dir.write("settings/env.json", "{}")
     assert config_json(app_dir) == {}
+
+
+def test_an_empty_services_section_in_a_later_file_drops_nothing(layered: AppDir) -> None:
+    layered.write("settings/empty.yml", "services:\n#  - cls: Recorder\n#    name: commented_out\n")
+    data = config_json(layered, "-c", "settings/empty.yml")
+    assert [s["name"] for s in data["services"]] == ["first", "second"]
+
+
+# ---- property: the merge and the origin of every value, with real YAML files ----------
+
+_NESTED_KEYS = st.sampled_from(["a", "b", "c"])
+_SCALARS = st.none() | st.booleans() | st.integers(-5, 5) | st.text("xyz ", max_size=4)
+_TREES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=2)
+                      | st.dictionaries(_NESTED_KEYS, inner, max_size=3), max_leaves=6)
+_DOCS = st.lists(st.fixed_dictionaries({}, optional={
+    "a": _TREES, "b": _TREES,
+    "services": st.lists(st.dictionaries(_NESTED_KEYS, _TREES, max_size=2), max_size=2),
+    "packages": st.lists(st.text("pq", min_size=1, max_size=2), max_size=2),
+}), min_size=1, max_size=3)
+
+
+class _From:
+    """A reference leaf: the value and the index of the file it came from."""
+
+    def __init__(self, value: object, index: int) -> None:
+        self.value, self.index = value, index
+
+
+def _tag(value: object, index: int) -> object:
+    if isinstance(value, dict):
+        return {k: _tag(v, index) for k, v in value.items()}
+    return _From(value, index)
+
+
+def _reference_merge(docs: list[dict]) -> dict:
+    out: dict = {}
+
+    def merge(base: dict, new: dict, top: bool) -> None:
+        for key, value in new.items():
+            if isinstance(base.get(key), dict) and isinstance(value, dict):
+                merge(base[key], value, False)
+            elif top and key in ("services", "packages") and isinstance(base.get(key), list):
+                base[key].extend(value)
+            else:
+                base[key] = value
+
+    for index, doc in enumerate(docs):
+        tagged = {k: ([_tag(item, index) for item in v] if k in ("services", "packages") else _tag(v, index))
+                  for k, v in doc.items()}
+        merge(out, tagged, True)
+    return out
+
+
+def _expected_leaves(ref: object, path: tuple = ()) -> dict:
+    """``{path: (value, file index)}`` for every scalar below ``ref`` (list items included)."""
+    out: dict = {}
+    if isinstance(ref, dict):
+        for key, value in ref.items():
+            out.update(_expected_leaves(value, (*path, key)))
+    elif isinstance(ref, list):
+        for i, item in enumerate(ref):
+            out.update(_expected_leaves(item, (*path, i)))
+    else:
+        assert isinstance(ref, _From)
+        out.update(_plain_leaves(ref.value, path, ref.index))
+    return out
+
+
+def _plain_leaves(value: object, path: tuple, index: int) -> dict:
+    if isinstance(value, dict):
+        return {p: v for key, item in value.items() for p, v in _plain_leaves(item, (*path, key), index).items()}
+    if isinstance(value, list):
+        return {p: v for i, item in enumerate(value) for p, v in _plain_leaves(item, (*path, i), index).items()}
+    return {path: (value, index)}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_DOCS)
+def test_property_merge_and_origins_follow_the_files(tmp_path: Path, docs: list[dict]) -> None:
+    import yaml
+    from kaiju_plugins.config_yaml import plugin
+    from kaiju_tools import ConfigLoader
+    from kaiju_tools.plugins import make_plugin_manager
+
+    pm = make_plugin_manager()
+    pm.register(plugin, name="config_yaml")
+    paths = []
+    for index, doc in enumerate(docs):
+        path = tmp_path / f"f{index}.yml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        paths.append(path)
+    loaded = ConfigLoader(pm.hook, base_config_paths=paths, environ={}).load()
+    expected = _expected_leaves(_reference_merge(docs))
+    actual = {p: v for p, v in _walk_leaves(loaded.data)}
+    assert actual == {p: v for p, (v, _) in expected.items()}
+    for path, (_, index) in expected.items():
+        assert loaded.origin(path).startswith(f"{paths[index]}:"), (path, loaded.origin(path))
+
+
+def _walk_leaves(value: object, path: tuple = ()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk_leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk_leaves(item, (*path, i))
+    else:
+        yield path, value

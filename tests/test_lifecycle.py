@@ -14,7 +14,7 @@ import time
 
 import pytest
 from kernel_support import AppDir
-from suite_support import CHILD_ENV, EVENTS_SERVICES, events, fake_dist, run, serving, stop
+from suite_support import CHILD_ENV, EVENTS_SERVICES, events, run, serving, stop
 
 SERVICES = EVENTS_SERVICES + '''
 
@@ -116,6 +116,35 @@ def test_a_signal_stops_the_server_gracefully_in_reverse_order(app: AppDir, sig:
     assert code == 0, err
     assert "Traceback" not in err
     assert closes(events(app.root / "events.txt")) == ["Web", "Db", "cache"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_a_long_command_gracefully(app: AppDir, sig: int) -> None:
+    app.write("tapp/commands.py", '''
+        import asyncio
+        from kaiju_tools import Command
+        from tapp.services import note
+
+        class Worker(Command):
+            name = "worker"
+            async def run(self, app, args):
+                note("working")
+                await asyncio.sleep(3600)
+    ''')
+    config(app, "  - cls: Recorder\n    name: a\n  - cls: Recorder\n    name: b\n")
+    proc = app.popen("worker", env=CHILD_ENV)
+    try:
+        for _ in range(1500):
+            if "working" in events(app.root / "events.txt") or proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        code, _, err = stop(proc, sig)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert closes(events(app.root / "events.txt")) == ["b", "a"]
+    assert code == 0, err
 
 
 def test_in_flight_requests_finish_on_sigterm(app: AppDir) -> None:
@@ -253,6 +282,30 @@ class Broken(Recorder):
     assert "broken on purpose" in err
 
 
+@pytest.mark.parametrize("services", [
+    "  - cls: NeedsBroken\n  - cls: Broken\n    required: false\n",
+    "  - cls: Broken\n    required: false\n  - cls: NeedsBroken\n",
+])
+def test_a_dependency_on_a_failed_optional_service_names_the_failure(app: AppDir, services: str) -> None:
+    app.write("tapp/services.py", SERVICES + '''
+
+class Broken(Recorder):
+    def __init__(self, app=None, logger=None):
+        raise ValueError("broken on purpose")
+
+
+class NeedsBroken(Recorder):
+    def __init__(self, dep: Broken, app=None, logger=None):
+        super().__init__(app=app, logger=logger)
+''')
+    config(app, services)
+    result = run(app, "life")
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert "NeedsBroken" in last and "broken on purpose" in last
+    assert "TypeError" not in last and "none is configured" not in result.stderr
+
+
 def test_the_start_time_limit(app: AppDir) -> None:
     config(app, "  - cls: Recorder\n    name: a\n  - cls: Recorder\n    name: slow\n    settings: {hang: true}\n",
            main="  start_timeout: 0.5\n")
@@ -311,75 +364,3 @@ def test_a_close_failure_after_a_command_is_a_clear_error(app: AppDir) -> None:
     assert closes(lines) == ["c", "stuck", "a"]
     assert "Exception Group Traceback" not in err
     assert "stuck" in err.strip().splitlines()[-1]
-
-
-PLUGIN = '''
-import os
-from kaiju_tools.hookspecs import hookimpl
-
-
-def note(text):
-    with open("events.txt", "a", encoding="utf-8") as f:
-        f.write(text + "\\n")
-
-
-@hookimpl
-async def kaiju_app_created(app):
-    note("hook app_created")
-
-
-@hookimpl
-def kaiju_service_started(app, service):
-    note(f"hook service_started {service.service_name}")
-
-
-@hookimpl
-async def kaiju_app_started(app):
-    note("hook app_started")
-
-
-@hookimpl
-async def kaiju_app_stopping(app):
-    note("hook app_stopping")
-
-
-@hookimpl
-async def kaiju_service_stopped(app, service):
-    note(f"hook service_stopped {service.service_name}")
-
-
-@hookimpl
-def kaiju_app_stopped(app):
-    note("hook app_stopped")
-'''
-
-
-def test_lifecycle_hooks_fire_at_each_step(app: AppDir) -> None:
-    site = fake_dist(app.root / "site", "kaiju-lifehooks", "0.3.0", {"lifehooks": "lifehooks_mod"},
-                     {"lifehooks_mod": PLUGIN})
-    app.write("settings/config.yml", "packages: [lifehooks]\nrun:\n  port: '[run_port]'\n"
-              "services:\n  - cls: Web\n  - cls: Db\n")
-    with serving(app, env={"PYTHONPATH": str(site)}) as (proc, _):
-        code, _, err = stop(proc)
-    assert code == 0, err
-    assert events(app.root / "events.txt") == [
-        "build Db", "build Web",
-        "hook app_created",
-        "init Db", "hook service_started Db",
-        "init Web", "hook service_started Web",
-        "hook app_started",
-        "hook app_stopping",
-        "close Web", "hook service_stopped Web",
-        "close Db", "hook service_stopped Db",
-        "hook app_stopped",
-    ]
-
-
-def test_a_plugin_not_listed_in_packages_is_never_imported(app: AppDir) -> None:
-    site = fake_dist(app.root / "site", "kaiju-lifehooks", "0.3.0", {"lifehooks": "lifehooks_mod"},
-                     {"lifehooks_mod": "open('imported.txt', 'w').close()\n" + PLUGIN})
-    config(app, "  - cls: Db\n")
-    result = run(app, "life", env={"PYTHONPATH": str(site)})
-    assert result.returncode == 0, result.stderr
-    assert not (app.root / "imported.txt").exists()
-    assert not any(line.startswith("hook") for line in events(app.root / "events.txt"))

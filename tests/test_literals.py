@@ -118,3 +118,20 @@ def test_property_e_splits_at_the_first_equals_sign(key: str, value: str) -> Non
 def test_a_bad_e_argument_says_what_was_expected(arg: str) -> None:
     with pytest.raises(ValueError, match="expected KEY=VALUE"):
         parse_env_arg(arg)
+
+
+_PY_ATOMS = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+             | st.binary(max_size=3) | st.complex_numbers() | st.just(...))
+_PY_OBJECTS = st.recursive(_PY_ATOMS, lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+                           | st.frozensets(st.integers(), max_size=3)
+                           | st.dictionaries(st.integers() | st.text(max_size=3) | st.tuples(st.integers()),
+                                             inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PY_OBJECTS)
+def test_property_python_reprs_give_plain_data_or_the_text(obj: Any) -> None:
+    text = repr(obj)
+    value = parse_literal(text)
+    if value != text:
+        json.dumps(value)  # plain data: no sets, bytes, complex numbers, Ellipsis, tuple keys

@@ -90,4 +90,5 @@ def register_builtin_commands() -> None:
     from .commands import COMMANDS
 
     for cls in kaiju_register_commands():
-        COMMANDS.register(cls)
+        if cls.command_name() not in COMMANDS:  # an app's own command of that name wins
+            COMMANDS.register(cls)

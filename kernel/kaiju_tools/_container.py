@@ -90,6 +90,8 @@ class ServiceContainer:
                 if isinstance(value, Service):
                     continue
                 dep_name = self._match(value if isinstance(value, str) else None, dep_cls, exclude=name)
+                if dep_name is None and not optional:
+                    self._fail_on_failed_dependency(name, param, dep_cls)
                 if dep_name is None:
                     if isinstance(value, str):
                         raise ConfigError(ConfigProblem(
@@ -106,6 +108,8 @@ class ServiceContainer:
                 dep = self._build(dep_name)
                 if dep is not None:
                     kwargs[param] = dep
+                elif not optional:
+                    self._fail_on_failed_dependency(name, param, dep_cls)
             for dep in (*cls.dependencies, *entry.depends_on):
                 dep_name = self._match(dep if isinstance(dep, str) else None,
                                        dep if isinstance(dep, type) else None, exclude=name)
@@ -135,6 +139,13 @@ class ServiceContainer:
             return service
         finally:
             self._building.pop()
+
+    def _fail_on_failed_dependency(self, name: str, param: str, dep_cls: type) -> None:
+        for failed, cause in self.failed.items():
+            if issubclass(self._registry[self._entries[failed].cls], dep_cls):
+                raise ServiceStartError(
+                    name, f"it needs the {dep_cls.__name__} service {failed!r} for its parameter "
+                    f"{param!r}, and that optional service failed: {cause!r}")
 
     def _add_dep(self, name: str, dep: str) -> None:
         if dep != name and dep not in self._deps[name]:

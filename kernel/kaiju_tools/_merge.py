@@ -58,6 +58,8 @@ def merge_into(
     for key, value in new.items():
         path = (*_path, key)
         old = base.get(key)
+        if not _path and key in CONCAT_KEYS and value is None:
+            continue  # an empty `services:` in a later file adds nothing, it does not erase
         if isinstance(old, dict) and isinstance(value, Mapping):
             merge_into(old, base_origins, value, new_origins, path)
             if path in new_origins:

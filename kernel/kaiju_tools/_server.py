@@ -46,14 +46,8 @@ def build_parser(plugins: Plugins, prog: str) -> argparse.ArgumentParser:
         epilog=describe(COMMANDS) + f"\n\n'{prog} COMMAND --help' shows a command's own arguments.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-c", "--config", dest="config_paths", action="append", metavar="FILE",
-                        help="another .yml settings file, merged after the base ones (repeatable)")
-    parser.add_argument("-f", "--env-file", dest="env_paths", action="append", metavar="FILE",
-                        help="an .env.json file; replaces default_env_paths (repeatable)")
-    parser.add_argument("-e", "--env", dest="env_values", action="append", metavar="KEY=VALUE",
-                        help="set an env value, parsed as a literal; highest priority (repeatable)")
+    _add_common(parser)
     parser.add_argument("command", nargs="?", default="run", help="the command to run (default: run)")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     plugins.pm.hook.kaiju_add_cli_options.call_historic(kwargs={"parser": parser})
     return parser
 
@@ -73,7 +67,13 @@ def main(
         parser = build_parser(plugins, prog)
     except KaijuError as exc:
         return _fail(prog, exc, 1)
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    split = _command_index(argv)
+    args = parser.parse_args(argv[: split + 1])
+    args.args = argv[split + 1 :]
+    cls = COMMANDS.get(args.command)
+    if cls is not None:  # -c/-f/-e may also follow the command: take them before loading
+        cmd_args = _command_args(cls, prog, args)
     runtime = Runtime(plugins, args=args, init_app=init_app, prog=prog)
     try:
         settings = runtime.load_settings(
@@ -83,15 +83,15 @@ def main(
     except (ConfigError, PluginError) as exc:
         return _fail(prog, exc, 2)
     _default_logging(settings.main.loglevel)
-    cls = COMMANDS.get(args.command)
+    if cls is None:
+        cls = COMMANDS.get(args.command)  # registered by a plugin that `packages:` activated
+        if cls is not None:
+            cmd_args = _command_args(cls, prog, args)
     if cls is None:
         hint = close_matches(args.command, COMMANDS.names())
         return _fail(prog, CommandError(
             f"unknown command {args.command!r}. {hint} Commands: {', '.join(sorted(COMMANDS.names()))}"
         ), 2)
-    sub = argparse.ArgumentParser(prog=f"{prog} {args.command}", description=cls.summary())
-    cls.add_arguments(sub)
-    cmd_args = sub.parse_args(args.args)
     command = cls(runtime)
     try:
         if args.command == "run":
@@ -99,7 +99,10 @@ def main(
         if not command.needs_app:
             return asyncio.run(command.run(None, cmd_args)) or 0
         app = init_app(settings)
-        return asyncio.run(_with_app(app, command, cmd_args)) or 0
+        try:
+            return asyncio.run(_with_app(app, command, cmd_args)) or 0
+        except web.GracefulExit:  # SIGTERM / SIGINT during a command: services closed, all good
+            return 0
     except ConfigError as exc:
         return _fail(prog, exc, 2)
     except KaijuError as exc:
@@ -108,6 +111,46 @@ def main(
         return _fail(prog, KaijuError(f"the app stopped with errors: {_group_text(exc)}"), 1)
     except KeyboardInterrupt:
         return 130
+
+
+_VALUED = ("-c", "--config", "-f", "--env-file", "-e", "--env")
+
+
+def _command_index(argv: list[str]) -> int:
+    """Index of the command word in ``argv`` (``len(argv)`` when there is none)."""
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token in _VALUED:
+            index += 2
+            continue
+        if not token.startswith("-") or token == "-":
+            return index
+        index += 1
+    return len(argv)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", dest="config_paths", action="append", metavar="FILE",
+                        help="another .yml settings file, merged after the base ones (repeatable)")
+    parser.add_argument("-f", "--env-file", dest="env_paths", action="append", metavar="FILE",
+                        help="an .env.json file; replaces default_env_paths (repeatable)")
+    parser.add_argument("-e", "--env", dest="env_values", action="append", metavar="KEY=VALUE",
+                        help="set an env value, parsed as a literal; highest priority (repeatable)")
+
+
+def _command_args(cls: type[Command], prog: str, args: argparse.Namespace) -> argparse.Namespace:
+    """Parse a command's own arguments; ``-c/-f/-e`` after the command join the global ones."""
+    sub = argparse.ArgumentParser(prog=f"{prog} {args.command}", description=cls.summary())
+    _add_common(sub)
+    cls.add_arguments(sub)
+    cmd_args = sub.parse_args(args.args)
+    for dest in ("config_paths", "env_paths", "env_values"):
+        extra = getattr(cmd_args, dest) or []
+        setattr(args, dest, (getattr(args, dest) or []) + extra)
+        delattr(cmd_args, dest)
+    args.args = []
+    return cmd_args
 
 
 async def _with_app(app: web.Application, command: Command, args: argparse.Namespace) -> int | None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-
 from kaiju_tools import SERVICE_CLASS_REGISTRY, Service
 
 OTHER_PLUGINS = "rpc,scheduler"

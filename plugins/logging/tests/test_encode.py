@@ -8,7 +8,6 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from kaiju_plugins.logging._encode import dumps, safe_repr, sanitize
 
 

@@ -10,10 +10,9 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from kaiju_tools import context, get_logger
 from kaiju_plugins.logging import DataFormatter, TextFormatter
 from kaiju_plugins.logging.testing import ListHandler, capture_logs
+from kaiju_tools import context, get_logger
 
 GUIDE_KEYS = ["t", "name", "lvl", "msg", "cid", "sid", "t_max", "data"]
 TEXT_LINE = re.compile(r"^\d\d:\d\d:\d\d \| +(\w+) \| (\S+) \| (\S+) \| (.*) \| (\{.*\})$")
@@ -159,7 +158,7 @@ class TestForeignRecords:
         assert [o["msg"] for o in out] == ["io failed"] * 3 + ["still logging"]
         assert all("OSError" in o["exc"] for o in out[:3])
 
-    def test_strange_records_from_makeLogRecord(self) -> None:  # noqa: N802
+    def test_strange_records_from_makeLogRecord(self) -> None:
         odd = [
             {"msg": {"a": 1}},
             {"msg": None, "args": (1,)},

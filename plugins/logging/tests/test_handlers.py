@@ -8,7 +8,6 @@ import logging
 import sys
 
 import pytest
-
 from kaiju_plugins.logging import DataFormatter, JSONHandler, TextFormatter, TextHandler
 
 

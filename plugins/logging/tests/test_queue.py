@@ -9,15 +9,14 @@ import json
 import logging
 import subprocess
 import sys
-import threading
 import textwrap
+import threading
 from collections.abc import Iterator
 
 import pytest
-
-from kaiju_tools import Logger, context, get_logger
 from kaiju_plugins.logging import JSONHandler, LogQueue, QueueHandler
 from kaiju_plugins.logging.testing import ListHandler
+from kaiju_tools import Logger, context, get_logger
 
 
 class Gate(logging.Handler):
@@ -39,7 +38,7 @@ class Broken(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         raise RuntimeError("handler is broken")
 
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802
+    def handleError(self, record: logging.LogRecord) -> None:
         self.errors = getattr(self, "errors", 0) + 1
 
 
@@ -195,6 +194,22 @@ def test_stream_handlers_flush_per_batch_behind_the_queue() -> None:
     assert handler.flush_each_record is True
 
 
+def test_stop_gives_up_on_a_writer_blocked_for_good(capsys: pytest.CaptureFixture[str]) -> None:
+    gate = Gate()
+    q = LogQueue()
+    log = logging.getLogger("t")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    log.addHandler(q.handler([gate]))
+    q.start()
+    log.info("stuck")
+    log.info("waiting")
+    assert gate.entered.wait(5)
+    q.stop(timeout=0.05)
+    assert "the log writer did not finish within 0.05 s; records still queued: 1" in capsys.readouterr().err
+    gate.open.set()
+
+
 def test_bad_queue_size() -> None:
     with pytest.raises(ValueError, match="expected maxsize to be a positive int, got 0"):
         LogQueue(0)
@@ -212,7 +227,7 @@ def test_records_queued_at_exit_are_written() -> None:
         for i in range(3000):
             log.info("r", i=i)
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert [line["data"]["i"] for line in lines] == list(range(3000))

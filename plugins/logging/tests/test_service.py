@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from aiohttp import web
-
+from aiohttp import ClientSession, web
+from kaiju_plugins.logging import JSONHandler, LoggingService, TextHandler
+from kaiju_plugins.logging.testing import ListHandler, capture_logs
 from kaiju_tools import ConfigError, context, get_services, init_app
 from kaiju_tools._runtime import settings_from_mapping
 from kaiju_tools.hookspecs import hookimpl
 from kaiju_tools.plugins import Plugins
-from kaiju_plugins.logging import JSONHandler, LoggingService, TextHandler
-from kaiju_plugins.logging.testing import ListHandler
 
 
 def app_settings(handlers: list[dict[str, Any]] | None = None, loggers: list[dict[str, Any]] | None = None,
@@ -74,7 +74,7 @@ def test_text_handler(capsys: pytest.CaptureFixture[str]) -> None:
         get_services(app).get("probe").logger.warning("careful", n=1)
 
     asyncio.run(serve(init_app(app_settings([{"cls": "TextHandler", "name": "default"}])), body))
-    line = [x for x in capsys.readouterr().out.splitlines() if "careful" in x][0]
+    line = next(x for x in capsys.readouterr().out.splitlines() if "careful" in x)
     assert line.endswith(" | WARNING | - | t.probe | careful | {'n': 1}")
 
 
@@ -138,6 +138,67 @@ def test_plugin_handler_class_records_written_off_the_loop_and_removed_at_stop()
     assert handler not in logging.getLogger("t").handlers
 
 
+class BlockedStream(logging.Handler):
+    """A stdout that blocks until :attr:`gate` opens (records wait in the queue)."""
+
+    gate: ClassVar[threading.Event] = threading.Event()
+    lines: ClassVar[list[str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.gate.wait(30)
+        self.lines.append(record.getMessage())
+
+
+@hookimpl(specname="kaiju_register_log_handlers")
+def register_blocked_stream() -> dict[str, type]:
+    return {"BlockedStream": BlockedStream}
+
+
+def test_a_blocked_stream_never_stalls_requests_and_overflow_is_counted() -> None:
+    """Requests are answered while the writer is blocked; the overflow is dropped, counted, reported."""
+    BlockedStream.gate.clear()
+    BlockedStream.lines.clear()
+
+    async def logs_a_lot(request: web.Request) -> web.Response:
+        probe = get_services(request.app).get("probe")
+        for i in range(100):
+            probe.logger.info("req", i=i)
+        return web.Response(text="ok")
+
+    plugins = Plugins()
+    plugins.load_first_party()
+    plugins.pm.register(SimpleNamespace(register_blocked_stream=register_blocked_stream), name="blocked")
+    settings = settings_from_mapping(app_settings([{"cls": "BlockedStream", "name": "slow"}], queue_size=50),
+                                     plugins)
+    app = init_app(settings)
+    app.router.add_get("/log", logs_a_lot)
+
+    async def main() -> int:
+        runner = web.AppRunner(app)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            async with ClientSession() as session:
+                for _ in range(5):
+                    async with session.get(f"http://127.0.0.1:{port}/log") as response:
+                        assert await response.text() == "ok"
+            dropped = get_services(app).get("logging").dropped
+            BlockedStream.gate.set()
+            return dropped
+        finally:
+            BlockedStream.gate.set()
+            await runner.cleanup()
+
+    dropped = asyncio.run(main())
+    written = [line for line in BlockedStream.lines if line == "req"]
+    assert dropped > 0
+    assert len(written) + dropped == 500
+    assert any(line.startswith("log queue full: ") for line in BlockedStream.lines)
+    assert "log records were dropped while the queue was full" in BlockedStream.lines
+
+
 def test_close_switches_to_direct_writing_until_the_app_stops(capsys: pytest.CaptureFixture[str]) -> None:
     async def body(app: web.Application) -> None:
         service = get_services(app).get("logging")
@@ -160,7 +221,8 @@ def test_use_queue_false_writes_in_the_calling_thread(capsys: pytest.CaptureFixt
 def test_disabled_handlers_and_loggers_are_left_out() -> None:
     service = LoggingService(
         loggers=[{"name": "other", "handlers": ["on", "off"]}, {"name": "t", "enabled": False}],
-        handlers=[{"cls": "JSONHandler", "name": "on"}, {"cls": "TextHandler", "name": "off", "enabled": False}],
+        handlers=[{"cls": "JSONHandler", "name": "on"},
+                  {"cls": "TextHandler", "name": "off", "enabled": False}],
     )
     service.configure()
     try:
@@ -170,6 +232,24 @@ def test_disabled_handlers_and_loggers_are_left_out() -> None:
     finally:
         service.unconfigure()
     assert logging.getLogger("other").handlers == []
+
+
+def test_record_caller_and_process_switches_are_set_and_restored() -> None:
+    def switches() -> tuple[Any, ...]:
+        return (logging._srcfile, logging.logThreads, logging.logProcesses)  # type: ignore[attr-defined]
+
+    before = switches()
+    service = LoggingService(loggers=[{"name": "other", "level": "INFO"}], handlers=[{"cls": "JSONHandler"}],
+                             record_caller=False, record_process=False, use_queue=False)
+    service.configure()
+    try:
+        with capture_logs("other") as logs:
+            logging.getLogger("other").info("fast")
+        assert (logs.records[0].lineno, logs.records[0].threadName) == (0, None)
+        assert logs.json()[0]["msg"] == "fast"
+    finally:
+        service.unconfigure()
+    assert switches() == before
 
 
 def test_defaults_give_a_text_handler_on_the_app_logger() -> None:
@@ -198,7 +278,7 @@ def test_root_logger_captures_foreign_loggers(capsys: pytest.CaptureFixture[str]
         logging.getLogger("third.party").info("foreign", extra={"k": 1})
     finally:
         service.unconfigure()
-    line = [x for x in stdout_json(capsys) if x["msg"] == "foreign"][0]
+    line = next(x for x in stdout_json(capsys) if x["msg"] == "foreign")
     assert line["name"] == "third.party" and line["data"] == {"k": 1}
 
 

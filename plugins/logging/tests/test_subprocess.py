@@ -269,7 +269,7 @@ def test_bad_logging_config_exits_2_naming_the_keys(tmp_path: Path) -> None:
     """)
     env = {k: v for k, v in os.environ.items() if k != "KAIJU_DISABLE_PLUGINS"}
     out = subprocess.run([sys.executable, "-m", "lapp"], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=60, env=env)
+                         timeout=60, env=env, check=False)
     assert out.returncode == 2, out.stderr
     assert "services[0].settings.handlers[0].cls: unknown handler class 'JSONHandlr'" in out.stderr
     assert "did you mean: JSONHandler" in out.stderr

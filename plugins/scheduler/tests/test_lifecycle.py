@@ -97,3 +97,24 @@ def test_runs_do_not_inherit_the_context_of_whoever_scheduled_them(run: Any, unt
         assert task.runs >= 2 and set(seen) == {None}
 
     run(main())
+
+
+def test_params_are_passed_to_every_call(run: Any, until: Any) -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    async def job(a: int, b: str = "") -> None:
+        calls.append((a, b))
+
+    class Job:
+        async def __call__(self, x: int) -> None:
+            calls.append(("obj", x))
+
+    async def main() -> None:
+        async with Scheduler() as scheduler:
+            scheduler.schedule_task(job, 0.01, {"a": 1, "b": "x"}, name="kw", run_at_start=True)
+            scheduler.schedule_task(job, 0.01, [2], name="pos", run_at_start=True)
+            scheduler.schedule_task(Job(), 0.01, {"x": 3}, name="obj", run_at_start=True)
+            await until(lambda: len(calls) >= 9, "9 calls")
+        assert {(1, "x"), (2, ""), ("obj", 3)} == set(calls)
+
+    run(main())

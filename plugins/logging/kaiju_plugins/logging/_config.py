@@ -177,19 +177,21 @@ def check_settings(
             check.add(f"{key}.name", f"expected a logger name (str), got {name!r}",
                       'use "[main_name]" for the app logger or "root" for every logger')
             continue
-        entry = LoggerSettings(name=name, key=f"{where}.{key}")
-        entry.enabled = bool(item.get("enabled", True))
-        entry.propagate = bool(item.get("propagate", False))
+        lentry = LoggerSettings(name=name, key=f"{where}.{key}")
+        lentry.enabled = bool(item.get("enabled", True))
+        lentry.propagate = bool(item.get("propagate", False))
         if item.get("level") is not None:
-            entry.level = check.level(item["level"], f"{key}.level")
+            lentry.level = check.level(item["level"], f"{key}.level")
         refs = item.get("handlers", True)
         if isinstance(refs, bool):
-            entry.handlers = refs
+            lentry.handlers = refs
         elif isinstance(refs, list):
-            entry.handlers = []
+            lentry.handlers = []
             for i, ref in enumerate(refs):
-                if ref in enabled:
-                    entry.handlers.append(ref)
+                if not isinstance(ref, str):
+                    check.add(f"{key}.handlers[{i}]", f"expected a handler name (str), got {ref!r}")
+                elif ref in enabled:
+                    lentry.handlers.append(ref)
                 elif ref not in names:  # a disabled handler is left out quietly
                     hint = close_matches(str(ref), names) or (
                         f"defined handlers: {', '.join(names) or 'none'}; add it under `handlers:`"
@@ -197,5 +199,5 @@ def check_settings(
                     check.add(f"{key}.handlers[{i}]", f"handler {ref!r} is not defined", hint)
         else:
             check.add(f"{key}.handlers", f"expected true or a list of handler names, got {refs!r}")
-        out_loggers.append(entry)
+        out_loggers.append(lentry)
     return out_loggers, out_handlers, check.problems

@@ -18,6 +18,7 @@ import queue
 import sys
 import threading
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from contextvars import copy_context
 from typing import Any
 
@@ -97,6 +98,10 @@ class LogQueue:
         if thread is not None and thread.is_alive():
             self._queue.put(_STOP)
             thread.join(timeout)
+            if thread.is_alive():  # a stream blocked for good: never write from two threads
+                _print_error(f"the log writer did not finish within {timeout:g} s; "
+                             f"records still queued: {max(0, self._qsize() - 1)}")
+                return
         self.drain()
         for target in self._targets:
             if hasattr(target, "flush_each_record"):
@@ -182,7 +187,7 @@ class QueueHandler(logging.Handler):
         names = ", ".join(t.get_name() or type(t).__name__ for t in self.targets)
         return f"<QueueHandler -> [{names}]>"
 
-    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+    def handle(self, record: logging.LogRecord) -> bool:
         """Capture the caller's context, freeze the message and queue the record."""
         if self.filters and not self.filter(record):
             return False
@@ -190,10 +195,8 @@ class QueueHandler(logging.Handler):
         if CONTEXT_ATTR not in attrs:
             attrs[CONTEXT_ATTR] = copy_context()
         if record.args:
-            try:
+            with suppress(Exception):  # on failure the formatter notes the error
                 record.msg, record.args = record.getMessage(), None
-            except Exception:  # noqa: BLE001 -- the formatter notes the error
-                pass
         self._put((self.targets, record))
         return True
 
@@ -203,7 +206,5 @@ class QueueHandler(logging.Handler):
 
 
 def _print_error(message: str) -> None:
-    try:
+    with suppress(Exception):  # stderr itself may be gone at exit
         sys.stderr.write(f"kaiju logging: {message}\n")
-    except Exception:  # noqa: BLE001
-        pass

@@ -84,11 +84,10 @@ def plain_fields(record: logging.LogRecord) -> tuple[str, Any, Any, Any, dict[st
         return None
     data = attrs.get("data")
     ctx = attrs.get(CONTEXT_ATTR)
-    if len(attrs) > _BASE_LEN + (data is not None) + (ctx is not None):
-        # another formatter may have set ``message`` / ``asctime``; anything else is an extra
-        if len(attrs) > _BASE_LEN + (data is not None) + (ctx is not None) + (
-            "message" in attrs) + ("asctime" in attrs):
-            return None
+    expected = _BASE_LEN + (data is not None) + (ctx is not None)
+    # another formatter may have set ``message`` / ``asctime``; anything else is an extra
+    if len(attrs) > expected and len(attrs) > expected + ("message" in attrs) + ("asctime" in attrs):
+        return None
     if data is None:
         data = {}
     elif type(data) is not dict:
@@ -148,7 +147,7 @@ def exception_text(formatter: logging.Formatter, record: logging.LogRecord) -> s
     parts = []
     try:
         if exc_info and not record.exc_text and (type(exc_info) is not tuple or exc_info[0] is not None):
-            record.exc_text = formatter.formatException(exc_info)  # type: ignore[arg-type]
+            record.exc_text = formatter.formatException(exc_info)
         if record.exc_text:
             parts.append(record.exc_text)
     except Exception as exc:  # noqa: BLE001

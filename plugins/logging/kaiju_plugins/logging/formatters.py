@@ -15,7 +15,7 @@ from typing import Any
 import ujson
 
 from ._encode import UJSON_OPTIONS, dumps, safe_repr
-from ._record import record_context, record_data, record_message, exception_text, plain_fields
+from ._record import exception_text, plain_fields, record_context, record_data, record_message
 
 __all__ = ["DataFormatter", "TextFormatter"]
 
@@ -91,8 +91,8 @@ class TextFormatter(logging.Formatter):
                     return f"{line}\n{exc}"
             return line
         except Exception as exc:  # noqa: BLE001 -- a log line must never raise
-            fields = _fallback(record, exc)
-            return " | ".join(str(fields[k]) for k in ("t", "lvl", "name", "msg", "data"))
+            broken = _fallback(record, exc)
+            return " | ".join(str(broken[k]) for k in ("t", "lvl", "name", "msg", "data"))
 
 
 class DataFormatter(logging.Formatter):

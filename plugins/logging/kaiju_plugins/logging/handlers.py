@@ -43,7 +43,7 @@ class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self.flush_each_record = True
         self.setFormatter(formatter or self.formatter_class(**(formatter_settings or {})))
 
-    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+    def handle(self, record: logging.LogRecord) -> bool:
         """Filter and emit ``record``; behind the queue (one writer thread) without the lock."""
         if self.filters:
             result = self.filter(record)

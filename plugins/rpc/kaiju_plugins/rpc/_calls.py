@@ -33,6 +33,7 @@ _NO_PARAMS: list[Any] = []
 _scope_var = context.scope
 _NOTHING = object()
 _ID_TYPES = (str, int, type(None))
+_METHOD_NOT_FOUND = MethodNotFound().to_object()  # shared, never mutated
 
 
 class Suspended:
@@ -101,83 +102,115 @@ class CallEngine:
             result = await result
         return result
 
-    def _begin(self, req: Any) -> Any:
-        """Run a request object until it finishes or suspends (the hot path: keep it flat).
+    def _begin(self, items: list[Any] | tuple[Any, ...]) -> list[Any]:
+        """Run each request object until it finishes or suspends (the hot path: keep it flat).
 
-        :return: the response object, ``None`` (a notification), or :class:`Suspended`
+        Everything that cannot change within one HTTP request (the caller's scope, settings,
+        the method table) is read once, not once per call of a batch.
+
+        :return: per item, the response object, ``None`` (a notification), or :class:`Suspended`
         """
-        if type(req) is not dict or req.get("jsonrpc") != "2.0":
-            return _invalid(req)
-        method = req.get("method")
-        if type(method) is not str:
-            return _invalid(req)
-        id_ = req.get("id", _NOTHING)
-        if id_ is _NOTHING:
-            id_ = None
-            notify = True
+        routes_get = self.routes_table.get
+        chain = self._chain
+        limiter = self.limiter
+        request_logs, response_logs = self.request_logs, self.response_logs
+        scope = _GUEST
+        if self.enable_permissions:
+            scope = _scope_var.get()
+            if scope is None:
+                scope = _GUEST
         else:
-            notify = False
-            if type(id_) not in _ID_TYPES and not (type(id_) is float and math.isfinite(id_)):
-                return _invalid(None)
-        params = req.get("params", _NOTHING)
-        if params is not _NOTHING and type(params) is not list and type(params) is not dict:
-            return _invalid(req)
-        if self.request_logs:
-            self.logger.info("rpc accepted", request={"method": method, "id": id_})
-        try:
-            if self._chain is None:
-                route = self.routes_table.get(method)
-                if route is None:
-                    raise MethodNotFound()
-                if self.enable_permissions:
-                    scope = _scope_var.get()
-                    if (_GUEST if scope is None else scope) > route.scope:
-                        raise _denied(route)
-                if params is _NOTHING:
-                    route.check_list(_NO_PARAMS)
-                    value = route.func()
-                elif type(params) is list:
-                    route.check_list(params)
-                    value = route.func(*params)
-                else:
-                    route.checker.check_dict(params)
-                    value = route.func(**params)
-                if type(value) is not CoroutineType:
-                    if notify:
-                        return None
-                    out = {"jsonrpc": "2.0", "result": value, "id": id_}
-                    if self.response_logs:
-                        self.logger.info("rpc response", response=out)
-                    return out
+            scope = -(2**63)
+        out: list[Any] = []
+        append = out.append
+        for req in items:
+            if type(req) is not dict or req.get("jsonrpc") != "2.0":
+                append(_invalid(req))
+                continue
+            method = req.get("method")
+            if type(method) is not str:
+                append(_invalid(req))
+                continue
+            id_ = req.get("id", _NOTHING)
+            if id_ is _NOTHING:
+                id_ = None
+                notify = True
             else:
-                value = self._chain(method, None if params is _NOTHING else params)
-            limiter = self.limiter
-            if limiter.active >= limiter.limit:
-                if limiter.waiting >= limiter.queue:
-                    value.close()
-                    raise ServerBusy(data={"in_flight": limiter.active, "limit": limiter.limit,
-                                           "queue": limiter.queue,
-                                           "hint": "retry later, or raise max_parallel / max_queue"})
-                return Suspended(value, None, id_, notify, method, False)
-            # Eager start (see _eager): the first step runs inline, nothing else runs meanwhile,
-            # so the check above still holds when a call that suspends takes its slot here;
-            # a call that finishes in its first step never holds one.
+                notify = False
+                if type(id_) not in _ID_TYPES and not (type(id_) is float and math.isfinite(id_)):
+                    append(_invalid(None))
+                    continue
+            params = req.get("params", _NOTHING)
+            if params is not _NOTHING and type(params) is not list and type(params) is not dict:
+                append(_invalid(req))
+                continue
+            if request_logs:
+                self.logger.info("rpc accepted", request={"method": method, "id": id_})
             try:
-                yielded = value.send(None)
-            except StopIteration as stop:
-                result = stop.value
-            else:
-                limiter.active += 1
-                return Suspended(value, yielded, id_, notify, method, True)
-            if notify:
-                return None
-            out = {"jsonrpc": "2.0", "result": result, "id": id_}
-        except Exception as exc:
-            if notify:
-                return None
-            out = {"jsonrpc": "2.0", "error": self._error(exc, method), "id": id_}
-        if self.response_logs:
-            self.logger.info("rpc response", response=out)
+                if chain is None:
+                    route = routes_get(method)
+                    if route is None:
+                        if not notify:
+                            response = {"jsonrpc": "2.0", "error": _METHOD_NOT_FOUND, "id": id_}
+                            if response_logs:
+                                self.logger.info("rpc response", response=response)
+                            append(response)
+                        else:
+                            append(None)
+                        continue
+                    if scope > route.scope:
+                        raise _denied(route)
+                    if params is _NOTHING:
+                        route.check_list(_NO_PARAMS)
+                        value = route.func()
+                    elif type(params) is list:
+                        route.check_list(params)
+                        value = route.func(*params)
+                    else:
+                        route.checker.check_dict(params)
+                        value = route.func(**params)
+                    if type(value) is not CoroutineType:
+                        if notify:
+                            append(None)
+                            continue
+                        response = {"jsonrpc": "2.0", "result": value, "id": id_}
+                        if response_logs:
+                            self.logger.info("rpc response", response=response)
+                        append(response)
+                        continue
+                else:
+                    value = chain(method, None if params is _NOTHING else params)
+                if limiter.active >= limiter.limit:
+                    if limiter.waiting >= limiter.queue:
+                        value.close()
+                        raise ServerBusy(data={"in_flight": limiter.active, "limit": limiter.limit,
+                                               "queue": limiter.queue,
+                                               "hint": "retry later, or raise max_parallel / max_queue"})
+                    append(Suspended(value, None, id_, notify, method, False))
+                    continue
+                # Eager start (see _eager): the first step runs inline and nothing else runs
+                # meanwhile, so the check above still holds when a call that suspends takes its
+                # slot here; a call that finishes in its first step never holds one.
+                try:
+                    yielded = value.send(None)
+                except StopIteration as stop:
+                    result = stop.value
+                else:
+                    limiter.active += 1
+                    append(Suspended(value, yielded, id_, notify, method, True))
+                    continue
+                if notify:
+                    append(None)
+                    continue
+                response = {"jsonrpc": "2.0", "result": result, "id": id_}
+            except Exception as exc:
+                if notify:
+                    append(None)
+                    continue
+                response = {"jsonrpc": "2.0", "error": self._error(exc, method), "id": id_}
+            if response_logs:
+                self.logger.info("rpc response", response=response)
+            append(response)
         return out
 
     async def _finish(self, call: Suspended, deadline: float) -> Any:
@@ -242,7 +275,7 @@ class CallEngine:
             return await self._batch(data, deadline, now)
         if deadline <= now:
             return self._expired(data)
-        out = self._begin(data)
+        out = self._begin((data,))[0]
         if type(out) is Suspended:
             return await self._finish(out, deadline)
         return out
@@ -267,7 +300,7 @@ class CallEngine:
         if deadline <= now:
             out = [self._expired(item) for item in items]
         else:
-            out = [self._begin(item) for item in items]
+            out = self._begin(items)
             waits = [(i, self._finish(o, deadline)) for i, o in enumerate(out) if type(o) is Suspended]
             if waits:
                 loop = asyncio.get_running_loop()

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractView
-from kaiju_tools import context, get_services
+from kaiju_tools import ServiceNotFound, context, get_services
 
 from ._errors import InternalError, InvalidHeader, RequestTooLarge, RPCError
 from ._calls import Suspended
@@ -82,7 +82,12 @@ async def handle_request(request: web.Request) -> web.StreamResponse:
     if app is _cache[0]:
         server: JSONRPCServer = _cache[1]
     else:
-        server = _find_server(app)
+        try:
+            server = _find_server(app)
+        except ServiceNotFound as exc:
+            return _error_response(RPCError(data={
+                "problem": f"no JSON-RPC server: {exc}",
+                "hint": "add `- cls: JSONRPCServer` to `services:` in the config"}), 503)
         _cache[:] = app, server
     if request.method != "POST":
         return _error_response(RPCError("Method Not Allowed", data={
@@ -111,7 +116,7 @@ async def handle_request(request: web.Request) -> web.StreamResponse:
     cid_token = _cid_var.set(cid) if cid is not None else None
     try:
         if type(data) is dict and deadline > now:
-            out = server._begin(data)  # noqa: SLF001 -- the view is the server's own transport
+            out = server._begin((data,))[0]  # noqa: SLF001 -- the view is the server's own transport
             if type(out) is Suspended:
                 out = await server._finish(out, deadline)  # noqa: SLF001
         else:
