@@ -112,13 +112,20 @@ async def run_asyncio(ivs: list[float], seconds: float, spread: bool) -> dict[st
     return measure(rec, anchors, t0, t1, cpu1 - cpu0)
 
 
-def measure(rec: Recorder, anchors: list[tuple[float, float]], t0: float, t1: float, cpu: float) -> dict[str, Any]:
+def measure(
+    rec: Recorder, anchors: list[tuple[float, float]], t0: float, t1: float, cpu: float
+) -> dict[str, Any]:
     ideal = sum(max(0, math.floor((t1 - a) / iv)) for a, iv in anchors)  # due times k >= 1 up to t1
     late = sorted(rec.late)
-    pick = lambda q: late[min(len(late) - 1, int(q * len(late)))] * 1e3  # noqa: E731
+    pick = lambda q: late[min(len(late) - 1, int(q * len(late)))] * 1e3
     return {
-        "p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": late[-1] * 1e3,
-        "fired": len(late) / ideal, "cpu": cpu / (t1 - t0), "runs": len(late), "ideal": ideal,
+        "p50_ms": pick(0.50),
+        "p99_ms": pick(0.99),
+        "max_ms": late[-1] * 1e3,
+        "fired": len(late) / ideal,
+        "cpu": cpu / (t1 - t0),
+        "runs": len(late),
+        "ideal": ideal,
     }
 
 
@@ -155,30 +162,49 @@ def main() -> None:
         for scenario in SCENARIOS:
             for impl in impls:
                 out = subprocess.run(
-                    [sys.executable, __file__, "--tasks", str(args.tasks), "--seconds", str(args.seconds),
-                     *(["--gc-freeze"] if args.gc_freeze else []), "--child", impl, scenario],
-                    check=True, capture_output=True, text=True,
+                    [
+                        sys.executable,
+                        __file__,
+                        "--tasks",
+                        str(args.tasks),
+                        "--seconds",
+                        str(args.seconds),
+                        *(["--gc-freeze"] if args.gc_freeze else []),
+                        "--child",
+                        impl,
+                        scenario,
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
                 ).stdout
                 results.setdefault((scenario, impl), []).append(json.loads(out.strip().splitlines()[-1]))
                 print(f"rep {rep + 1}/{args.reps} {scenario:5} {impl:18} done", file=sys.stderr)
     load_after = os.getloadavg()
-    print(f"# {args.tasks} tasks, {args.seconds:g} s, medians of {args.reps} fresh processes; "
-          f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs; "
-          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
-          f"{'; gc.freeze() after imports' if args.gc_freeze else ''}")
+    print(
+        f"# {args.tasks} tasks, {args.seconds:g} s, medians of {args.reps} fresh processes; "
+        f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs; "
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
+        f"{'; gc.freeze() after imports' if args.gc_freeze else ''}"
+    )
     print("| scenario | implementation | lateness p50 | p99 | max | fired | CPU | CPU vs asyncio |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for scenario in SCENARIOS:
         for impl in impls:
             rows = results[(scenario, impl)]
-            med = {k: statistics.median(r[k] for r in rows) for k in ("p50_ms", "p99_ms", "max_ms", "fired", "cpu")}
+            med = {
+                k: statistics.median(r[k] for r in rows)
+                for k in ("p50_ms", "p99_ms", "max_ms", "fired", "cpu")
+            }
             base_impl = "asyncio-same-phase" if impl.endswith("same-phase") else "asyncio"
             ratio = ""
             if (scenario, base_impl) in results:
                 base = statistics.median(r["cpu"] for r in results[(scenario, base_impl)])
                 ratio = f"{med['cpu'] / base:.2f}x"
-            print(f"| {scenario} | {impl} | {med['p50_ms']:.2f} ms | {med['p99_ms']:.2f} ms | "
-                  f"{med['max_ms']:.2f} ms | {med['fired'] * 100:.2f} % | {med['cpu'] * 100:.1f} % | {ratio} |")
+            print(
+                f"| {scenario} | {impl} | {med['p50_ms']:.2f} ms | {med['p99_ms']:.2f} ms | "
+                f"{med['max_ms']:.2f} ms | {med['fired'] * 100:.2f} % | {med['cpu'] * 100:.1f} % | {ratio} |"
+            )
 
 
 if __name__ == "__main__":

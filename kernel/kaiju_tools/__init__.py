@@ -13,6 +13,7 @@ from . import context
 from ._lazy import LAZY as _LAZY
 from ._lazy import resolve as _resolve
 from ._logger import Logger, get_logger
+from ._runtime import settings_from_mapping
 from .app import App, get_attrs, get_services, get_settings, init_app, run_server
 from .commands import COMMANDS, Command
 from .config import ConfigLoader, ConfigSource
@@ -67,6 +68,7 @@ __all__ = [
     "init_app",
     "parse_literal",
     "run_server",
+    "settings_from_mapping",
 ]
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "get_context",
     "get_correlation_id",
     "get_deadline",
+    "get_extra",
     "get_scope",
     "get_session_id",
     "remaining_time",
@@ -119,6 +120,11 @@ def get_correlation_id() -> str | None:
 def get_deadline() -> float | None:
     """Deadline (unix time) of the current request, or ``None``."""
     return deadline.get()
+
+
+def get_extra() -> dict[str, Any] | None:
+    """The extra keys bound to the current context (never mutate it), or ``None``."""
+    return _extra.get()
 
 
 def get_scope() -> int | None:

@@ -7,7 +7,6 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from kaiju_plugins.logging import LoggingService
 from kaiju_plugins.logging._config import check_settings
 from kaiju_plugins.logging.service import BUILTIN_CLASSES

@@ -202,3 +202,27 @@ def test_any_record_gives_one_json_object(msg: str, args: tuple[Any, ...], extra
     assert json.loads(handler.lines[0])["name"] == "third.party"
     assert " | third.party | " in handler.lines[1]
 
+
+
+@settings(deadline=None)
+@given(data=st.one_of(st.none(), st.dictionaries(st.text(max_size=5), st.one_of(st.integers(), st.text()),
+                                                 max_size=3)),
+       cid=st.one_of(st.none(), st.text(max_size=8)), captured=st.booleans(), other_formatter_first=st.booleans())
+def test_short_and_general_paths_write_the_same(data: dict[str, Any] | None, cid: str | None, captured: bool,
+                                                other_formatter_first: bool) -> None:
+    from kaiju_plugins.logging._record import capture_context
+
+    tokens = context.bind(correlation_id=cid)
+    try:
+        record = logging.LogRecord("t.x", logging.INFO, __file__, 1, "plain", None, None)
+        if data is not None:
+            record.data = data
+        if captured:
+            capture_context(record)
+        if other_formatter_first:  # sets record.message and record.asctime
+            logging.Formatter("%(asctime)s %(message)s").format(record)
+        out = json.loads(DataFormatter().format(record))
+    finally:
+        context.reset(tokens)
+    assert out == {"t": record.created, "name": "t.x", "lvl": "INFO", "msg": "plain", "cid": cid, "sid": None,
+                   "t_max": None, "data": data or {}}

@@ -114,8 +114,17 @@ def test_logger_and_handler_levels(capsys: pytest.CaptureFixture[str]) -> None:
 
 @hookimpl
 def kaiju_register_log_handlers() -> dict[str, type]:
-    """A third-party plugin's contribution: a handler class LoggingService can name."""
-    return {"ListHandler": ListHandler}
+    """A third-party plugin's contribution: a handler and a formatter class LoggingService can name."""
+    return {"ListHandler": ListHandler, "ShoutFormatter": ShoutFormatter}
+
+
+class ShoutFormatter(logging.Formatter):
+    def __init__(self, suffix: str = "!") -> None:
+        super().__init__()
+        self.suffix = suffix
+
+    def format(self, record: logging.LogRecord) -> str:
+        return record.getMessage().upper() + self.suffix
 
 
 def test_plugin_handler_class_records_written_off_the_loop_and_removed_at_stop() -> None:
@@ -128,11 +137,15 @@ def test_plugin_handler_class_records_written_off_the_loop_and_removed_at_stop()
     plugins.load_first_party()
     plugins.pm.register(SimpleNamespace(kaiju_register_log_handlers=kaiju_register_log_handlers),
                         name="test-handlers")
-    settings = settings_from_mapping(app_settings([{"cls": "ListHandler", "name": "mem"}]), plugins)
+    settings = settings_from_mapping(app_settings([
+        {"cls": "ListHandler", "name": "mem"},
+        {"cls": "ListHandler", "name": "loud", "formatter": "ShoutFormatter", "formatter_settings": {"suffix": "?"}},
+    ]), plugins)
     service = asyncio.run(serve(init_app(settings), body))
     handler = service.handlers["mem"]
     assert isinstance(handler, ListHandler)
     assert "from the loop" in handler.messages()
+    assert "FROM THE LOOP?" in service.handlers["loud"].lines  # type: ignore[attr-defined]
     assert set(handler.threads) == {"kaiju-log-writer"}
     assert not service.configured
     assert handler not in logging.getLogger("t").handlers

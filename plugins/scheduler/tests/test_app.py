@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiohttp import web
-
 import kaiju_tools
+from aiohttp import web
 from kaiju_plugins.scheduler import Scheduler
 from kaiju_tools import SERVICE_CLASS_REGISTRY, ContextableService, ServiceState, get_services, init_app
 
 EVENTS: list[str] = []
 
 
+# The guide's snippet, as written (not reformatted).
+# fmt: off
 class SchedTestCache(ContextableService):
     """The guide's ``MyService``, as written (plus an event log and a short interval)."""
 
@@ -30,6 +31,7 @@ class SchedTestCache(ContextableService):
 
     async def _reload_local_cache(self) -> None:
         EVENTS.append("reload")
+# fmt: on
 
 
 class SchedTestLate(ContextableService):
@@ -146,8 +148,11 @@ def test_a_run_in_progress_at_stop_finishes_within_the_grace_period(run: Any, un
 
 def test_a_run_outlasting_the_grace_period_is_cancelled_and_nothing_is_left(run: Any, until: Any) -> None:
     async def main() -> None:
-        app = init_app(settings({"cls": "SchedTestSlow", "settings": {"hang": True}},
-                                scheduler={"shutdown_timeout": 0.05}))
+        app = init_app(
+            settings(
+                {"cls": "SchedTestSlow", "settings": {"hang": True}}, scheduler={"shutdown_timeout": 0.05}
+            )
+        )
         runner = web.AppRunner(app)
         await runner.setup()
         slow = get_services(app).get("SchedTestSlow")
@@ -162,8 +167,12 @@ def test_a_run_outlasting_the_grace_period_is_cancelled_and_nothing_is_left(run:
 
 def test_a_bad_scheduler_setting_names_the_config_key() -> None:
     import pytest
-
     from kaiju_tools import ConfigError
 
     with pytest.raises(ConfigError, match=r"services\[0\]\.settings\.shutdown_timeout: .* got 'soon'"):
-        init_app({"main": {"name": "t"}, "services": [{"cls": "Scheduler", "settings": {"shutdown_timeout": "soon"}}]})
+        init_app(
+            {
+                "main": {"name": "t"},
+                "services": [{"cls": "Scheduler", "settings": {"shutdown_timeout": "soon"}}],
+            }
+        )

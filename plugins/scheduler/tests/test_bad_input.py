@@ -8,7 +8,6 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from kaiju_plugins.scheduler import ExecPolicy, InvalidTaskError, Scheduler, SchedulerError
 from kaiju_tools import ConfigError, KaijuError
 
@@ -60,8 +59,16 @@ def test_bad_interval_is_refused_naming_task_and_value(scheduler: Scheduler, int
     assert f"got {interval!r}" in message
 
 
-@given(st.one_of(st.floats(max_value=0), st.floats(allow_nan=True).filter(lambda f: not math.isfinite(f)),
-                 st.integers(max_value=0), st.text(), st.booleans(), st.none()))
+@given(
+    st.one_of(
+        st.floats(max_value=0),
+        st.floats(allow_nan=True).filter(lambda f: not math.isfinite(f)),
+        st.integers(max_value=0),
+        st.text(),
+        st.booleans(),
+        st.none(),
+    )
+)
 def test_no_non_positive_or_non_numeric_interval_is_accepted(interval: object) -> None:
     with pytest.raises(InvalidTaskError, match="task 'p': interval"):
         Scheduler().schedule_task(job, interval, name="p")  # type: ignore[arg-type]
@@ -79,18 +86,25 @@ def test_timedelta_interval(scheduler: Scheduler) -> None:
 
 @pytest.mark.parametrize("policy", ["RUN_TWICE", 3, None])
 def test_unknown_policy_lists_the_known_ones(scheduler: Scheduler, policy: object) -> None:
-    with pytest.raises(InvalidTaskError, match=rf"task 'r': unknown policy {policy!r}; expected one of WAIT, CANCEL, SKIP"):
+    with pytest.raises(
+        InvalidTaskError, match=rf"task 'r': unknown policy {policy!r}; expected one of WAIT, CANCEL, SKIP"
+    ):
         scheduler.schedule_task(job, 1, name="r", policy=policy)  # type: ignore[arg-type]
 
 
 def test_policy_by_name_any_case(scheduler: Scheduler) -> None:
     assert scheduler.schedule_task(job, 1, name="a", policy="skip").policy is ExecPolicy.SKIP
-    assert scheduler.schedule_task(job, 1, name="b", policy=Scheduler.ExecPolicy.CANCEL).policy is ExecPolicy.CANCEL
+    assert (
+        scheduler.schedule_task(job, 1, name="b", policy=Scheduler.ExecPolicy.CANCEL).policy
+        is ExecPolicy.CANCEL
+    )
 
 
 def test_duplicate_name_is_refused_with_the_fix(scheduler: Scheduler) -> None:
     scheduler.schedule_task(job, 1, name="svc.reload")
-    with pytest.raises(InvalidTaskError, match=r"task 'svc.reload' is already scheduled.*remove_task\('svc.reload'\)"):
+    with pytest.raises(
+        InvalidTaskError, match=r"task 'svc.reload' is already scheduled.*remove_task\('svc.reload'\)"
+    ):
         scheduler.schedule_task(job, 2, name="svc.reload")
 
 
@@ -110,13 +124,18 @@ def test_duplicate_default_name_is_refused_too(scheduler: Scheduler) -> None:
         ({"jitter": -0.1}, r"jitter must be .* the interval 1, got -0.1"),
         ({"jitter": 1}, r"jitter .* got 1"),
         ({"run_at_start": "yes"}, r"run_at_start must be True or False, got 'yes'"),
-        ({"params": {"y": 1}}, r"params \{'y': 1\} do not fit the method's signature \(x: .*unexpected keyword argument 'y'"),
+        (
+            {"params": {"y": 1}},
+            r"params \{'y': 1\} do not fit the method's signature \(x: .*unexpected keyword argument 'y'",
+        ),
         ({"params": [1, 2]}, r"params \[1, 2\] do not fit"),
         ({"params": "x=1"}, r"params must be None, a mapping .* got str"),
         ({"name": ""}, r"name must be a non-empty string, got ''"),
     ],
 )
-def test_bad_option_is_refused_naming_task_and_value(scheduler: Scheduler, kwargs: dict, pattern: str) -> None:
+def test_bad_option_is_refused_naming_task_and_value(
+    scheduler: Scheduler, kwargs: dict, pattern: str
+) -> None:
     with pytest.raises(InvalidTaskError, match=pattern) as info:
         scheduler.schedule_task(job, 1, **{"name": "t", **kwargs})
     if kwargs.get("name") != "":
@@ -132,8 +151,11 @@ def test_a_refused_task_is_not_scheduled(scheduler: Scheduler) -> None:
 
 @pytest.mark.parametrize(
     ("settings", "key"),
-    [({"shutdown_timeout": -1}, "shutdown_timeout"), ({"long_run_intervals": 0.5}, "long_run_intervals"),
-     ({"spread": "yes"}, "spread")],
+    [
+        ({"shutdown_timeout": -1}, "shutdown_timeout"),
+        ({"long_run_intervals": 0.5}, "long_run_intervals"),
+        ({"spread": "yes"}, "spread"),
+    ],
 )
 def test_bad_scheduler_setting_is_a_config_error(settings: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=rf"settings\.{key}: Scheduler 'scheduler': expected .* got"):

@@ -7,7 +7,6 @@ import math
 from typing import Any
 
 import pytest
-
 from kaiju_plugins.scheduler import InvalidTaskError, Scheduler
 
 

@@ -9,7 +9,9 @@ from typing import Any
 from kaiju_plugins.scheduler import Scheduler
 
 
-def test_a_failing_run_is_logged_counted_and_the_task_keeps_its_schedule(run: Any, until: Any, logs: Any) -> None:
+def test_a_failing_run_is_logged_counted_and_the_task_keeps_its_schedule(
+    run: Any, until: Any, logs: Any
+) -> None:
     healthy: list[int] = []
 
     async def broken() -> None:
@@ -52,7 +54,10 @@ def test_retries_repeat_a_failed_attempt_within_the_same_run(run: Any, until: An
             await until(lambda: len(attempts) == 3 and not task.running, "3 attempts")
         assert (task.runs, task.failures, task.retried) == (1, 2, 2)
         failed = logs.data("scheduled run failed")
-        assert [(d["attempt"], d["attempts"], d["will_retry"]) for d in failed] == [(1, 3, True), (2, 3, True)]
+        assert [(d["attempt"], d["attempts"], d["will_retry"]) for d in failed] == [
+            (1, 3, True),
+            (2, 3, True),
+        ]
 
     run(main())
 

@@ -31,7 +31,9 @@ def test_outside_an_app_the_scheduler_starts_in_init_and_stops_in_close(run: Any
     run(main())
 
 
-def test_runs_past_the_grace_period_are_cancelled_even_of_removed_tasks(run: Any, until: Any, logs: Any) -> None:
+def test_runs_past_the_grace_period_are_cancelled_even_of_removed_tasks(
+    run: Any, until: Any, logs: Any
+) -> None:
     async def main() -> None:
         scheduler = Scheduler(shutdown_timeout=0.01)
         kept = scheduler.schedule_task(hang, 3600, name="kept", run_at_start=True)
@@ -44,8 +46,10 @@ def test_runs_past_the_grace_period_are_cancelled_even_of_removed_tasks(run: Any
         (stopping,) = logs.data("scheduler stopping: cancelling runs still going after the grace period")
         assert stopping["tasks"] == ["scheduler:kept", "scheduler:removed"]
         reasons = {d["task"]: d["reason"] for d in logs.data("scheduled run cancelled")}
-        assert reasons == {"kept": "the scheduler stopped and the grace period ended",
-                           "removed": "the scheduler stopped and the grace period ended"}
+        assert reasons == {
+            "kept": "the scheduler stopped and the grace period ended",
+            "removed": "the scheduler stopped and the grace period ended",
+        }
 
     run(main())
 

@@ -13,9 +13,26 @@ async def job() -> None:
 
 
 KEYS = {
-    "name", "method", "interval", "policy", "enabled", "running", "max_timeout", "retries", "run_at_start",
-    "jitter", "last_run", "next_run", "last_duration", "last_error", "runs", "failures", "timeouts",
-    "retried", "cancelled", "misfires",
+    "name",
+    "method",
+    "interval",
+    "policy",
+    "enabled",
+    "running",
+    "max_timeout",
+    "retries",
+    "run_at_start",
+    "jitter",
+    "last_run",
+    "next_run",
+    "last_duration",
+    "last_error",
+    "runs",
+    "failures",
+    "timeouts",
+    "retried",
+    "cancelled",
+    "misfires",
 }
 
 
@@ -27,10 +44,26 @@ def test_listing_before_start_has_no_times() -> None:
     assert [t["name"] for t in listing] == ["a", "b"]
     assert set(listing[1]) == KEYS
     assert listing[1] | {"method": None} == {
-        "name": "b", "method": None, "interval": 5.0, "policy": "SKIP", "enabled": True, "running": False,
-        "max_timeout": 1.0, "retries": 2, "run_at_start": False, "jitter": 0.0, "last_run": None,
-        "next_run": None, "last_duration": None, "last_error": None, "runs": 0, "failures": 0, "timeouts": 0,
-        "retried": 0, "cancelled": 0, "misfires": 0,
+        "name": "b",
+        "method": None,
+        "interval": 5.0,
+        "policy": "SKIP",
+        "enabled": True,
+        "running": False,
+        "max_timeout": 1.0,
+        "retries": 2,
+        "run_at_start": False,
+        "jitter": 0.0,
+        "last_run": None,
+        "next_run": None,
+        "last_duration": None,
+        "last_error": None,
+        "runs": 0,
+        "failures": 0,
+        "timeouts": 0,
+        "retried": 0,
+        "cancelled": 0,
+        "misfires": 0,
     }
     assert listing[0]["method"].endswith("job")
 

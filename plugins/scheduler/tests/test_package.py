@@ -6,16 +6,23 @@ import importlib
 import subprocess
 import sys
 
-from importlib_metadata import distribution, entry_points
-
 import kaiju_plugins.scheduler as package
+from importlib_metadata import distribution, entry_points
 from kaiju_tools.hookspecs import ASYNC_HOOKS
 
 
 def test_public_names_are_exactly_these() -> None:
     assert package.__all__ == sorted(package.__all__)
-    assert set(package.__all__) == {"ExecPolicy", "InvalidTaskError", "ScheduledTask", "Scheduler", "SchedulerError"}
-    assert all(getattr(package, name).__module__.startswith("kaiju_plugins.scheduler") for name in package.__all__)
+    assert set(package.__all__) == {
+        "ExecPolicy",
+        "InvalidTaskError",
+        "ScheduledTask",
+        "Scheduler",
+        "SchedulerError",
+    }
+    assert all(
+        getattr(package, name).__module__.startswith("kaiju_plugins.scheduler") for name in package.__all__
+    )
 
 
 def test_entry_point_loads_the_plugin_module() -> None:
@@ -42,8 +49,14 @@ def test_depends_on_the_kernel_only() -> None:
 
 
 def test_every_module_imports_alone_with_warnings_as_errors() -> None:
-    for module in ("kaiju_plugins.scheduler", "kaiju_plugins.scheduler.plugin", "kaiju_plugins.scheduler.scheduler",
-                   "kaiju_plugins.scheduler._engine", "kaiju_plugins.scheduler._task",
-                   "kaiju_plugins.scheduler._validate", "kaiju_plugins.scheduler._policy",
-                   "kaiju_plugins.scheduler._errors"):
+    for module in (
+        "kaiju_plugins.scheduler",
+        "kaiju_plugins.scheduler.plugin",
+        "kaiju_plugins.scheduler.scheduler",
+        "kaiju_plugins.scheduler._engine",
+        "kaiju_plugins.scheduler._task",
+        "kaiju_plugins.scheduler._validate",
+        "kaiju_plugins.scheduler._policy",
+        "kaiju_plugins.scheduler._errors",
+    ):
         subprocess.run([sys.executable, "-W", "error", "-c", f"import {module}"], check=True)

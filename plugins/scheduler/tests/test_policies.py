@@ -108,8 +108,10 @@ def test_a_run_outlasting_several_intervals_is_reported_loudly(run: Any, until: 
         scheduler = Scheduler(spread=False, long_run_intervals=3)
         task = scheduler.schedule_task(job, 0.02, name="stuck", policy="skip")
         async with scheduler:
-            await until(lambda: bool(logs.data("scheduled task is still running after several intervals")),
-                        "the long-run warning")
+            await until(
+                lambda: bool(logs.data("scheduled task is still running after several intervals")),
+                "the long-run warning",
+            )
             job.gate.set()
             await until(lambda: task.runs >= 2, "the next run")
         warning = logs.data("scheduled task is still running after several intervals")[0]

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
-
 from kaiju_plugins.scheduler import Scheduler
 from kaiju_tools import init_app
 
@@ -25,10 +24,15 @@ def test_list_tasks_over_json_rpc(run: Any) -> None:
         pass
 
     async def main() -> None:
-        app = init_app({"main": {"name": "t"}, "services": [
-            {"cls": "Scheduler"},
-            {"cls": "JSONRPCServer", "name": "rpc", "settings": {"enable_permissions": False}},
-        ]})
+        app = init_app(
+            {
+                "main": {"name": "t"},
+                "services": [
+                    {"cls": "Scheduler"},
+                    {"cls": "JSONRPCServer", "name": "rpc", "settings": {"enable_permissions": False}},
+                ],
+            }
+        )
         app.router.add_route("*", "/rpc", JSONRPCView)
         runner = web.AppRunner(app)
         await runner.setup()
@@ -40,8 +44,10 @@ def test_list_tasks_over_json_rpc(run: Any) -> None:
 
             get_services(app).discover(None, cls=Scheduler).schedule_task(job, 60, name="nightly")
             async with ClientSession() as session:
-                resp = await session.post(f"http://127.0.0.1:{port}/rpc",
-                                          json={"jsonrpc": "2.0", "id": 1, "method": "scheduler.list_tasks"})
+                resp = await session.post(
+                    f"http://127.0.0.1:{port}/rpc",
+                    json={"jsonrpc": "2.0", "id": 1, "method": "scheduler.list_tasks"},
+                )
                 body = await resp.json()
         finally:
             await runner.cleanup()

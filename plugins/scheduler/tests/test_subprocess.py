@@ -81,7 +81,8 @@ def check_ran_and_stopped(path: Path, code: int, err: str) -> None:
 def test_app_built_with_init_app_runs_and_stops_its_task(tmp_path: Path) -> None:
     """Kernel and scheduler only: ``init_app`` + :func:`aiohttp.web.run_app`."""
     (tmp_path / "ticker.py").write_text(SERVICE)
-    (tmp_path / "serve.py").write_text(textwrap.dedent(f'''
+    (tmp_path / "serve.py").write_text(
+        textwrap.dedent(f"""
         import logging, sys
         from aiohttp import web
         from kaiju_tools import init_app
@@ -93,7 +94,8 @@ def test_app_built_with_init_app_runs_and_stops_its_task(tmp_path: Path) -> None
             {{"cls": "Scheduler"}},
         ]}})
         web.run_app(app, host="127.0.0.1", port=0, print=None, handle_signals=True)
-    '''))
+    """)
+    )
     proc = subprocess.Popen([sys.executable, "serve.py"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     wait_for_ticks(proc, tmp_path / "ticks.txt", 3)
     check_ran_and_stopped(tmp_path / "ticks.txt", *stop(proc))
@@ -101,12 +103,15 @@ def test_app_built_with_init_app_runs_and_stops_its_task(tmp_path: Path) -> None
 
 def test_app_run_with_run_server_and_yaml_settings(tmp_path: Path) -> None:
     """The guide's way: ``python -m app`` calling ``run_server`` with YAML settings."""
-    pytest.importorskip("kaiju_plugins.config_yaml", reason="run_server reads .yml with kaiju-plugin-config-yaml")
+    pytest.importorskip(
+        "kaiju_plugins.config_yaml", reason="run_server reads .yml with kaiju-plugin-config-yaml"
+    )
     package = tmp_path / "tickapp"
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "services.py").write_text(SERVICE)
-    (package / "__main__.py").write_text(textwrap.dedent('''
+    (package / "__main__.py").write_text(
+        textwrap.dedent("""
         from kaiju_tools import run_server, init_app
 
         import tickapp.services  # noqa: F401 -- registers Ticker
@@ -114,9 +119,11 @@ def test_app_run_with_run_server_and_yaml_settings(tmp_path: Path) -> None:
         if __name__ == "__main__":
             run_server(init_app, base_config_paths=["./settings/config.yml"],
                        base_env_paths=["./settings/env.json"])
-    '''))
+    """)
+    )
     (tmp_path / "settings").mkdir()
-    (tmp_path / "settings" / "config.yml").write_text(textwrap.dedent('''
+    (tmp_path / "settings" / "config.yml").write_text(
+        textwrap.dedent("""
         main:
           name: tickapp
         run:
@@ -127,8 +134,11 @@ def test_app_run_with_run_server_and_yaml_settings(tmp_path: Path) -> None:
           - cls: Ticker
             settings:
               path: "[tick_path]"
-    '''))
+    """)
+    )
     (tmp_path / "settings" / "env.json").write_text('{"tick_path": "%s"}' % (tmp_path / "ticks.txt"))
-    proc = subprocess.Popen([sys.executable, "-m", "tickapp"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tickapp"], cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
     wait_for_ticks(proc, tmp_path / "ticks.txt", 3)
     check_ran_and_stopped(tmp_path / "ticks.txt", *stop(proc))

@@ -159,8 +159,11 @@ def test_an_idle_scheduler_arms_one_timer_for_many_tasks(run: Any) -> None:
         for i in range(500):
             scheduler.schedule_task(job, 60 + i % 7, name=f"t{i}")
         async with scheduler:
-            ours = [h for h in loop._scheduled  # type: ignore[attr-defined]
-                    if not h.cancelled() and getattr(h._callback, "__self__", None) is scheduler._engine]
+            ours = [
+                h
+                for h in loop._scheduled  # type: ignore[attr-defined]
+                if not h.cancelled() and getattr(h._callback, "__self__", None) is scheduler._engine
+            ]
             assert len(ours) == 1
 
     run(main())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,9 @@ class HandlerSettings:
     formatter_settings: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
     key: str = ""
+    """Dotted config key of this entry (``services[0].settings.handlers[1]``), for messages."""
+    location: str = ""
+    """`` (file:line)`` of this entry's settings, when known."""
 
 
 @dataclass
@@ -65,13 +68,18 @@ class LoggerSettings:
     key: str = ""
 
 
+def _no_location(key: str) -> str:
+    return ""
+
+
 class _Check:
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, locate: Callable[[str], str]) -> None:
         self.where = where
+        self.locate = locate
         self.problems: list[ConfigProblem] = []
 
     def add(self, key: str, message: str, hint: str = "") -> None:
-        self.problems.append(ConfigProblem(f"{self.where}.{key}", message, hint))
+        self.problems.append(ConfigProblem(f"{self.where}.{key}{self.locate(key)}", message, hint))
 
     def level(self, value: Any, key: str) -> str | None:
         if isinstance(value, str) and value.upper() in LEVELS:
@@ -134,14 +142,16 @@ class _Check:
 
 
 def check_settings(
-    loggers: Any, handlers: Any, classes: Mapping[str, type], where: str
+    loggers: Any, handlers: Any, classes: Mapping[str, type], where: str,
+    locate: Callable[[str], str] = _no_location,
 ) -> tuple[list[LoggerSettings], list[HandlerSettings], list[ConfigProblem]]:
     """Validate raw ``loggers`` / ``handlers`` settings; return them parsed, with all problems.
 
     :param classes: handler and formatter classes by name
-    :param where: prefix of config keys in messages (``services[LoggingService].settings``)
+    :param where: prefix of config keys in messages (``services[0].settings``)
+    :param locate: ``" (file:line)"`` of a key below ``where`` (``"handlers[0].cls"``), or ``""``
     """
-    check = _Check(where)
+    check = _Check(where, locate)
     out_handlers: list[HandlerSettings] = []
     names: dict[str, str] = {}
     for key, item in check.entries(handlers, "handlers", "handler"):
@@ -151,7 +161,8 @@ def check_settings(
         if not isinstance(name, str) or not name:
             check.add(f"{key}.name", f"expected a handler name (str), got {name!r}")
             continue
-        entry = HandlerSettings(cls=str(item.get("cls")), name=name, key=f"{where}.{key}")
+        entry = HandlerSettings(cls=str(item.get("cls")), name=name, key=f"{where}.{key}",
+                               location=check.locate(f"{key}.settings") or check.locate(key))
         entry.enabled = bool(item.get("enabled", True))
         if item.get("level") is not None:
             entry.level = check.level(item["level"], f"{key}.level") or "NOTSET"

@@ -18,7 +18,13 @@ from kaiju_tools import context as _context
 from ._encode import safe_repr
 
 __all__ = [
+    "CID_VAR",
     "CONTEXT_ATTR",
+    "DEADLINE_VAR",
+    "EXTRA_VAR",
+    "FAST_CONTEXT",
+    "PLAIN_SIZE",
+    "SID_VAR",
     "RequestContext",
     "capture_context",
     "exception_text",
@@ -34,11 +40,15 @@ CONTEXT_ATTR = "_kaiju_ctx"
 _BASE = frozenset(logging.makeLogRecord({}).__dict__)
 _STANDARD = _BASE | {"message", "asctime", "data", "taskName", CONTEXT_ATTR}
 _BASE_LEN = len(_BASE)
-_CID = _context.correlation_id
-_SID = _context.session_id
-_DEADLINE = _context.deadline
+CID_VAR = _context.correlation_id
+SID_VAR = _context.session_id
+DEADLINE_VAR = _context.deadline
 # the kernel keeps extra context keys in one variable; read it directly when it is there
-_EXTRA: contextvars.ContextVar[Any] | None = getattr(_context, "_extra", None)
+EXTRA_VAR: contextvars.ContextVar[Any] | None = getattr(_context, "_extra", None)
+FAST_CONTEXT = EXTRA_VAR is not None
+"""Whether context values can be read straight from a captured context (else via ``get_context``)."""
+PLAIN_SIZE = _BASE_LEN + 1
+"""Attributes of a plain record of ours with its captured context, not counting ``data``."""
 _WELL_KNOWN = ("correlation_id", "session_id", "deadline", "scope")
 
 RequestContext = tuple[Any, Any, Any, Mapping[str, Any] | None]
@@ -56,8 +66,8 @@ def capture_context(record: logging.LogRecord) -> None:
 
 
 def _read(ctx: Any) -> RequestContext:
-    if _EXTRA is not None:
-        return ctx.get(_CID), ctx.get(_SID), ctx.get(_DEADLINE), ctx.get(_EXTRA)
+    if EXTRA_VAR is not None:
+        return ctx.get(CID_VAR), ctx.get(SID_VAR), ctx.get(DEADLINE_VAR), ctx.get(EXTRA_VAR)
     values = ctx.run(_context.get_context)
     extra = {k: v for k, v in values.items() if k not in _WELL_KNOWN}
     return values.get("correlation_id"), values.get("session_id"), values.get("deadline"), extra
@@ -92,13 +102,13 @@ def plain_fields(record: logging.LogRecord) -> tuple[str, Any, Any, Any, dict[st
         data = {}
     elif type(data) is not dict:
         return None
-    if _EXTRA is None:
+    if EXTRA_VAR is None:
         return None
     if ctx is None:  # written directly, in the thread that logs: the context is the current one
         ctx = contextvars.copy_context()
-    if ctx.get(_EXTRA):
+    if ctx.get(EXTRA_VAR):
         return None
-    return msg, ctx.get(_CID), ctx.get(_SID), ctx.get(_DEADLINE), data
+    return msg, ctx.get(CID_VAR), ctx.get(SID_VAR), ctx.get(DEADLINE_VAR), data
 
 
 def record_message(record: logging.LogRecord) -> tuple[str, str | None]:

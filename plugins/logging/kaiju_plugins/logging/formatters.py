@@ -10,16 +10,31 @@ from __future__ import annotations
 
 import logging
 import time
+from contextvars import copy_context
 from typing import Any
 
 import ujson
 
 from ._encode import UJSON_OPTIONS, dumps, safe_repr
-from ._record import exception_text, plain_fields, record_context, record_data, record_message
+from ._record import (
+    CID_VAR,
+    CONTEXT_ATTR,
+    DEADLINE_VAR,
+    EXTRA_VAR,
+    FAST_CONTEXT,
+    PLAIN_SIZE,
+    SID_VAR,
+    exception_text,
+    plain_fields,
+    record_context,
+    record_data,
+    record_message,
+)
 
 __all__ = ["DataFormatter", "TextFormatter"]
 
 _ujson_dumps = ujson.dumps
+_PLAIN_SIZE = PLAIN_SIZE
 
 
 def _fallback(record: logging.LogRecord, exc: BaseException) -> dict[str, Any]:
@@ -111,19 +126,32 @@ class DataFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """Render ``record`` as one JSON line; never raises."""
         try:
-            fields = plain_fields(record)
-            msg, cid, sid, deadline, data = fields if fields is not None else _fields(record)
-            obj = {
-                "t": record.created,
-                "name": record.name,
-                "lvl": record.levelname,
-                "msg": msg,
-                "cid": cid,
-                "sid": sid,
-                "t_max": deadline,
-                "data": data,
-            }
-            if record.exc_info or record.exc_text or record.stack_info:
+            attrs = record.__dict__
+            msg, data, ctx = attrs["msg"], attrs.get("data"), attrs.get(CONTEXT_ATTR)
+            if ctx is None:
+                ctx = copy_context()
+                size = len(attrs) + 1
+            else:
+                size = len(attrs)
+            # the common record, inlined (this is the hot path of the writer thread): a str
+            # message without args, no extra attributes, no extra context keys
+            if (
+                type(msg) is str and not attrs["args"] and size <= _PLAIN_SIZE + (data is not None)
+                and (data is None or type(data) is dict)
+                and FAST_CONTEXT and not ctx.get(EXTRA_VAR)  # type: ignore[arg-type]
+            ):
+                obj = {
+                    "t": attrs["created"], "name": attrs["name"], "lvl": attrs["levelname"], "msg": msg,
+                    "cid": ctx.get(CID_VAR), "sid": ctx.get(SID_VAR), "t_max": ctx.get(DEADLINE_VAR),
+                    "data": {} if data is None else data,
+                }
+            else:
+                msg, cid, sid, deadline, data = _fields(record)
+                obj = {
+                    "t": record.created, "name": record.name, "lvl": record.levelname, "msg": msg,
+                    "cid": cid, "sid": sid, "t_max": deadline, "data": data,
+                }
+            if attrs["exc_info"] or attrs["exc_text"] or attrs["stack_info"]:
                 exc = exception_text(self, record)
                 if exc:
                     obj["exc"] = exc

@@ -22,7 +22,8 @@ directly, and the ``kaiju_app_stopped`` hook removes the handlers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -49,6 +50,7 @@ BUILTIN_CLASSES: Mapping[str, type] = {
 """Handler and formatter classes ``LoggingService`` knows without any plugin."""
 
 _MAIN_NAME = "[main_name]"
+_KEY_PART = re.compile(r"[^.\[\]]+")
 
 
 class LoggingService(ContextableService):
@@ -64,8 +66,9 @@ class LoggingService(ContextableService):
         stdlib's stack walk); ``false`` saves about a fifth of a call's cost -- our
         formatters do not print them (sets ``logging._srcfile``, the logging HOWTO's
         documented switch, restored at stop)
-    :param record_process: record thread and process names and ids (``false`` sets
-        ``logging.logThreads`` / ``logProcesses`` / ``logMultiprocessing``, restored at stop)
+    :param record_process: record thread, process and asyncio task names (``false`` sets
+        ``logging.logThreads`` / ``logProcesses`` / ``logMultiprocessing`` / ``logAsyncioTasks``,
+        restored at stop)
     """
 
     service_name = "logging"
@@ -82,15 +85,17 @@ class LoggingService(ContextableService):
         logger: Any = None,
     ) -> None:
         super().__init__(app=app, logger=logger)
-        where = f"{_config_key(app, self.service_name)}.settings"
+        key, locate = _locator(app, self.service_name)
+        where = f"{key}.settings"
         classes = _handler_classes(app)
         if loggers is None:
             loggers = [{"name": _MAIN_NAME, "handlers": True}]
         if handlers is None:
             handlers = [{"cls": "TextHandler", "name": "default"}]
-        self._loggers, self._handler_settings, problems = check_settings(loggers, handlers, classes, where)
+        self._loggers, self._handler_settings, problems = check_settings(
+            loggers, handlers, classes, where, locate)
         if not isinstance(queue_size, int) or isinstance(queue_size, bool) or queue_size < 1:
-            problems.append(ConfigProblem(f"{where}.queue_size",
+            problems.append(ConfigProblem(f"{where}.queue_size{locate('queue_size')}",
                                           f"expected a positive number of records, got {queue_size!r}"))
         if problems:
             raise ConfigError(problems)
@@ -105,6 +110,8 @@ class LoggingService(ContextableService):
             self._switches["_srcfile"] = None
         if not record_process:
             self._switches.update(logThreads=False, logProcesses=False, logMultiprocessing=False)
+            if hasattr(logging, "logAsyncioTasks"):  # Python 3.12+
+                self._switches["logAsyncioTasks"] = False
         self._saved_switches: dict[str, Any] = {}
         self._configured = False
 
@@ -212,16 +219,29 @@ class LoggingService(ContextableService):
         return own[: -len(suffix)] if own.endswith(suffix) else (own.rpartition(".")[0] or own or "app")
 
 
-def _config_key(app: Any, name: str) -> str:
-    """``services[2]`` for the service's config entry when the kernel knows it."""
-    if app is not None:
-        try:
-            from kaiju_tools import get_services
+def _locator(app: Any, name: str) -> tuple[str, Callable[[str], str]]:
+    """The service's config key (``services[2]``) and a ``" (file:line)"`` finder for its settings."""
+    fallback = f"services[{name}]"
+    try:
+        from kaiju_tools import get_services, get_settings
 
-            return get_services(app).entry(name).key or f"services[{name}]"
-        except (ImportError, KeyError, AttributeError, TypeError):
-            pass
-    return f"services[{name}]"
+        entry = get_services(app).entry(name)
+        settings = get_settings(app)
+        index = next(i for i, s in enumerate(settings.services) if s is entry or s == entry)
+        origins = settings.origins
+    except Exception:  # noqa: BLE001 -- no app, or an app the kernel did not build
+        return fallback, lambda key: ""
+
+    def locate(key: str) -> str:
+        parts = (int(p) if p.isdigit() else p for p in _KEY_PART.findall(key))
+        path: tuple[Any, ...] = ("services", index, "settings", *parts)
+        while len(path) > 2:
+            if path in origins:
+                return f" ({origins[path].split(';')[0]})"
+            path = path[:-1]
+        return ""
+
+    return entry.key or f"services[{index}]", locate
 
 
 def _handler_classes(app: Any) -> dict[str, type]:
@@ -258,7 +278,7 @@ def _build_handler(entry: HandlerSettings, classes: Mapping[str, type]) -> loggi
             handler.setFormatter(classes[entry.formatter](**entry.formatter_settings))
     except Exception as exc:
         raise ConfigError(ConfigProblem(
-            f"{entry.key}.settings", f"cannot create {entry.cls} handler {entry.name!r}: "
+            f"{entry.key}.settings{entry.location}", f"cannot create {entry.cls} handler {entry.name!r}: "
             f"{type(exc).__name__}: {exc}", "check the handler's settings")) from exc
     handler.set_name(entry.name)
     handler.setLevel(entry.level)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+import types
+from collections.abc import Generator
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
@@ -39,11 +41,12 @@ _METHOD_NOT_FOUND = MethodNotFound().to_object()  # shared, never mutated
 class Suspended:
     """A call whose coroutine suspended in its first step; :meth:`JSONRPCServer._finish` completes it."""
 
-    __slots__ = ("coro", "yielded", "id", "notify", "method", "has_slot")
+    __slots__ = ("coro", "yielded", "id", "notify", "method", "has_slot", "runner")
 
-    def __init__(self, coro: Any, yielded: Any, id_: Any, notify: bool, method: Any, has_slot: bool) -> None:
+    def __init__(self, coro: Any, yielded: Any, id_: Any, notify: bool, method: Any, has_slot: bool,
+                 runner: bool) -> None:
         self.coro, self.yielded, self.id, self.notify = coro, yielded, id_, notify
-        self.method, self.has_slot = method, has_slot
+        self.method, self.has_slot, self.runner = method, has_slot, runner
 
 
 def _invalid(req: Any) -> dict[str, Any]:
@@ -103,33 +106,60 @@ class CallEngine:
         return result
 
     def _begin(self, items: list[Any] | tuple[Any, ...]) -> list[Any]:
-        """Run each request object until it finishes or suspends (the hot path: keep it flat).
-
-        Everything that cannot change within one HTTP request (the caller's scope, settings,
-        the method table) is read once, not once per call of a batch.
+        """Run each request object until it finishes or suspends.
 
         :return: per item, the response object, ``None`` (a notification), or :class:`Suspended`
+
+        The calls run in :meth:`_run`, a generator that awaits each call with ``yield from``
+        (no exception per call, unlike ``coro.send``). When a call suspends, its future
+        surfaces here: that generator is detached (it will finish that one call, in the task
+        :meth:`_finish` runs it in, and stop) and a new generator takes the next calls.
+        """
+        n = len(items)
+        out: list[Any] = [None] * n
+        start = 0
+        while start < n:
+            state = [start, False]
+            runner = self._run(items, start, out, state)
+            try:
+                yielded = runner.send(None)
+            except StopIteration:
+                break
+            state[1] = True
+            self.limiter.active += 1  # nothing ran since the bound was checked in _run
+            k = state[0]
+            req = items[k]
+            out[k] = Suspended(runner, yielded, req.get("id"), "id" not in req, req["method"], True, True)
+            start = k + 1
+        return out
+
+    @types.coroutine
+    def _run(self, items: Any, start: int, out: list[Any], state: list[Any]) -> Generator[Any, Any, Any]:
+        """Calls ``items[start:]`` into ``out`` (the hot path: keep it flat).
+
+        Everything that cannot change within one HTTP request (the caller's scope, settings,
+        the method table) is read once, not once per call of a batch. ``state`` is
+        ``[index of the current call, detached]``; once detached, the generator returns the
+        current call's response instead of storing it, and stops.
         """
         routes_get = self.routes_table.get
         chain = self._chain
         limiter = self.limiter
         request_logs, response_logs = self.request_logs, self.response_logs
-        scope = _GUEST
         if self.enable_permissions:
             scope = _scope_var.get()
             if scope is None:
                 scope = _GUEST
         else:
             scope = -(2**63)
-        out: list[Any] = []
-        append = out.append
-        for req in items:
+        for k in range(start, len(items)):
+            req = items[k]
             if type(req) is not dict or req.get("jsonrpc") != "2.0":
-                append(_invalid(req))
+                out[k] = _invalid(req)
                 continue
             method = req.get("method")
             if type(method) is not str:
-                append(_invalid(req))
+                out[k] = _invalid(req)
                 continue
             id_ = req.get("id", _NOTHING)
             if id_ is _NOTHING:
@@ -138,11 +168,12 @@ class CallEngine:
             else:
                 notify = False
                 if type(id_) not in _ID_TYPES and not (type(id_) is float and math.isfinite(id_)):
-                    append(_invalid(None))
+                    out[k] = _invalid(None)
                     continue
             params = req.get("params", _NOTHING)
-            if params is not _NOTHING and type(params) is not list and type(params) is not dict:
-                append(_invalid(req))
+            params_type = type(params)
+            if params_type is not list and params is not _NOTHING and params_type is not dict:
+                out[k] = _invalid(req)
                 continue
             if request_logs:
                 self.logger.info("rpc accepted", request={"method": method, "id": id_})
@@ -154,29 +185,26 @@ class CallEngine:
                             response = {"jsonrpc": "2.0", "error": _METHOD_NOT_FOUND, "id": id_}
                             if response_logs:
                                 self.logger.info("rpc response", response=response)
-                            append(response)
-                        else:
-                            append(None)
+                            out[k] = response
                         continue
                     if scope > route.scope:
                         raise _denied(route)
-                    if params is _NOTHING:
-                        route.check_list(_NO_PARAMS)
-                        value = route.func()
-                    elif type(params) is list:
+                    if params_type is list:
                         route.check_list(params)
                         value = route.func(*params)
+                    elif params is _NOTHING:
+                        route.check_list(_NO_PARAMS)
+                        value = route.func()
                     else:
                         route.checker.check_dict(params)
                         value = route.func(**params)
                     if type(value) is not CoroutineType:
                         if notify:
-                            append(None)
                             continue
                         response = {"jsonrpc": "2.0", "result": value, "id": id_}
                         if response_logs:
                             self.logger.info("rpc response", response=response)
-                        append(response)
+                        out[k] = response
                         continue
                 else:
                     value = chain(method, None if params is _NOTHING else params)
@@ -186,32 +214,27 @@ class CallEngine:
                         raise ServerBusy(data={"in_flight": limiter.active, "limit": limiter.limit,
                                                "queue": limiter.queue,
                                                "hint": "retry later, or raise max_parallel / max_queue"})
-                    append(Suspended(value, None, id_, notify, method, False))
+                    out[k] = Suspended(value, None, id_, notify, method, False, False)
                     continue
-                # Eager start (see _eager): the first step runs inline and nothing else runs
-                # meanwhile, so the check above still holds when a call that suspends takes its
-                # slot here; a call that finishes in its first step never holds one.
-                try:
-                    yielded = value.send(None)
-                except StopIteration as stop:
-                    result = stop.value
-                else:
-                    limiter.active += 1
-                    append(Suspended(value, yielded, id_, notify, method, True))
-                    continue
+                state[0] = k
+                result = yield from value  # eager: runs inline until the call suspends, if ever
+                if state[1]:
+                    return None if notify else {"jsonrpc": "2.0", "result": result, "id": id_}
                 if notify:
-                    append(None)
                     continue
                 response = {"jsonrpc": "2.0", "result": result, "id": id_}
             except Exception as exc:
                 if notify:
-                    append(None)
+                    if state[1]:
+                        return None
                     continue
                 response = {"jsonrpc": "2.0", "error": self._error(exc, method), "id": id_}
+                if state[1]:
+                    return response
             if response_logs:
                 self.logger.info("rpc response", response=response)
-            append(response)
-        return out
+            out[k] = response
+        return None
 
     async def _finish(self, call: Suspended, deadline: float) -> Any:
         """Complete a suspended (or waiting) call before ``deadline`` (unix time); never raises."""
@@ -230,6 +253,12 @@ class CallEngine:
             else:
                 async with timeout:
                     value = await _eager.resume(call.coro, call.yielded)
+                if call.runner:  # a detached _run generator returns the whole response
+                    has_slot = False
+                    limiter.release()
+                    if value is not None and self.response_logs:
+                        self.logger.info("rpc response", response=value)
+                    return value
             out: Any = {"jsonrpc": "2.0", "result": value, "id": call.id}
         except TimeoutError as exc:
             err = RequestTimeout(data={"method": call.method, "problem": "the call passed its deadline and was "
@@ -301,19 +330,24 @@ class CallEngine:
             out = [self._expired(item) for item in items]
         else:
             out = self._begin(items)
-            waits = [(i, self._finish(o, deadline)) for i, o in enumerate(out) if type(o) is Suspended]
-            if waits:
-                loop = asyncio.get_running_loop()
-                tasks = [loop.create_task(coro) for _, coro in waits]
-                try:
-                    await asyncio.wait(tasks)
-                except BaseException:
-                    for task in tasks:
-                        task.cancel()
-                    raise
-                for (i, _), task in zip(waits, tasks):
-                    out[i] = task.result()
-        answers = [o for o in out if o is not None]
-        return answers or None
+            if Suspended in map(type, out):
+                await self._gather(out, deadline)
+        if None in out:
+            return [o for o in out if o is not None] or None
+        return out
+
+    async def _gather(self, out: list[Any], deadline: float) -> None:
+        """Finish the suspended calls of a batch concurrently, each in its own task, in place."""
+        loop = asyncio.get_running_loop()
+        waits = [(i, loop.create_task(self._finish(o, deadline))) for i, o in enumerate(out)
+                 if type(o) is Suspended]
+        try:
+            await asyncio.wait([task for _, task in waits])
+        except BaseException:
+            for _, task in waits:
+                task.cancel()
+            raise
+        for i, task in waits:
+            out[i] = task.result()
 
 

@@ -149,6 +149,20 @@ class ParamsChecker:
             return self._check_list
         min_pos, max_pos, slow = self._min_pos, self._max_pos, self._check_list
         pos_types = tuple(self._pos_types)
+        if not pos_types:
+            def check_count(params: list[Any]) -> None:
+                if not min_pos <= len(params) <= max_pos:
+                    slow(params)
+
+            return check_count
+        if min_pos == max_pos == len(pos_types) and all(len(t) == 1 for _, _, t in pos_types):
+            exact = tuple(t[0] for _, _, t in pos_types)
+
+            def check_exact(params: list[Any], _map: Any = map, _type: Any = type) -> None:
+                if tuple(_map(_type, params)) != exact:
+                    slow(params)
+
+            return check_exact
 
         def check_list(params: list[Any]) -> None:
             n = len(params)

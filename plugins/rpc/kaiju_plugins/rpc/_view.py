@@ -115,10 +115,17 @@ async def handle_request(request: web.Request) -> web.StreamResponse:
     deadline_token = _deadline_var.set(deadline)
     cid_token = _cid_var.set(cid) if cid is not None else None
     try:
+        # the common cases inline (the view is the server's own transport); the rest in handle()
         if type(data) is dict and deadline > now:
-            out = server._begin((data,))[0]  # noqa: SLF001 -- the view is the server's own transport
+            out = server._begin((data,))[0]  # noqa: SLF001
             if type(out) is Suspended:
                 out = await server._finish(out, deadline)  # noqa: SLF001
+        elif type(data) is list and 0 < len(data) <= server.max_batch_size and deadline > now:
+            out = server._begin(data)  # noqa: SLF001
+            if Suspended in map(type, out):
+                await server._gather(out, deadline)  # noqa: SLF001
+            if None in out:
+                out = [o for o in out if o is not None] or None
         else:
             out = await server.handle(data, deadline)
     finally:

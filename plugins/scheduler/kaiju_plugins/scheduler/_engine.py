@@ -125,7 +125,9 @@ class Engine:
         self._push(task, task.anchor + task.interval)
 
     def _push(self, task: ScheduledTask, grid: float) -> None:
-        due = grid + random.random() * task.jitter if task.jitter else grid  # noqa: S311
+        due = (
+            grid + random.random() * task.jitter if task.jitter else grid
+        )  # not for security: spreading runs
         seq = next(self._seq)
         task._grid = grid
         task._seq = seq
@@ -165,7 +167,8 @@ class Engine:
             if now >= self._next_report:  # at most one warning a second
                 self.logger.warning(
                     "scheduler: due runs were missed because the event loop was blocked",
-                    missed_runs=self._unreported, hint="look for blocking calls on the event loop",
+                    missed_runs=self._unreported,
+                    hint="look for blocking calls on the event loop",
                 )
                 self._unreported = 0
                 self._next_report = now + 1.0
@@ -189,8 +192,11 @@ class Engine:
             task._warn_at = 2 * elapsed
             self.logger.warning(
                 "scheduled task is still running after several intervals",
-                task=task.name, running_for=round(elapsed, 3), interval=interval,
-                intervals=round(elapsed / interval, 1), policy=task.policy.name,
+                task=task.name,
+                running_for=round(elapsed, 3),
+                interval=interval,
+                intervals=round(elapsed / interval, 1),
+                policy=task.policy.name,
                 misfires=task.misfires,
                 hint="set max_timeout= to bound each run, or policy=CANCEL",
             )
@@ -222,7 +228,7 @@ class Engine:
             else:  # the common case, without an extra coroutine per run
                 try:
                     await task.method(*task.args, **task.kwargs)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 -- a task's failure must not escape
                     self._failed(task, exc, 1, 1, None)
         except asyncio.CancelledError:
             self._cancelled(task, started)
@@ -238,8 +244,12 @@ class Engine:
             reason = "the scheduler stopped and the grace period ended"
         else:
             reason = "cancelled from outside the scheduler"
-        self.logger.warning("scheduled run cancelled", task=task.name, reason=reason,
-                            ran_for=round(self._loop.time() - started, 3))
+        self.logger.warning(
+            "scheduled run cancelled",
+            task=task.name,
+            reason=reason,
+            ran_for=round(self._loop.time() - started, 3),
+        )
 
     def _finished(self, task: ScheduledTask, started: float) -> None:
         assert self._loop is not None
@@ -250,9 +260,12 @@ class Engine:
         task._cancelling = False
         if duration >= self.long_run_intervals * task.interval:
             self.logger.warning(
-                "scheduled run outlasted several intervals", task=task.name,
-                ran_for=round(duration, 3), interval=task.interval,
-                intervals=round(duration / task.interval, 1), policy=task.policy.name,
+                "scheduled run outlasted several intervals",
+                task=task.name,
+                ran_for=round(duration, 3),
+                interval=task.interval,
+                intervals=round(duration / task.interval, 1),
+                policy=task.policy.name,
             )
         if task._pending:
             task._pending = False
@@ -271,11 +284,12 @@ class Engine:
                     async with asyncio.timeout(timeout) as cm:
                         await task.method(*task.args, **task.kwargs)
                 return
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -- a task's failure must not escape
                 self._failed(task, exc, attempt, attempts, cm)
 
-    def _failed(self, task: ScheduledTask, exc: Exception, attempt: int, attempts: int,
-                cm: asyncio.Timeout | None) -> None:
+    def _failed(
+        self, task: ScheduledTask, exc: Exception, attempt: int, attempts: int, cm: asyncio.Timeout | None
+    ) -> None:
         task.failures += 1
         retry = attempt < attempts
         if retry:
@@ -283,12 +297,25 @@ class Engine:
         if cm is not None and cm.expired():
             task.timeouts += 1
             task.last_error = f"timed out after {task.max_timeout:g} s (max_timeout)"
-            self.logger.error("scheduled run timed out", task=task.name, max_timeout=task.max_timeout,
-                              attempt=attempt, attempts=attempts, will_retry=retry)
+            self.logger.error(
+                "scheduled run timed out",
+                task=task.name,
+                max_timeout=task.max_timeout,
+                attempt=attempt,
+                attempts=attempts,
+                will_retry=retry,
+            )
         else:
             task.last_error = f"{type(exc).__name__}: {exc}"
-            self.logger.error("scheduled run failed", task=task.name, error=task.last_error,
-                              attempt=attempt, attempts=attempts, will_retry=retry, exc_info=exc)
+            self.logger.error(
+                "scheduled run failed",
+                task=task.name,
+                error=task.last_error,
+                attempt=attempt,
+                attempts=attempts,
+                will_retry=retry,
+                exc_info=exc,
+            )
 
     # ---------------------------------------------------------------- stop
 
@@ -320,7 +347,8 @@ class Engine:
                 if late:
                     self.logger.warning(
                         "scheduler stopping: cancelling runs still going after the grace period",
-                        tasks=sorted(t.get_name() for t in late), grace=grace,
+                        tasks=sorted(t.get_name() for t in late),
+                        grace=grace,
                     )
                     for run in late:
                         run.cancel()

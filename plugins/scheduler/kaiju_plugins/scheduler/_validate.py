@@ -46,8 +46,12 @@ def _is_async_callable(method: Any) -> bool:
         return True
     if isinstance(method, functools.partial):
         return _is_async_callable(method.func)
-    call = getattr(type(method), "__call__", None)  # an object with `async def __call__`
-    return not inspect.isroutine(method) and call is not None and inspect.iscoroutinefunction(call)
+    # an object with `async def __call__`
+    return (
+        callable(method)
+        and not inspect.isroutine(method)
+        and inspect.iscoroutinefunction(type(method).__call__)
+    )
 
 
 def check_method(method: Any, name: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,8 @@ from ._policy import ExecPolicy
 from ._task import ScheduledTask
 
 __all__ = ["Scheduler"]
+
+_Policy = ExecPolicy  # annotations inside the class would see its ``ExecPolicy`` attribute
 
 
 class Scheduler(ContextableService):
@@ -71,15 +74,18 @@ class Scheduler(ContextableService):
 
     def _bad_setting(self, key: str, expected: str, value: Any) -> None:
         where = f"services.{self.service_name}.settings.{key}"
-        try:
+        with contextlib.suppress(Exception):  # not in a kaiju app: keep the plain path
             from kaiju_tools.app import get_services
 
-            where = f"{get_services(self.app).entry(self.service_name).key}.settings.{key}"
-        except Exception:  # noqa: BLE001 -- not in a kaiju app: keep the plain path
-            pass
-        raise ConfigError(ConfigProblem(
-            where, f"Scheduler {self.service_name!r}: expected {expected}, got {value!r}",
-            f"fix or remove `{key}:` in the scheduler's settings"))
+            if self.app is not None:
+                where = f"{get_services(self.app).entry(self.service_name).key}.settings.{key}"
+        raise ConfigError(
+            ConfigProblem(
+                where,
+                f"Scheduler {self.service_name!r}: expected {expected}, got {value!r}",
+                f"fix or remove `{key}:` in the scheduler's settings",
+            )
+        )
 
     # ---------------------------------------------------------------- tasks
 
@@ -89,7 +95,7 @@ class Scheduler(ContextableService):
         interval: float,
         params: Any = None,
         *,
-        policy: ExecPolicy | str = ExecPolicy.WAIT,
+        policy: _Policy | str = _Policy.WAIT,
         max_timeout: float | None = None,
         retries: int = 0,
         name: str | None = None,
@@ -123,17 +129,31 @@ class Scheduler(ContextableService):
         tries = check.check_retries(retries, task_name)
         jitter_s = check.check_jitter(jitter, seconds, task_name)
         if not isinstance(run_at_start, bool):
-            raise InvalidTaskError(f"task {task_name!r}: run_at_start must be True or False, got {run_at_start!r}")
+            raise InvalidTaskError(
+                f"task {task_name!r}: run_at_start must be True or False, got {run_at_start!r}"
+            )
         args, kwargs = check.check_params(method, params, task_name)
         if task_name in self._tasks:
             old = self._tasks[task_name]
+            example = f"name=f'{{self.service_name}}.{getattr(method, '__name__', 'job')}'"
             raise InvalidTaskError(
                 f"task {task_name!r} is already scheduled on {self.service_name!r} ({old!r}); "
-                f"pass a unique name= (e.g. name=f'{{self.service_name}}.{getattr(method, '__name__', 'job')}') "
+                f"pass a unique name= (e.g. {example}) "
                 f"or remove the old task first: scheduler.remove_task({task_name!r})"
             )
-        task = ScheduledTask(self._engine, task_name, method, args, kwargs, seconds, exec_policy,
-                             timeout, tries, run_at_start, jitter_s)
+        task = ScheduledTask(
+            self._engine,
+            task_name,
+            method,
+            args,
+            kwargs,
+            seconds,
+            exec_policy,
+            timeout,
+            tries,
+            run_at_start,
+            jitter_s,
+        )
         self._tasks[task_name] = task
         self._engine.add(task)
         return task
@@ -142,7 +162,7 @@ class Scheduler(ContextableService):
         """Unschedule a task (by object or name) for good; a run in progress finishes."""
         name = task.name if isinstance(task, ScheduledTask) else task
         try:
-            found = self._tasks.pop(name)  # type: ignore[arg-type]
+            found = self._tasks.pop(name)
         except (KeyError, TypeError):
             raise InvalidTaskError(
                 f"remove_task(): no task {name!r} on scheduler {self.service_name!r}; "
@@ -202,8 +222,7 @@ class Scheduler(ContextableService):
         if not self._engine.running:
             await self._engine.stop((), 0.0)  # waits for a stop in progress, if any
             return
-        await self._engine.stop(list(self._tasks.values()),
-                                self.shutdown_timeout if grace is None else grace)
+        await self._engine.stop(list(self._tasks.values()), self.shutdown_timeout if grace is None else grace)
         self.logger.info("scheduler stopped", tasks=len(self._tasks))
 
 
@@ -223,5 +242,9 @@ def _started_by_hook(app: Any) -> bool:
 
 
 def _number_at_least(value: Any, minimum: float) -> bool:
-    return (not isinstance(value, bool) and isinstance(value, (int, float))
-            and math.isfinite(value) and value >= minimum)
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+        and value >= minimum
+    )
