@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -198,6 +199,8 @@ def serve(runtime: Runtime) -> int:
     settings = runtime.settings
     assert settings is not None and runtime.init_app is not None
     app = runtime.init_app(settings)
+    gc.collect()
+    gc.freeze()  # start-up objects live for the whole run: keep them out of every collection
     log = logging.getLogger(settings.main.name)
     run = settings.run
     extra: dict[str, Any] = {"access_log": None, **run.extra}
