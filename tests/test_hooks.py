@@ -366,3 +366,85 @@ def test_lifecycle_hook_error_names_the_plugin() -> None:
     app = init_app(settings_from_mapping({}, make_plugins(Fails())))
     with pytest.raises(PluginError, match=r"plugin 'test0': lifecycle hook kaiju_app_started raised RuntimeError: nope"):
         asyncio.run(serve(app, "/"))
+
+
+def test_hook_kaiju_register_health_checks() -> None:
+    from kaiju_tools.health import HealthCheck
+
+    async def ping() -> bool:
+        return True
+
+    class Checks:
+        @hookimpl
+        def kaiju_register_health_checks(self, app: web.Application) -> list[HealthCheck]:
+            return [HealthCheck("ping", ping, timeout=0.5, required=False)]
+
+    app = init_app(settings_from_mapping({}, make_plugins(Checks())))
+    (checks,) = collect(app, "kaiju_register_health_checks")
+    assert [(c.name, c.timeout, c.required) for c in checks] == [("ping", 0.5, False)]
+    assert asyncio.run(checks[0].check()) is True
+
+
+class MemoryLocks:
+    """A lock provider for one process (enough to test the interface)."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, str] = {}
+
+    async def acquire(self, key: str, *, ttl: float, timeout: float | None = None) -> str | None:
+        if key in self.held:
+            return None
+        self.held[key] = token = f"t{len(self.held)}"
+        return token
+
+    async def renew(self, key: str, token: str, *, ttl: float) -> bool:
+        return self.held.get(key) == token
+
+    async def release(self, key: str, token: str) -> bool:
+        return self.held.pop(key, None) == token
+
+
+def test_hook_kaiju_lock_provider() -> None:
+    from kaiju_tools.locks import LockProvider, get_lock_provider
+
+    first, second = MemoryLocks(), MemoryLocks()
+
+    class Provides:
+        def __init__(self, provider: object) -> None:
+            self.provider = provider
+
+        @hookimpl
+        def kaiju_lock_provider(self, app: web.Application) -> object:
+            return self.provider
+
+    app = init_app(settings_from_mapping({}, make_plugins(Provides(second), Provides(first))))
+    provider = get_lock_provider(app)
+    assert provider is first and isinstance(provider, LockProvider)  # firstresult: last registered
+    assert get_lock_provider(app) is first  # asked once, cached
+
+    async def use() -> tuple[object, object, bool, bool]:
+        token = await provider.acquire("job", ttl=5)
+        again = await provider.acquire("job", ttl=5)
+        return token, again, await provider.release("job", "not-the-owner"), await provider.release("job", token)
+
+    token, again, by_stranger, _ = asyncio.run(use())
+    assert (token, again, by_stranger) == ("t0", None, False)
+
+
+def test_without_a_lock_provider_there_is_none() -> None:
+    from kaiju_tools.locks import get_lock_provider
+
+    assert get_lock_provider(init_app(settings_from_mapping({}, make_plugins()))) is None
+
+
+def test_a_lock_provider_that_is_not_one_is_refused() -> None:
+    from kaiju_tools.locks import get_lock_provider
+
+    class Wrong:
+        @hookimpl
+        def kaiju_lock_provider(self) -> object:
+            return object()
+
+    app = init_app(settings_from_mapping({}, make_plugins(Wrong())))
+    with pytest.raises(PluginError, match="does not implement kaiju_tools.locks.LockProvider"):
+        get_lock_provider(app)

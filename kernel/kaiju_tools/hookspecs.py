@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from .commands import Command
     from .config import ConfigSource
     from .exceptions import ConfigProblem
+    from .health import HealthCheck
+    from .locks import LockProvider
     from .services import Service
 
 __all__ = [
@@ -168,6 +170,30 @@ def kaiju_register_log_handlers() -> Mapping[str, type] | None:
 
     :return: a mapping ``{"MyHandler": MyHandler, ...}`` of :class:`logging.Handler` or
         :class:`logging.Formatter` subclasses, or ``None``
+    """
+
+
+@hookspec
+def kaiju_register_health_checks(app: web.Application) -> Iterable[HealthCheck] | None:
+    """Return health checks that the readiness probe runs (besides service states).
+
+    :param app: the application
+    :return: :class:`kaiju_tools.health.HealthCheck` objects (name, async check function,
+        timeout, required), or ``None``
+    """
+
+
+@hookspec(firstresult=True)
+def kaiju_lock_provider(app: web.Application) -> LockProvider | None:
+    """Return the app's distributed lock provider, or ``None``.
+
+    :param app: the application
+    :return: an object implementing :class:`kaiju_tools.locks.LockProvider`; the first
+        plugin that returns one wins (``firstresult``). Called once per app, when a service
+        first asks :func:`kaiju_tools.locks.get_lock_provider` for it.
+
+    Plugins depend on the interface, never on the plugin that provides it (the Redis
+    plugin provides one; the scheduler uses it for tasks that run in one process only).
     """
 
 

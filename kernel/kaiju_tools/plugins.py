@@ -37,6 +37,7 @@ __all__ = [
     "await_lifecycle",
     "call_each",
     "collect",
+    "collect_first",
     "make_plugin_manager",
 ]
 
@@ -160,6 +161,22 @@ def collect(app: Any, hook_name: str) -> list[Any]:
 
     plugins = app[PLUGINS_KEY]
     return [result for _, result in call_each(plugins.pm, hook_name, app=app)]
+
+
+def collect_first(app: Any, hook_name: str) -> Any:
+    """The first non-``None`` result of a hook for an app's active plugins (pluggy order)."""
+    from .app import PLUGINS_KEY
+
+    for impl in _impls(app[PLUGINS_KEY].pm, hook_name):
+        try:
+            result = impl.function(**{a: app for a in impl.argnames if a == "app"})
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {impl.plugin_name!r}: hook {hook_name} raised {type(exc).__name__}: {exc}"
+            ) from exc
+        if result is not None:
+            return result
+    return None
 
 
 class Plugins:

@@ -1,0 +1,55 @@
+"""The lock-provider interface: distributed locks that plugins depend on, not on Redis.
+
+A plugin provides an implementation through the ``kaiju_lock_provider`` hook (the Redis
+plugin does); a service gets it with :func:`get_lock_provider`. Without a provider the
+function returns ``None``: a feature that needs a lock across processes must refuse to run
+rather than run once per process.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from aiohttp import web
+
+__all__ = ["LOCKS_KEY", "LockProvider", "get_lock_provider"]
+
+
+@runtime_checkable
+class LockProvider(Protocol):
+    """Locks shared by every process of an app (and every machine sharing the backend).
+
+    A lock has a key, an owner token and a time to live: if its holder dies, the TTL frees
+    it. Only the owner (the token ``acquire`` returned) may renew or release it.
+    """
+
+    async def acquire(self, key: str, *, ttl: float, timeout: float | None = None) -> str | None:
+        """Take the lock; return an owner token, or ``None`` if not taken within ``timeout``
+        (``None``: try once, do not wait)."""
+
+    async def renew(self, key: str, token: str, *, ttl: float) -> bool:
+        """Extend a held lock's TTL; ``False`` when ``token`` no longer owns it."""
+
+    async def release(self, key: str, token: str) -> bool:
+        """Release a held lock; ``False`` when ``token`` no longer owns it."""
+
+
+LOCKS_KEY = web.AppKey("kaiju.lock_provider", object)
+
+
+def get_lock_provider(app: web.Application) -> LockProvider | None:
+    """The app's lock provider (asked of the plugins once, then cached), or ``None``."""
+    from .plugins import collect_first
+
+    if LOCKS_KEY not in app:
+        provider: Any = collect_first(app, "kaiju_lock_provider")
+        if provider is not None and not isinstance(provider, LockProvider):
+            from .exceptions import PluginError
+
+            raise PluginError(f"kaiju_lock_provider returned {provider!r}, which does not implement "
+                              "kaiju_tools.locks.LockProvider (acquire, renew, release)")
+        try:
+            app[LOCKS_KEY] = provider
+        except RuntimeError:  # app frozen: cache nothing, ask again next time
+            return provider  # type: ignore[no-any-return]
+    return app[LOCKS_KEY]  # type: ignore[return-value]
