@@ -81,8 +81,10 @@ class PluginsCommand(Command):
 
 @hookimpl(trylast=True)
 def kaiju_register_commands() -> list[type[Command]]:
-    """The kernel's own commands."""
-    return [RunCommand, ConfigCommand, PluginsCommand]
+    """The kernel's own commands (and the scaffolds ``new-app`` / ``new-plugin``)."""
+    from ._scaffold import NewAppCommand, NewPluginCommand
+
+    return [RunCommand, ConfigCommand, PluginsCommand, NewAppCommand, NewPluginCommand]
 
 
 def register_builtin_commands() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from ._container import SERVICES_KEY, ServiceContainer
+from ._health import install as _install_health
 from ._logger import get_logger
 from ._runtime import Runtime, settings_from_mapping
 from .commands import COMMANDS
@@ -107,6 +108,7 @@ def init_app(
         if asyncio.iscoroutine(result):
             pending.append(result)
     app[_CREATED_KEY] = pending
+    _install_health(app)  # probe routes; readiness turns false first on shutdown
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_stopping)
     return app

@@ -33,6 +33,9 @@ KEYS = {
     "retried",
     "cancelled",
     "misfires",
+    "cluster_wide",
+    "elsewhere",
+    "lock_errors",
 }
 
 
@@ -64,6 +67,9 @@ def test_listing_before_start_has_no_times() -> None:
         "retried": 0,
         "cancelled": 0,
         "misfires": 0,
+        "cluster_wide": False,
+        "elsewhere": 0,
+        "lock_errors": 0,
     }
     assert listing[0]["method"].endswith("job")
 

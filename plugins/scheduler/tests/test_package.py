@@ -16,6 +16,7 @@ def test_public_names_are_exactly_these() -> None:
     assert set(package.__all__) == {
         "ExecPolicy",
         "InvalidTaskError",
+        "NoLockProviderError",
         "ScheduledTask",
         "Scheduler",
         "SchedulerError",

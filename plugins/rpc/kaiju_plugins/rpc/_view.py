@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractView
+from multidict import istr
 from kaiju_tools import ServiceNotFound, context, get_services
 
 from ._errors import InternalError, InvalidHeader, RequestTooLarge, RPCError
@@ -26,6 +27,10 @@ from ._server import SERVER_KEY, JSONRPCServer
 __all__ = ["JSONRPCView"]
 
 _JSON = "application/json"
+# istr keys skip the case-folding of every lookup (what aiohttp's own hdrs constants do)
+_H_TIMEOUT = istr("Timeout")
+_H_DEADLINE = istr("Deadline")
+_H_CORRELATION_ID = istr("Correlation-Id")
 _PARSE_ERROR = b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}'
 _cid_var = context.correlation_id
 _deadline_var = context.deadline
@@ -58,8 +63,8 @@ def _header_number(headers: Any, name: str, what: str) -> float | None:
 
 def _timeout(server: JSONRPCServer, headers: Any, now: float) -> float:
     """Seconds the request may take, from its headers, bounded by ``max_request_time``."""
-    timeout = _header_number(headers, "Timeout", "a number of seconds")
-    deadline = _header_number(headers, "Deadline", "a unix time (seconds)")
+    timeout = _header_number(headers, _H_TIMEOUT, "a number of seconds")
+    deadline = _header_number(headers, _H_DEADLINE, "a unix time (seconds)")
     if deadline is not None:
         timeout = deadline - now if timeout is None else min(timeout, deadline - now)
     if timeout is None:
@@ -99,9 +104,9 @@ async def handle_request(request: web.Request) -> web.StreamResponse:
     if len(body) > server.max_body_size:
         return _too_large(server.max_body_size)
     headers = request.headers
-    cid = headers.get("Correlation-Id")
+    cid = headers.get(_H_CORRELATION_ID)
     now = time.time()
-    if headers.get("Timeout") is None and headers.get("Deadline") is None:
+    if headers.get(_H_TIMEOUT) is None and headers.get(_H_DEADLINE) is None:
         deadline = now + server.default_request_time
     else:
         try:
@@ -141,7 +146,7 @@ async def handle_request(request: web.Request) -> web.StreamResponse:
             encoded = _encode_safely(server, out)
         response = web.Response(body=encoded, content_type=_JSON)
     if cid is not None:
-        response.headers["Correlation-Id"] = cid
+        response.headers[_H_CORRELATION_ID] = cid
     return response
 
 

@@ -4,7 +4,7 @@
 ``docs/plugins/scheduler.md``.
 """
 
-from ._errors import InvalidTaskError, SchedulerError
+from ._errors import InvalidTaskError, NoLockProviderError, SchedulerError
 from ._policy import ExecPolicy
 from ._task import ScheduledTask
 from .scheduler import Scheduler
@@ -12,6 +12,7 @@ from .scheduler import Scheduler
 __all__ = [
     "ExecPolicy",
     "InvalidTaskError",
+    "NoLockProviderError",
     "ScheduledTask",
     "Scheduler",
     "SchedulerError",

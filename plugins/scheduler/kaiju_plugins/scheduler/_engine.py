@@ -114,6 +114,13 @@ class Engine:
                 self._push(task, task.anchor + k * task.interval)
 
     def _arm_first(self, task: ScheduledTask, now: float) -> None:
+        if task.cluster is not None:  # due times on the wall clock: the same in every process
+            task.anchor = now - (time.time() - task.cluster.offset) % task.interval
+            self._push(task, task.anchor + task.interval)
+            if task.run_at_start:  # the current period, unless another process ran it
+                task._run_grid = task.anchor
+                self._start_run(task)
+            return
         if task.run_at_start:
             task.anchor = now
             self._push(task, now)
@@ -184,8 +191,10 @@ class Engine:
         self._push(task, grid + (missed + 1) * interval)
         run = task._run
         if run is None:
+            task._run_grid = grid
             self._start_run(task)
             return missed
+        task._pending_grid = grid
         task.misfires += 1
         elapsed = now - task._run_started
         if elapsed >= task._warn_at:
@@ -214,7 +223,8 @@ class Engine:
 
     def _start_run(self, task: ScheduledTask) -> None:
         assert self._loop is not None
-        task.runs += 1
+        if task.cluster is None:  # a cluster-wide run counts when it wins its due time
+            task.runs += 1
         task._run_started = self._loop.time()
         task._warn_at = self.long_run_intervals * task.interval
         task._run = run = self._loop.create_task(self._execute(task), name=task._run_name)
@@ -223,7 +233,11 @@ class Engine:
     async def _execute(self, task: ScheduledTask) -> None:
         started = task.last_run = task._run_started
         try:
-            if task.retries or task.max_timeout is not None:
+            if task.cluster is not None:
+                assert self._loop is not None
+                grid_wall = task._run_grid + time.time() - self._loop.time()
+                await task.cluster.run(task, grid_wall, self._body)
+            elif task.retries or task.max_timeout is not None:
                 await self._attempts(task)
             else:  # the common case, without an extra coroutine per run
                 try:
@@ -270,7 +284,18 @@ class Engine:
         if task._pending:
             task._pending = False
             if task._enabled and self.running:
+                task._run_grid = task._pending_grid
                 self._start_run(task)
+
+    async def _body(self, task: ScheduledTask) -> None:
+        """One run's attempts (the path of cluster-wide runs, inside their locks)."""
+        if task.retries or task.max_timeout is not None:
+            await self._attempts(task)
+        else:
+            try:
+                await task.method(*task.args, **task.kwargs)
+            except Exception as exc:  # noqa: BLE001 -- a task's failure must not escape
+                self._failed(task, exc, 1, 1, None)
 
     async def _attempts(self, task: ScheduledTask) -> None:
         attempts = task.retries + 1

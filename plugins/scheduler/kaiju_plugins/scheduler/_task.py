@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ._policy import ExecPolicy
 
 if TYPE_CHECKING:
+    from ._cluster import ClusterGuard
     from ._engine import Engine
 
 __all__ = ["ScheduledTask"]
@@ -28,7 +29,13 @@ class ScheduledTask:
     - ``retried``: attempts made again after a failure;
     - ``cancelled``: runs cancelled (by the ``CANCEL`` policy or at shutdown);
     - ``misfires``: due times that found the previous run still going, plus due times
-      passed while the event loop was blocked.
+      passed while the event loop was blocked;
+    - ``elsewhere`` (cluster-wide tasks): due times run by another process, or skipped
+      because a run was still going in another process;
+    - ``lock_errors`` (cluster-wide tasks): due times not run because the lock provider
+      failed.
+
+    For a cluster-wide task, ``runs`` counts the runs made by this process only.
     """
 
     __slots__ = (
@@ -38,8 +45,10 @@ class ScheduledTask:
         "_grid",
         "_owner",
         "_pending",
+        "_pending_grid",
         "_removed",
         "_run",
+        "_run_grid",
         "_run_name",
         "_run_started",
         "_seq",
@@ -47,6 +56,8 @@ class ScheduledTask:
         "anchor",
         "args",
         "cancelled",
+        "cluster",
+        "elsewhere",
         "failures",
         "interval",
         "jitter",
@@ -54,6 +65,7 @@ class ScheduledTask:
         "last_duration",
         "last_error",
         "last_run",
+        "lock_errors",
         "max_timeout",
         "method",
         "misfires",
@@ -80,6 +92,7 @@ class ScheduledTask:
         retries: int,
         run_at_start: bool,
         jitter: float,
+        cluster: ClusterGuard | None = None,
     ) -> None:
         self._owner = owner
         self.name = name
@@ -92,6 +105,8 @@ class ScheduledTask:
         self.retries = retries
         self.run_at_start = run_at_start
         self.jitter = jitter
+        #: the task's locks when it is cluster-wide (``None``: it runs in every process)
+        self.cluster = cluster
         self._enabled = True
         #: loop time of the grid's origin: runs are due at ``anchor + k * interval``
         self.anchor: float | None = None
@@ -103,7 +118,9 @@ class ScheduledTask:
         self.last_error: str | None = None
         self.runs = self.failures = self.timeouts = self.retried = 0
         self.cancelled = self.misfires = 0
+        self.elsewhere = self.lock_errors = 0
         self._grid = 0.0
+        self._run_grid = self._pending_grid = 0.0
         self._seq = -1
         self._run: asyncio.Task[None] | None = None
         self._run_name = f"scheduler:{name}"
@@ -152,6 +169,7 @@ class ScheduledTask:
             "retries": self.retries,
             "run_at_start": self.run_at_start,
             "jitter": self.jitter,
+            "cluster_wide": self.cluster is not None,
             "last_run": None if self.last_run is None else self.last_run + shift,
             "next_run": None if self.next_run is None else self.next_run + shift,
             "last_duration": self.last_duration,
@@ -162,4 +180,6 @@ class ScheduledTask:
             "retried": self.retried,
             "cancelled": self.cancelled,
             "misfires": self.misfires,
+            "elsewhere": self.elsewhere,
+            "lock_errors": self.lock_errors,
         }

@@ -170,3 +170,15 @@ def check_params(method: Any, params: Any, name: str) -> tuple[tuple[Any, ...], 
             f"task {name!r}: params {params!r} do not fit the method's signature {signature}: {exc}"
         ) from None
     return args, kwargs
+
+
+def check_lock_ttl(value: Any, cluster_wide: bool, name: str) -> float | None:
+    """``lock_ttl``: ``None`` or seconds > 0, and only for a cluster-wide task."""
+    if value is None:
+        return None
+    if not cluster_wide:
+        raise InvalidTaskError(f"task {name!r}: lock_ttl={value!r} applies only to cluster_wide=True tasks; "
+                               "remove it or pass cluster_wide=True")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InvalidTaskError(f"task {name!r}: lock_ttl must be a number of seconds > 0, got {value!r}")
+    return float(value)

@@ -15,6 +15,7 @@ from kaiju_tools.hookspecs import hookimpl
 from .scheduler import Scheduler
 
 __all__ = [
+    "kaiju_app_created",
     "kaiju_app_started",
     "kaiju_app_stopping",
     "kaiju_register_services",
@@ -31,6 +32,17 @@ def _schedulers(app: Any) -> list[Scheduler]:
 def kaiju_register_services() -> Iterable[type[Scheduler]]:
     """Add :class:`Scheduler` to the service class registry."""
     return [Scheduler]
+
+
+@hookimpl
+def kaiju_app_created(app: Any) -> None:
+    """Ask for the app's lock provider (for ``cluster_wide`` tasks) while the app can still
+    cache the answer: services schedule tasks in ``init()``, after the app has frozen."""
+    from kaiju_tools.app import get_services
+    from kaiju_tools.locks import get_lock_provider
+
+    if any(isinstance(s, Scheduler) for s in get_services(app)):
+        get_lock_provider(app)
 
 
 @hookimpl

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -11,8 +13,9 @@ from kaiju_tools.exceptions import ConfigError, ConfigProblem
 from kaiju_tools.services import ContextableService
 
 from . import _validate as check
+from ._cluster import ClusterGuard, default_lock_ttl
 from ._engine import Engine
-from ._errors import InvalidTaskError
+from ._errors import InvalidTaskError, NoLockProviderError
 from ._policy import ExecPolicy
 from ._task import ScheduledTask
 
@@ -46,6 +49,9 @@ class Scheduler(ContextableService):
         scheduler stops, before they are cancelled
     :param long_run_intervals: a run still going after this many intervals is reported
         with a warning (again at every doubling of its running time)
+    :param cluster_prefix: prefix of the lock keys of ``cluster_wide`` tasks (default
+        ``scheduler:<app name>:``); processes of one app must share it, different apps
+        sharing a lock backend must not
     """
 
     service_name = "scheduler"
@@ -59,8 +65,11 @@ class Scheduler(ContextableService):
         spread: bool = True,
         shutdown_timeout: float = 5.0,
         long_run_intervals: float = 3.0,
+        cluster_prefix: str | None = None,
     ) -> None:
         ContextableService.__init__(self, app=app, logger=logger)
+        if cluster_prefix is not None and (not isinstance(cluster_prefix, str) or not cluster_prefix):
+            self._bad_setting("cluster_prefix", "a non-empty string", cluster_prefix)
         if not isinstance(spread, bool):
             self._bad_setting("spread", "true or false", spread)
         if not _number_at_least(shutdown_timeout, 0):
@@ -68,6 +77,8 @@ class Scheduler(ContextableService):
         if not _number_at_least(long_run_intervals, 1):
             self._bad_setting("long_run_intervals", "a number >= 1", long_run_intervals)
         self.shutdown_timeout = float(shutdown_timeout)
+        self.spread = spread
+        self.cluster_prefix = cluster_prefix or f"scheduler:{_app_name(app)}:"
         self._tasks: dict[str, ScheduledTask] = {}
         self._engine = Engine(self.logger, spread=spread, long_run_intervals=float(long_run_intervals))
         self._initialized = False
@@ -101,6 +112,8 @@ class Scheduler(ContextableService):
         name: str | None = None,
         run_at_start: bool = False,
         jitter: float = 0.0,
+        cluster_wide: bool = False,
+        lock_ttl: float | None = None,
     ) -> ScheduledTask:
         """Run ``method`` every ``interval`` seconds; return the task.
 
@@ -119,7 +132,18 @@ class Scheduler(ContextableService):
             is running), then every ``interval``
         :param jitter: delay each run by a random ``0 <= d <= jitter`` seconds (off the
             grid: the following due times do not move); must be less than ``interval``
+        :param cluster_wide: run each due time in **one** process of all those sharing the
+            app's lock provider (``kaiju_tools.locks.get_lock_provider``; e.g. the Redis
+            plugin's ``RedisLocks``), instead of in every process. Due times are then aligned
+            on the wall clock; a due time that finds a run still going in another process is
+            not run (counted in ``elsewhere``); if the process running it dies, another takes
+            over within one interval plus ``lock_ttl``. ``run_at_start`` runs the current
+            period unless another process ran it
+        :param lock_ttl: seconds the running lock of a cluster-wide task lives without
+            renewal (renewed every ``lock_ttl / 3`` while a run goes; default: the interval,
+            within 1..30 s)
         :raises InvalidTaskError: a bad argument (the message names the task and value)
+        :raises NoLockProviderError: ``cluster_wide=True`` and the app has no lock provider
         """
         task_name = check.task_name(method, name)
         check.check_method(method, task_name)
@@ -133,6 +157,7 @@ class Scheduler(ContextableService):
                 f"task {task_name!r}: run_at_start must be True or False, got {run_at_start!r}"
             )
         args, kwargs = check.check_params(method, params, task_name)
+        guard = self._cluster_guard(task_name, seconds, cluster_wide, lock_ttl)
         if task_name in self._tasks:
             old = self._tasks[task_name]
             example = f"name=f'{{self.service_name}}.{getattr(method, '__name__', 'job')}'"
@@ -153,10 +178,30 @@ class Scheduler(ContextableService):
             tries,
             run_at_start,
             jitter_s,
+            guard,
         )
         self._tasks[task_name] = task
         self._engine.add(task)
         return task
+
+    def _cluster_guard(self, task_name: str, interval: float, cluster_wide: Any,
+                       lock_ttl: Any) -> ClusterGuard | None:
+        if not isinstance(cluster_wide, bool):
+            raise InvalidTaskError(f"task {task_name!r}: cluster_wide must be True or False, got {cluster_wide!r}")
+        ttl = check.check_lock_ttl(lock_ttl, cluster_wide, task_name)
+        if not cluster_wide:
+            return None
+        provider = _lock_provider(self.app)
+        if provider is None:
+            raise NoLockProviderError(
+                f"task {task_name!r} on scheduler {self.service_name!r}: cluster_wide=True needs a lock "
+                "provider shared by the app's processes, and no active plugin provides one (hook "
+                "kaiju_lock_provider). Install kaiju-plugin-redis, list `redis` in `packages:` and add "
+                "`- cls: RedisService` and `- cls: RedisLocks` to `services:`; or drop cluster_wide=True "
+                "to run the task in every process")
+        offset = zlib.crc32(task_name.encode()) / 2**32 * interval if self.spread else 0.0
+        return ClusterGuard(provider, self.cluster_prefix, task_name, interval, offset,
+                            default_lock_ttl(interval) if ttl is None else ttl, self.logger)
 
     def remove_task(self, task: ScheduledTask | str) -> ScheduledTask:
         """Unschedule a task (by object or name) for good; a run in progress finishes."""
@@ -239,6 +284,29 @@ def _started_by_hook(app: Any) -> bool:
         return plugins is not None and plugins.pm.is_registered(plugin)
     except Exception:  # noqa: BLE001 -- an app the kernel did not build
         return False
+
+
+def _app_name(app: Any) -> str:
+    try:
+        from kaiju_tools.app import get_settings
+
+        return str(get_settings(app).main.name)
+    except Exception:  # noqa: BLE001 -- no kaiju app
+        return "app"
+
+
+def _lock_provider(app: Any) -> Any:
+    """The app's lock provider, or ``None`` (also without a kaiju app)."""
+    if app is None:
+        return None
+    from kaiju_tools.locks import get_lock_provider
+
+    with warnings.catch_warnings():  # asked after the app froze: aiohttp warns on caching
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return get_lock_provider(app)
+        except KeyError:  # an app the kernel did not build
+            return None
 
 
 def _number_at_least(value: Any, minimum: float) -> bool:

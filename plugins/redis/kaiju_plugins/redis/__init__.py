@@ -1,0 +1,21 @@
+"""kaiju-plugin-redis: a Redis connection pool, distributed locks and a cache for kaiju-kernel.
+
+A third-party plugin: active only when ``packages:`` lists ``redis`` (or
+``kaiju-plugin-redis``). See ``docs/plugins/redis.md``.
+"""
+
+from ._errors import LockNotAcquired, RedisPluginError, RedisUnavailableError
+from ._held import HeldLock
+from .cache import RedisCache
+from .locks import RedisLocks
+from .service import RedisService
+
+__all__ = [
+    "HeldLock",
+    "LockNotAcquired",
+    "RedisCache",
+    "RedisLocks",
+    "RedisPluginError",
+    "RedisService",
+    "RedisUnavailableError",
+]

@@ -1,0 +1,120 @@
+"""Cluster-wide tasks: one run per due time across every process sharing a lock provider.
+
+Each run of a ``cluster_wide=True`` task asks the app's lock provider
+(:func:`kaiju_tools.locks.get_lock_provider`; the Redis plugin supplies one) for two locks:
+
+- ``<prefix><task>:running`` -- held (and renewed every ``ttl / 3`` s) while the run goes,
+  released after it; a process that dies holding it frees it when its TTL ends. A due time
+  that finds it held by another process (a run still going there) is not run here:
+  counted in ``elsewhere`` (the holder applies the task's policy to it).
+- ``<prefix><task>:due:<n>`` -- taken once for due time number ``n`` and never released
+  (it expires after two intervals plus the TTL), so a process that comes late to the same
+  due time does not run it again.
+
+Due times of cluster-wide tasks are aligned on the wall clock (``offset + n * interval``
+Unix seconds), so every process computes the same ``n`` for the same due time. Without
+the lock (provider error), the run is skipped and logged: it never runs unguarded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._task import ScheduledTask
+
+__all__ = ["ClusterGuard", "default_lock_ttl"]
+
+
+def default_lock_ttl(interval: float) -> float:
+    """The running lock's TTL when ``lock_ttl`` is not given: the interval, within 1..30 s."""
+    return min(max(interval, 1.0), 30.0)
+
+
+class ClusterGuard:
+    """The locks of one cluster-wide task.
+
+    :param provider: a :class:`kaiju_tools.locks.LockProvider`
+    :param prefix: prepended to the task's lock keys (the scheduler's ``cluster_prefix``)
+    :param offset: the wall-clock phase of the task's due times, in seconds
+    :param ttl: the running lock's time to live, in seconds
+    """
+
+    __slots__ = ("logger", "offset", "provider", "run_key", "slot_prefix", "slot_ttl", "ttl")
+
+    def __init__(self, provider: Any, prefix: str, task_name: str, interval: float, offset: float,
+                 ttl: float, logger: Any) -> None:
+        self.provider = provider
+        self.run_key = f"{prefix}{task_name}:running"
+        self.slot_prefix = f"{prefix}{task_name}:due:"
+        self.offset = offset
+        self.ttl = ttl
+        self.slot_ttl = 2 * interval + ttl
+        self.logger = logger
+
+    def slot(self, grid_wall: float, interval: float) -> int:
+        """The number of the due time at Unix time ``grid_wall`` (the nearest one)."""
+        return math.floor((grid_wall - self.offset) / interval + 0.5)
+
+    async def run(self, task: ScheduledTask, grid_wall: float,
+                  body: Callable[[ScheduledTask], Awaitable[None]]) -> None:
+        """Run ``body(task)`` if this process wins the due time at ``grid_wall``."""
+        slot = self.slot(grid_wall, task.interval)
+        provider = self.provider
+        try:
+            token = await provider.acquire(self.run_key, ttl=self.ttl)
+        except Exception as exc:  # noqa: BLE001 -- never run without the lock
+            self._no_lock(task, slot, exc)
+            return
+        if token is None:
+            task.elsewhere += 1
+            return
+        try:
+            try:
+                first = await provider.acquire(f"{self.slot_prefix}{slot}", ttl=self.slot_ttl)
+            except Exception as exc:  # noqa: BLE001
+                self._no_lock(task, slot, exc)
+                return
+            if first is None:
+                task.elsewhere += 1
+                return
+            task.runs += 1
+            renewer = asyncio.get_running_loop().create_task(self._renew(task, token))
+            try:
+                await body(task)
+            finally:
+                renewer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewer
+        finally:
+            try:
+                await provider.release(self.run_key, token)
+            except Exception as exc:  # noqa: BLE001 -- its TTL frees it
+                self.logger.warning("cluster-wide task: could not release its lock; the TTL will free it",
+                                    task=task.name, ttl=self.ttl, error=f"{type(exc).__name__}: {exc}")
+
+    def _no_lock(self, task: ScheduledTask, slot: int, exc: Exception) -> None:
+        task.lock_errors += 1
+        task.last_error = f"lock provider: {type(exc).__name__}: {exc}"
+        self.logger.error("cluster-wide task not run: the lock provider failed (it never runs unguarded)",
+                          task=task.name, due_number=slot, error=task.last_error,
+                          hint="check the lock provider's backend (e.g. the Redis server)")
+
+    async def _renew(self, task: ScheduledTask, token: str) -> None:
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            try:
+                ours = await self.provider.renew(self.run_key, token, ttl=self.ttl)
+            except Exception as exc:  # noqa: BLE001 -- retried at the next period
+                self.logger.warning("cluster-wide task: could not renew its lock; will retry",
+                                    task=task.name, error=f"{type(exc).__name__}: {exc}")
+                continue
+            if not ours:
+                self.logger.error("cluster-wide task lost its lock while running: another process may "
+                                  "start the next run meanwhile", task=task.name, ttl=self.ttl,
+                                  hint="use a longer lock_ttl, or check the lock provider's backend")
+                return
