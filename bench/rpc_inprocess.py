@@ -1,9 +1,9 @@
 """The handlers alone, in one process: our JSONRPCView vs the raw handler (no sockets, no wrk).
 
-``/tmp/dev/bin/python bench/rpc_inprocess.py``  (~30 s)
+``/tmp/dev/bin/python bench/rpc_inprocess.py``  (~1 min: building mocked requests is slow)
 
 Each handler is awaited on ready-made aiohttp requests (mocked transport, real body
-reader, real ``web.Response``), the two alternating, 12 rounds of 2,000 requests; the
+reader, real ``web.Response``), the two alternating, 6 rounds of 500 requests; the
 best round of each is printed (µs per request). On a noisy machine this isolates what
 the framework adds per request far better than end-to-end CPU figures do; add the HTTP
 stack's own cost (≈ 40 µs per request here) to read it as a ratio of a whole request.
@@ -52,9 +52,9 @@ async def main() -> None:
     for name, data in SCENARIOS.items():
         body = json.dumps(data).encode()
         best = {"raw": float("inf"), "ours": float("inf")}
-        for _ in range(12):
+        for _ in range(6):
             for kind, owner, handler in (("raw", raw_app, raw_handler), ("ours", app, handle_request)):
-                requests = [request(owner, body) for _ in range(2000)]
+                requests = [request(owner, body) for _ in range(500)]
                 start = time.perf_counter()
                 for req in requests:
                     await handler(req)

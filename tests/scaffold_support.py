@@ -37,4 +37,5 @@ class Block:
 def blocks(path: Path) -> list[Block]:
     """The fenced blocks of a markdown file, in order, with their line numbers."""
     source = path.read_text(encoding="utf-8")
-    return [Block(m.group(1), m.group(2), source.count("\n", 0, m.start()) + 1) for m in _FENCE.finditer(source)]
+    return [Block(m.group(1), m.group(2), source.count("\n", 0, m.start()) + 1)
+            for m in _FENCE.finditer(source)]

@@ -29,10 +29,14 @@ _PATH_LINE = re.compile(r"# ([\w./-]+\.(?:py|yml|yaml|json))\n")
 def run_sh(page: Path, block: Block, cwd: Path, env: dict[str, str], port: int) -> tuple[Path, str]:
     """Run a sh block in ``cwd``; return the directory it ended in and its output."""
     marker = Path(env["DOC_STATE"])
-    script = f"set -e\ncd {str(cwd)!r}\n{block.text.replace('8080', str(port))}\npwd > {str(marker)!r}\n"
+    # a background server (`python -m app &`) never outlives its block, even when the block fails
+    body = block.text.replace("8080", str(port))
+    script = (f"set -e\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\ncd {str(cwd)!r}\n"
+              f"{body}\npwd > {str(marker)!r}\n")
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=240)
     output = result.stdout + result.stderr
-    assert result.returncode == 0, f"docs/{page.name}:{block.line}: exit {result.returncode}\n{block.text}\n{output}"
+    where = f"docs/{page.name}:{block.line}"
+    assert result.returncode == 0, f"{where}: exit {result.returncode}\n{block.text}\n{output}"
     return Path(marker.read_text().strip()), result.stdout
 
 

@@ -119,7 +119,8 @@ def test_an_optional_service_that_fails_is_logged_and_not_discoverable(kaiju_app
 
 
 def test_a_required_service_that_fails_stops_what_started() -> None:
-    settings = services({"cls": "KitDb", "name": "db"}, {"cls": "KitDb", "name": "queue", "settings": {"fail": True}})
+    settings = services({"cls": "KitDb", "name": "db"},
+                        {"cls": "KitDb", "name": "queue", "settings": {"fail": True}})
 
     async def main() -> None:
         async with start_app(settings, plugins=PLUGINS):

@@ -52,7 +52,8 @@ def venv_python(made: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A venv seeing this environment, with the generated plugin pip-installed."""
     python = str(make_venv(tmp_path_factory.mktemp("venv")) / "python")
     result = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q",
-                             str(made / "kaiju-audit-plugin")], capture_output=True, text=True, env=child_env())
+                             str(made / "kaiju-audit-plugin")],
+                            capture_output=True, text=True, env=child_env())
     assert result.returncode == 0, result.stdout + result.stderr
     return python
 
@@ -70,7 +71,8 @@ def test_new_app_writes_the_guides_basic_layout(made: Path) -> None:
 
 
 def test_generated_app_passes_its_own_tests(made: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=made / "shop",
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                            cwd=made / "shop",
                             capture_output=True, text=True, timeout=240, env=child_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "6 passed" in result.stdout
@@ -133,7 +135,8 @@ def test_installed_plugin_shows_up_and_activates_when_listed(made: Path, venv_py
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_port(port, proc)
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "audit.hello", "params": {"name": "x"}}).encode()
+        call = {"jsonrpc": "2.0", "id": 1, "method": "audit.hello", "params": {"name": "x"}}
+        body = json.dumps(call).encode()
         request = urllib.request.Request(f"http://127.0.0.1:{port}/public/rpc", data=body,
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=30) as response:

@@ -60,7 +60,8 @@ class LogCapture(logging.Handler):
         found = self.filter_records(message, name)
         if not found:
             where = f" from logger {name!r}" if name else ""
-            raise AssertionError(f"no log record with message {message!r}{where}; logged: {self.messages()!r}")
+            raise AssertionError(f"no log record with message {message!r}{where}; "
+                                 f"logged: {self.messages()!r}")
         return found[0]
 
     def data(self) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ rather than run once per process.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import web
@@ -35,21 +36,23 @@ class LockProvider(Protocol):
 
 
 LOCKS_KEY = web.AppKey("kaiju.lock_provider", object)
+_PROVIDERS: weakref.WeakKeyDictionary[web.Application, Any] = weakref.WeakKeyDictionary()
+_NONE = object()
 
 
 def get_lock_provider(app: web.Application) -> LockProvider | None:
-    """The app's lock provider (asked of the plugins once, then cached), or ``None``."""
+    """The app's lock provider (asked of the plugins once per app, then cached), or ``None``."""
     from .plugins import collect_first
 
-    if LOCKS_KEY not in app:
+    if LOCKS_KEY in app:
+        return app[LOCKS_KEY]  # type: ignore[return-value]
+    cached = _PROVIDERS.get(app)
+    if cached is None:
         provider: Any = collect_first(app, "kaiju_lock_provider")
         if provider is not None and not isinstance(provider, LockProvider):
             from .exceptions import PluginError
 
             raise PluginError(f"kaiju_lock_provider returned {provider!r}, which does not implement "
                               "kaiju_tools.locks.LockProvider (acquire, renew, release)")
-        try:
-            app[LOCKS_KEY] = provider
-        except RuntimeError:  # app frozen: cache nothing, ask again next time
-            return provider  # type: ignore[no-any-return]
-    return app[LOCKS_KEY]  # type: ignore[return-value]
+        cached = _PROVIDERS[app] = _NONE if provider is None else provider
+    return None if cached is _NONE else cached  # type: ignore[no-any-return]

@@ -145,8 +145,8 @@ async def start_app(
     if plugins and not isinstance(settings, ProjectSettings):
         settings = make_settings(settings, plugins)
     elif plugins:
-        raise KaijuError("start_app(plugins=...) needs settings as a mapping; with ProjectSettings "
-                         "already built, pass the plugins to kaiju_tools.testing.make_settings(data, plugins)")
+        raise KaijuError("start_app(plugins=...) needs settings as a mapping; with ProjectSettings already "
+                         "built, pass the plugins to kaiju_tools.testing.make_settings(data, plugins)")
     app = (init_app or _kernel_init_app)(settings)
     if override_services:
         _override(app, override_services)

@@ -12,6 +12,10 @@ class Greeter(Service):
     def routes(self) -> dict:
         return {'greet': self.greet, 'add': self.add}
 
+    @property
+    def permissions(self) -> dict:
+        return {'*': 1000}  #: PermissionKeys.GUEST: anyone may call these routes
+
     def greet(self, name: str = 'world') -> str:
         self.logger.info('Greeting.', name=name)
         return f'{self.greeting}, {name}!'

@@ -37,6 +37,21 @@ def test_bad_settings_name_the_key_and_value(service_settings: dict[str, Any], e
     assert "RedisService 'redis'" in str(info.value)
 
 
+def test_unknown_setting_and_wrong_service_name_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match=r"(?s)services\[0\]\.settings\.prot: unknown setting 'prot'.*did you mean: port"):
+        init_app({"main": {"name": "t"}, "packages": ["redis"],
+                  "services": [{"cls": "RedisService", "settings": {"prot": 1}}]})
+    with pytest.raises(ConfigError, match=r"services\[1\]\.settings\.redis: no RedisService service named 'nope'"):
+        init_app({"main": {"name": "t"}, "packages": ["redis"],
+                  "services": [{"cls": "RedisService"}, {"cls": "RedisLocks", "settings": {"redis": "nope"}}]})
+
+
+def test_address_never_shows_credentials() -> None:
+    service = RedisService(url="rediss://user:secret@cache.example:6380/2")
+    assert service.address == "rediss://cache.example:6380/2"
+    assert RedisService(url="unix:///run/redis.sock?db=1").address == "unix:///run/redis.sock?db=1"
+
+
 def test_lock_and_cache_services_need_a_redis_service() -> None:
     for cls in ("RedisLocks", "RedisCache"):
         config = {"main": {"name": "t"}, "packages": ["redis"], "services": [{"cls": cls}]}

@@ -117,7 +117,7 @@ class RedisService(ContextableService):
             except (ValueError, TypeError) as exc:
                 raise bad_setting(self, "url", "a valid Redis URL", url, f"the client says: {exc}") from None
             self._pool_args: tuple[str | None, dict[str, Any]] = (url, kwargs)
-            self.address = _address(parsed)
+            self.address = _address(parsed, scheme)
         else:
             kwargs.update(host=host, port=port, db=db)
             self._pool_args = (None, kwargs)
@@ -191,8 +191,8 @@ class RedisService(ContextableService):
             ) from exc
 
 
-def _address(kwargs: dict[str, Any]) -> str:
-    """``host:port/db`` (or the socket path), never the password."""
+def _address(kwargs: dict[str, Any], scheme: str = "redis") -> str:
+    """``redis://host:port/db`` (or the socket path), never the user name or password."""
     if kwargs.get("path"):
         return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
-    return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+    return f"{scheme}://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
