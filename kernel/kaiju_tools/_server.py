@@ -12,6 +12,7 @@ import asyncio
 import gc
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -204,11 +205,13 @@ def serve(runtime: Runtime) -> int:
     log = logging.getLogger(settings.main.name)
     run = settings.run
     extra: dict[str, Any] = {"access_log": None, **run.extra}
+    if run.drain_delay > 0:
+        app.on_startup.append(_drain_on_signal(run.drain_delay, log))
     try:
         web.run_app(
             app, host=run.host, port=run.port, shutdown_timeout=run.shutdown_timeout,
             print=lambda *a: log.info("serving on http://%s:%s", run.host, run.port),
-            handle_signals=True, **extra,
+            handle_signals=run.drain_delay <= 0, **extra,
         )
     except KaijuError:
         raise
@@ -219,6 +222,33 @@ def serve(runtime: Runtime) -> int:
                          "(is another process using the port?)") from exc
     log.info("stopped")
     return 0
+
+
+def _drain_on_signal(delay: float, log: logging.Logger) -> Callable[[web.Application], Any]:
+    """On SIGTERM / SIGINT: readiness false at once, keep serving ``delay`` s, then stop."""
+
+    def graceful_exit() -> None:
+        raise web.GracefulExit()
+
+    async def install(app: web.Application) -> None:
+        from ._health import HEALTH_KEY
+
+        loop = asyncio.get_running_loop()
+
+        def begin(sig: signal.Signals) -> None:
+            monitor = app.get(HEALTH_KEY)
+            if monitor is not None:
+                monitor.stopping = True
+            log.info("%s: readiness is false; serving %g s more before stopping (run.drain_delay)",
+                     sig.name, delay)
+            for other in (signal.SIGINT, signal.SIGTERM):  # a second signal stops at once
+                loop.add_signal_handler(other, graceful_exit)
+            loop.call_later(delay, graceful_exit)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, begin, sig)
+
+    return install
 
 
 def _group_text(exc: BaseExceptionGroup[Any]) -> str:

@@ -54,6 +54,9 @@ class RunSettings:
     port: int = 8080
     shutdown_timeout: float = 10.0
     """Seconds in-flight requests get to finish on SIGTERM / SIGINT."""
+    drain_delay: float = 0.0
+    """Seconds the server keeps serving after SIGTERM / SIGINT with readiness false, so that a
+    load balancer stops sending traffic before the listening socket closes."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -97,7 +100,7 @@ class ProjectSettings:
 _TOP = ("packages", "app", "run", "main", "etc", "services")
 _SERVICE_KEYS = ("cls", "name", "enabled", "required", "loglevel", "settings", "depends_on")
 _APP_ARGS = set(inspect.signature(web.Application).parameters) - {"self", "loop"} | {"debug"}
-_RUN_ARGS = set(inspect.signature(web.run_app).parameters) - {"app", "loop"}
+_RUN_ARGS = set(inspect.signature(web.run_app).parameters) - {"app", "loop"} | {"drain_delay"}
 
 
 class _Checker:
@@ -221,7 +224,14 @@ def _run(check: _Checker, data: dict[str, Any]) -> RunSettings:
         data["shutdown_timeout"], (int, float), ("run", "shutdown_timeout"), "a number of seconds"
     ):
         run.shutdown_timeout = float(data["shutdown_timeout"])
-    run.extra = {k: v for k, v in data.items() if k in _RUN_ARGS and k not in ("host", "port", "shutdown_timeout")}
+    if "drain_delay" in data and check.typed(
+        data["drain_delay"], (int, float), ("run", "drain_delay"), "a number of seconds"
+    ):
+        if data["drain_delay"] < 0:
+            check.add(("run", "drain_delay"), f"expected 0 or more seconds, got {data['drain_delay']!r}")
+        run.drain_delay = float(data["drain_delay"])
+    run.extra = {k: v for k, v in data.items()
+                 if k in _RUN_ARGS and k not in ("host", "port", "shutdown_timeout")}
     return run
 
 
