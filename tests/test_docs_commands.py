@@ -44,7 +44,7 @@ def run_page(page: Path, work: Path, bin_dirs: list[Path]) -> int:
     """Run a page's blocks in ``work``; return how many sh blocks ran."""
     port = free_port()
     env = child_env({"run_port": str(port), "DOC_STATE": str(work.parent / f".{page.stem}-state"),
-                     "PIP_NO_BUILD_ISOLATION": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+                     "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
     env["PATH"] = os.pathsep.join([*map(str, bin_dirs), env.get("PATH", "")])
     cwd, last_output, ran = work, None, 0
     for block in blocks(page):

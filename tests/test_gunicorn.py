@@ -37,6 +37,10 @@ class PidService(Service):
     def routes(self):
         return {"get": self.get, "slow": self.slow}
 
+    @property
+    def permissions(self):
+        return {"*": 1000}  # guests may call (the example serves with enable_permissions on)
+
     async def get(self):
         return os.getpid()
 

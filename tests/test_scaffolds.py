@@ -51,7 +51,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def venv_python(made: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A venv seeing this environment, with the generated plugin pip-installed."""
     python = str(make_venv(tmp_path_factory.mktemp("venv")) / "python")
-    result = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q",
+    result = subprocess.run([python, "-m", "pip", "install", "--no-deps", "-q",
                              str(made / "kaiju-audit-plugin")],
                             capture_output=True, text=True, env=child_env())
     assert result.returncode == 0, result.stdout + result.stderr
