@@ -120,23 +120,31 @@ def _impls(pm: pluggy.PluginManager, hook_name: str) -> list[Any]:
     return [i for i in reversed(caller.get_hookimpls()) if not (i.hookwrapper or i.wrapper)]
 
 
+def _failed(impl: Any, what: str, hook_name: str, exc: Exception) -> PluginError:
+    return PluginError(f"plugin {impl.plugin_name!r}: {what} {hook_name} raised {type(exc).__name__}: {exc}")
+
+
+def _call(impl: Any, hook_name: str, kwargs: dict[str, Any], trace: bool, what: str = "hook") -> Any:
+    """Call one implementation with the arguments it asks for; errors name its plugin."""
+    start = time.perf_counter()
+    try:
+        result = impl.function(**{a: kwargs[a] for a in impl.argnames})
+    except Exception as exc:
+        raise _failed(impl, what, hook_name, exc) from exc
+    if trace:
+        _trace(hook_name, impl.plugin_name, start)
+    return result
+
+
 def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
     """Call a hook's implementations one by one (pluggy call order) -> ``[(plugin, result)]``.
 
     Unlike ``pm.hook.<name>()``, an error names the plugin that raised it.
     """
-    out = []
     trace = _tracing()
+    out = []
     for impl in _impls(pm, hook_name):
-        start = time.perf_counter()
-        try:
-            result = impl.function(**{a: kwargs[a] for a in impl.argnames})
-        except Exception as exc:
-            raise PluginError(
-                f"plugin {impl.plugin_name!r}: hook {hook_name} raised {type(exc).__name__}: {exc}"
-            ) from exc
-        if trace:
-            _trace(hook_name, impl.plugin_name, start)
+        result = _call(impl, hook_name, kwargs, trace)
         if result is not None:
             out.append((impl.plugin_name, result))
     return out
@@ -144,36 +152,30 @@ def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[t
 
 async def await_lifecycle(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> None:
     """Call a lifecycle hook, awaiting each implementation's result in call order."""
+    trace = _tracing()
     for impl in _impls(pm, hook_name):
-        try:
-            result = impl.function(**{a: kwargs[a] for a in impl.argnames})
-            if inspect.isawaitable(result):
+        result = _call(impl, hook_name, kwargs, trace, "lifecycle hook")
+        if inspect.isawaitable(result):
+            try:
                 await result
-        except Exception as exc:
-            raise PluginError(
-                f"plugin {impl.plugin_name!r}: lifecycle hook {hook_name} raised {type(exc).__name__}: {exc}"
-            ) from exc
+            except Exception as exc:
+                raise _failed(impl, "lifecycle hook", hook_name, exc) from exc
 
 
 def collect(app: Any, hook_name: str) -> list[Any]:
     """Results of a hook for an app's active plugins (call once at start-up, not per request)."""
     from .app import PLUGINS_KEY
 
-    plugins = app[PLUGINS_KEY]
-    return [result for _, result in call_each(plugins.pm, hook_name, app=app)]
+    return [result for _, result in call_each(app[PLUGINS_KEY].pm, hook_name, app=app)]
 
 
 def collect_first(app: Any, hook_name: str) -> Any:
     """The first non-``None`` result of a hook for an app's active plugins (pluggy order)."""
     from .app import PLUGINS_KEY
 
+    trace = _tracing()
     for impl in _impls(app[PLUGINS_KEY].pm, hook_name):
-        try:
-            result = impl.function(**{a: app for a in impl.argnames if a == "app"})
-        except Exception as exc:
-            raise PluginError(
-                f"plugin {impl.plugin_name!r}: hook {hook_name} raised {type(exc).__name__}: {exc}"
-            ) from exc
+        result = _call(impl, hook_name, {"app": app}, trace)
         if result is not None:
             return result
     return None

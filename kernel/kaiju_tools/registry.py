@@ -1,4 +1,4 @@
-"""Class registries: named collections of classes, frozen when the app starts."""
+"""Class registries: named collections of classes (service classes, CLI commands)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,9 @@ from typing import Generic, TypeVar
 
 from .exceptions import KaijuError
 
-__all__ = ["ClassRegistry", "RegistryFrozen", "close_matches"]
+__all__ = ["ClassRegistry", "close_matches"]
 
 T = TypeVar("T")
-
-
-class RegistryFrozen(KaijuError):
-    """A registry was changed after the app started (registries freeze at start-up)."""
 
 
 def close_matches(word: str, names: object, n: int = 3) -> str:
@@ -36,7 +32,6 @@ class ClassRegistry(Generic[T]):
         self._base = base
         self._kind = kind
         self._classes: dict[str, type[T]] = {}
-        self._frozen = False
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._kind}es: {len(self._classes)}>"
@@ -86,11 +81,6 @@ class ClassRegistry(Generic[T]):
 
     def register(self, obj: type[T]) -> type[T]:
         """Register a class under its name; usable as a decorator. Re-registering is a no-op."""
-        if self._frozen:
-            raise RegistryFrozen(
-                f"cannot register {self._kind} {obj!r}: the registry is frozen because the app "
-                "has started; register classes at import time or in a registration hook"
-            )
         if not (inspect.isclass(obj) and issubclass(obj, self._base)):
             raise TypeError(
                 f"{self._kind} registry: expected a subclass of {self._base.__name__}, got {obj!r}"
@@ -116,11 +106,3 @@ class ClassRegistry(Generic[T]):
                 self.register(value)
                 found.append(value)
         return found
-
-    def freeze(self) -> None:
-        """Refuse further registrations (called when the app starts)."""
-        self._frozen = True
-
-    def unfreeze(self) -> None:
-        """Allow registrations again (a new app is being configured)."""
-        self._frozen = False

@@ -9,7 +9,6 @@ service classes, unknown service settings, duplicate service names).
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -314,8 +313,3 @@ def _is_service_annotation(annotation: Any, owner: type) -> bool:
         annotation = getattr(module, annotation.split("|")[0].strip(), None)
     return inspect.isclass(annotation) and issubclass(annotation, Service)
 
-
-def level_number(name: str) -> int:
-    """``"INFO"`` -> ``logging.INFO``."""
-    value = logging.getLevelName(name.upper())
-    return value if isinstance(value, int) else logging.INFO
