@@ -28,6 +28,9 @@ def main() -> None:
     parser.add_argument("--uvloop", action="store_true")
     parser.add_argument("--codec", default="ujson")
     parser.add_argument("--request-logs", action="store_true")
+    parser.add_argument("--raw-handler", action="store_true",
+                        help="also mount the raw handler (bench/rpc_raw.py) at /raw/rpc: a diagnostic that "
+                             "separates the app's environment from the view's own work")
     args = parser.parse_args()
     if args.uvloop:
         import uvloop
@@ -46,6 +49,17 @@ def main() -> None:
 
     from app.application import init_app
     from kaiju_tools.app import run_server
+
+    if args.raw_handler:
+        import rpc_raw
+
+        raw = next(iter(rpc_raw.make_app(args.codec).router.routes())).handler
+        example_init_app = init_app
+
+        def init_app(settings, **kws):  # noqa: F811 -- the example's app, plus the raw handler
+            app = example_init_app(settings, **kws)
+            app.router.add_post("/raw/rpc", raw)
+            return app
 
     run_server(init_app, base_config_paths=["./settings/config.yml", str(tmp)],
                base_env_paths=["./settings/env.json"], argv=["-e", f"run_port={args.port}"])

@@ -28,25 +28,32 @@ if TYPE_CHECKING:
     from ._limiter import CallLimiter
     from ._routes import Route
 
-__all__ = ["CallEngine", "Suspended"]
+__all__ = ["ANYONE", "GUEST", "CallEngine", "Suspended"]
 
-_GUEST = int(PermissionKeys.GUEST)
+GUEST = _GUEST = int(PermissionKeys.GUEST)
+ANYONE = _ANYONE = -(2**63)  # the scope that passes every check (permissions off)
 _NO_PARAMS: list[Any] = []
 _scope_var = context.scope
 _NOTHING = object()
+_PENDING = object()  # a call of _run not answered yet
 _ID_TYPES = (str, int, type(None))
 _METHOD_NOT_FOUND = MethodNotFound().to_object()  # shared, never mutated
 
 
 class Suspended:
-    """A call whose coroutine suspended in its first step; :meth:`JSONRPCServer._finish` completes it."""
+    """A call not finished in its first step; :meth:`CallEngine._finish` completes it.
 
-    __slots__ = ("coro", "yielded", "id", "notify", "method", "has_slot", "runner")
+    ``runner`` true: ``coro`` is the :meth:`CallEngine._call` generator of the request
+    object, suspended on ``yielded`` while holding a slot of the concurrency bound; it
+    returns the whole response. ``runner`` false: ``coro`` is the method's coroutine, not
+    started: it waits for a slot.
+    """
 
-    def __init__(self, coro: Any, yielded: Any, id_: Any, notify: bool, method: Any, has_slot: bool,
-                 runner: bool) -> None:
+    __slots__ = ("coro", "yielded", "id", "notify", "method", "runner")
+
+    def __init__(self, coro: Any, yielded: Any, id_: Any, notify: bool, method: Any, runner: bool) -> None:
         self.coro, self.yielded, self.id, self.notify = coro, yielded, id_, notify
-        self.method, self.has_slot, self.runner = method, has_slot, runner
+        self.method, self.runner = method, runner
 
 
 def _invalid(req: Any) -> dict[str, Any]:
@@ -64,6 +71,11 @@ def _denied(route: Route) -> PermissionDenied:
 def _valid_id(id_: Any) -> bool:
     t = type(id_)
     return t in _ID_TYPES or (t is float and math.isfinite(id_))
+
+
+def _busy(limiter: CallLimiter) -> ServerBusy:
+    return ServerBusy(data={"in_flight": limiter.active, "limit": limiter.limit, "queue": limiter.queue,
+                            "hint": "retry later, or raise max_parallel / max_queue"})
 
 
 class CallEngine:
@@ -105,53 +117,64 @@ class CallEngine:
             result = await result
         return result
 
-    def _begin(self, items: list[Any] | tuple[Any, ...]) -> list[Any]:
-        """Run each request object until it finishes or suspends.
+    def _caller_scope(self) -> int:
+        """The caller's scope (guests when unset); the lowest int when permissions are off."""
+        if not self.enable_permissions:
+            return _ANYONE
+        scope = _scope_var.get()
+        return _GUEST if scope is None else scope
+
+    def _one(self, req: Any, scope: int) -> Any:
+        """:meth:`_begin` for a single request object: its response, ``None`` or :class:`Suspended`."""
+        out = [_PENDING]
+        runner = self._run((req,), 0, out, scope)
+        try:
+            yielded = runner.send(None)
+        except StopIteration:
+            return out[0]
+        self.limiter.active += 1  # nothing ran since the bound was checked in _run
+        call = out[0] = Suspended(runner, yielded, req.get("id"), "id" not in req, req["method"], True)
+        return call
+
+    def _begin(self, items: list[Any], scope: int) -> list[Any]:
+        """Run each request object of a batch until it finishes or suspends.
 
         :return: per item, the response object, ``None`` (a notification), or :class:`Suspended`
 
-        The calls run in :meth:`_run`, a generator that awaits each call with ``yield from``
-        (no exception per call, unlike ``coro.send``). When a call suspends, its future
-        surfaces here: that generator is detached (it will finish that one call, in the task
-        :meth:`_finish` runs it in, and stop) and a new generator takes the next calls.
+        The calls run in :meth:`_run`, one generator for all of them that awaits each call
+        with ``yield from`` (no exception per call, unlike ``send``). When a call suspends, its
+        future surfaces here: that generator is detached (it finishes that one call, in the
+        task :meth:`_finish` runs it in, and stops) and a new generator takes the next calls.
         """
         n = len(items)
-        out: list[Any] = [None] * n
+        out: list[Any] = [_PENDING] * n
         start = 0
         while start < n:
-            state = [start, False]
-            runner = self._run(items, start, out, state)
+            runner = self._run(items, start, out, scope)
             try:
                 yielded = runner.send(None)
             except StopIteration:
                 break
-            state[1] = True
             self.limiter.active += 1  # nothing ran since the bound was checked in _run
-            k = state[0]
+            k = out.index(_PENDING, start)  # the call that suspended
             req = items[k]
-            out[k] = Suspended(runner, yielded, req.get("id"), "id" not in req, req["method"], True, True)
+            out[k] = Suspended(runner, yielded, req.get("id"), "id" not in req, req["method"], True)
             start = k + 1
         return out
 
     @types.coroutine
-    def _run(self, items: Any, start: int, out: list[Any], state: list[Any]) -> Generator[Any, Any, Any]:
-        """Calls ``items[start:]`` into ``out`` (the hot path: keep it flat).
+    def _run(self, items: Any, start: int, out: list[Any], scope: int) -> Generator[Any, Any, Any]:
+        """Answer ``items[start:]`` into ``out`` (the hot path: keep it flat).
 
-        Everything that cannot change within one HTTP request (the caller's scope, settings,
-        the method table) is read once, not once per call of a batch. ``state`` is
-        ``[index of the current call, detached]``; once detached, the generator returns the
-        current call's response instead of storing it, and stops.
+        ``out[k]`` is ``_PENDING`` until call ``k`` is answered. A coroutine method runs
+        inline (``yield from``) until it suspends, if ever; once :meth:`_begin` has put a
+        :class:`Suspended` in its place, the generator is detached: it returns that call's
+        response and stops. A call that cannot start because the concurrency bound is
+        reached is answered by a :class:`Suspended` that waits for a slot.
         """
-        routes_get = self.routes_table.get
+        routes = self.routes_table
         chain = self._chain
-        limiter = self.limiter
         request_logs, response_logs = self.request_logs, self.response_logs
-        if self.enable_permissions:
-            scope = _scope_var.get()
-            if scope is None:
-                scope = _GUEST
-        else:
-            scope = -(2**63)
         for k in range(start, len(items)):
             req = items[k]
             if type(req) is not dict or req.get("jsonrpc") != "2.0":
@@ -179,67 +202,54 @@ class CallEngine:
                 self.logger.info("rpc accepted", request={"method": method, "id": id_})
             try:
                 if chain is None:
-                    route = routes_get(method)
-                    if route is None:
-                        if not notify:
-                            response = {"jsonrpc": "2.0", "error": _METHOD_NOT_FOUND, "id": id_}
-                            if response_logs:
-                                self.logger.info("rpc response", response=response)
-                            out[k] = response
-                        continue
-                    if scope > route.scope:
-                        raise _denied(route)
-                    if params_type is list:
-                        route.check_list(params)
-                        value = route.func(*params)
-                    elif params is _NOTHING:
-                        route.check_list(_NO_PARAMS)
-                        value = route.func()
-                    else:
-                        route.checker.check_dict(params)
-                        value = route.func(**params)
-                    if type(value) is not CoroutineType:
-                        if notify:
-                            continue
-                        response = {"jsonrpc": "2.0", "result": value, "id": id_}
-                        if response_logs:
+                    route = routes.get(method)
+                    if route is None:  # never suspended: stored here, no exception raised
+                        response = None if notify else {"jsonrpc": "2.0", "error": _METHOD_NOT_FOUND, "id": id_}
+                        if response_logs and response is not None:
                             self.logger.info("rpc response", response=response)
                         out[k] = response
                         continue
+                    if scope > route.scope:
+                        raise _denied(route)
+                    # attributes called through locals: a method call on a slot is never specialised
+                    func = route.func
+                    if params_type is list:
+                        check = route.check_list
+                        check(params)
+                        value = func(*params)
+                    elif params is _NOTHING:
+                        if not route.bare:
+                            check = route.check_list
+                            check(_NO_PARAMS)
+                        value = func()
+                    else:
+                        route.checker.check_dict(params)
+                        value = func(**params)
                 else:
                     value = chain(method, None if params is _NOTHING else params)
-                if limiter.active >= limiter.limit:
-                    if limiter.waiting >= limiter.queue:
-                        value.close()
-                        raise ServerBusy(data={"in_flight": limiter.active, "limit": limiter.limit,
-                                               "queue": limiter.queue,
-                                               "hint": "retry later, or raise max_parallel / max_queue"})
-                    out[k] = Suspended(value, None, id_, notify, method, False, False)
-                    continue
-                state[0] = k
-                result = yield from value  # eager: runs inline until the call suspends, if ever
-                if state[1]:
-                    return None if notify else {"jsonrpc": "2.0", "result": result, "id": id_}
-                if notify:
-                    continue
-                response = {"jsonrpc": "2.0", "result": result, "id": id_}
+                if type(value) is CoroutineType:
+                    limiter = self.limiter
+                    if limiter.active >= limiter.limit:
+                        if limiter.waiting >= limiter.queue:
+                            value.close()
+                            raise _busy(limiter)
+                        out[k] = Suspended(value, None, id_, notify, method, False)
+                        continue
+                    value = yield from value  # eager: runs inline until the call suspends, if ever
+                response = None if notify else {"jsonrpc": "2.0", "result": value, "id": id_}
             except Exception as exc:
-                if notify:
-                    if state[1]:
-                        return None
-                    continue
-                response = {"jsonrpc": "2.0", "error": self._error(exc, method), "id": id_}
-                if state[1]:
-                    return response
-            if response_logs:
+                response = None if notify else {"jsonrpc": "2.0", "error": self._error(exc, method), "id": id_}
+            if response_logs and response is not None:
                 self.logger.info("rpc response", response=response)
+            if out[k] is not _PENDING:  # detached by _begin
+                return response
             out[k] = response
         return None
 
     async def _finish(self, call: Suspended, deadline: float) -> Any:
         """Complete a suspended (or waiting) call before ``deadline`` (unix time); never raises."""
         limiter = self.limiter
-        has_slot = started = call.has_slot
+        has_slot = started = call.runner
         loop_deadline = asyncio.get_running_loop().time() + (deadline - time.time())
         timeout = asyncio.timeout_at(loop_deadline)
         try:
@@ -253,12 +263,10 @@ class CallEngine:
             else:
                 async with timeout:
                     value = await _eager.resume(call.coro, call.yielded)
-                if call.runner:  # a detached _run generator returns the whole response
-                    has_slot = False
-                    limiter.release()
-                    if value is not None and self.response_logs:
-                        self.logger.info("rpc response", response=value)
-                    return value
+                # a runner (the request object's _call generator) returns the whole response
+                has_slot = False
+                limiter.release()
+                return value
             out: Any = {"jsonrpc": "2.0", "result": value, "id": call.id}
         except TimeoutError as exc:
             err = RequestTimeout(data={"method": call.method, "problem": "the call passed its deadline and was "
@@ -304,7 +312,7 @@ class CallEngine:
             return await self._batch(data, deadline, now)
         if deadline <= now:
             return self._expired(data)
-        out = self._begin((data,))[0]
+        out = self._one(data, self._caller_scope())
         if type(out) is Suspended:
             return await self._finish(out, deadline)
         return out
@@ -329,7 +337,7 @@ class CallEngine:
         if deadline <= now:
             out = [self._expired(item) for item in items]
         else:
-            out = self._begin(items)
+            out = self._begin(items, self._caller_scope())
             if Suspended in map(type, out):
                 await self._gather(out, deadline)
         if None in out:

@@ -104,7 +104,7 @@ class ParamsChecker:
 
     __slots__ = ("method", "signature", "_min_pos", "_max_pos", "_pos_names", "_pos_types", "_var_pos", "_var_pos_types",
                  "_by_name", "_required", "_var_kw", "_var_kw_types", "_positional_only", "_keyword_only",
-                 "description", "check_list")
+                 "description", "check_list", "accepts_no_params")
 
     def __init__(self, method: str, func: Callable[..., Any]) -> None:
         self.method = method
@@ -163,6 +163,8 @@ class ParamsChecker:
             })
         self.check_list = self._fast_list_check()
         """Check positional params; raise :class:`InvalidParams` naming the parameter."""
+        self.accepts_no_params = self._min_pos == 0 and not self._required
+        """True when a call without ``params`` passes the check (nothing is required)."""
 
     def _fail(self, param: str | None, problem: str) -> InvalidParams:
         return InvalidParams(data={"method": self.method, "param": param, "problem": problem,

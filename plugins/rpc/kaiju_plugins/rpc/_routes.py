@@ -18,7 +18,7 @@ __all__ = ["Route", "build_routes"]
 class Route:
     """One RPC method: its callable, its prepared params check and its scope."""
 
-    __slots__ = ("method", "func", "is_async", "checker", "check_list", "scope", "service", "doc")
+    __slots__ = ("method", "func", "is_async", "checker", "check_list", "bare", "scope", "service", "doc")
 
     def __init__(self, method: str, func: Callable[..., Any], scope: int, service: str) -> None:
         self.method = method
@@ -27,6 +27,7 @@ class Route:
             getattr(func, "__call__", None))
         self.checker = ParamsChecker(method, func)
         self.check_list = self.checker.check_list
+        self.bare = self.checker.accepts_no_params  # a call without params needs no check
         self.scope = int(scope)
         self.service = service
         doc = inspect.getdoc(func) or ""
