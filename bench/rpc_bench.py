@@ -39,6 +39,13 @@ SCENARIOS = {
     "unknown method": {"jsonrpc": "2.0", "method": "bench.nope", "id": 1},
 }
 TARGETS = {"batch of 10": 1.15}
+KINDS = {  # server -> (script in bench/, its extra arguments, the path it serves JSON-RPC on)
+    "ours": ("rpc_kaiju.py", [], "/public/rpc"),
+    "limit": ("rpc_raw.py", [], "/public/rpc"),
+    # diagnostic (--diagnose): the raw handler mounted in our example app, so the app's
+    # environment (more modules, services, a bigger heap) is measured apart from our view
+    "raw-in-ours": ("rpc_kaiju.py", ["--raw-handler"], "/raw/rpc"),
+}
 
 
 def ensure_wrk() -> str:
@@ -62,8 +69,8 @@ def cpu_ticks(pid: int) -> int:
 
 
 def start(kind: str, port: int, extra: list[str]) -> subprocess.Popen[bytes]:
-    script = HERE / ("rpc_kaiju.py" if kind == "ours" else "rpc_raw.py")
-    proc = subprocess.Popen(["taskset", "-c", "0", PY, str(script), str(port), *extra],
+    script, own, _ = KINDS[kind]
+    proc = subprocess.Popen(["taskset", "-c", "0", PY, str(HERE / script), str(port), *own, *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -88,10 +95,10 @@ def to_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(wrk: str, port: int, script: str, pid: int, duration: float) -> dict[str, float]:
+def run_wrk(wrk: str, url: str, script: str, pid: int, duration: float) -> dict[str, float]:
     before = cpu_ticks(pid)
     out = subprocess.run(["taskset", "-c", "1", wrk, "-t1", "-c32", f"-d{duration:g}s", "--latency", "-s", script,
-                          f"http://127.0.0.1:{port}/public/rpc"], capture_output=True, text=True, check=True).stdout
+                          url], capture_output=True, text=True, check=True).stdout
     after = cpu_ticks(pid)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     if "Non-2xx" in out:
@@ -104,22 +111,23 @@ def run_wrk(wrk: str, port: int, script: str, pid: int, duration: float) -> dict
     }
 
 
-def bench(wrk: str, extra: list[str], duration: float, reps: int) -> dict[str, dict[str, dict[str, float]]]:
-    ports = {"ours": free_port(), "limit": free_port()}
+def bench(wrk: str, extra: list[str], duration: float, reps: int,
+          kinds: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+    urls = {kind: f"http://127.0.0.1:{free_port()}{KINDS[kind][2]}" for kind in kinds}
     procs: dict[str, subprocess.Popen[bytes]] = {}
     results: dict[str, dict[str, dict[str, float]]] = {}
     try:
-        for kind, port in ports.items():
-            procs[kind] = start(kind, port, extra)
+        for kind, url in urls.items():
+            procs[kind] = start(kind, int(url.rsplit(":", 1)[1].split("/")[0]), extra)
         for name, body in SCENARIOS.items():
             script = lua_script(json.dumps(body))
-            runs: dict[str, list[dict[str, float]]] = {"ours": [], "limit": []}
+            runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
             for kind in procs:  # warm-up
-                run_wrk(wrk, ports[kind], script, procs[kind].pid, 1)
+                run_wrk(wrk, urls[kind], script, procs[kind].pid, 1)
             for rep in range(reps):
-                order = ("ours", "limit") if rep % 2 == 0 else ("limit", "ours")
+                order = kinds if rep % 2 == 0 else kinds[::-1]
                 for kind in order:
-                    runs[kind].append(run_wrk(wrk, ports[kind], script, procs[kind].pid, duration))
+                    runs[kind].append(run_wrk(wrk, urls[kind], script, procs[kind].pid, duration))
             results[name] = {kind: {key: statistics.median(r[key] for r in rs) for key in rs[0]}
                              for kind, rs in runs.items()}
     finally:
@@ -136,9 +144,13 @@ def report(title: str, results: dict[str, dict[str, dict[str, float]]]) -> str:
     for name, by_kind in results.items():
         ratio = by_kind["ours"]["cpu_us"] / by_kind["limit"]["cpu_us"]
         target = TARGETS.get(name, 1.10)
-        for kind in ("ours", "limit"):
-            r = by_kind[kind]
-            tail = f"{ratio:.2f} | ≤ {target:.2f}" if kind == "ours" else " | "
+        for kind, r in by_kind.items():
+            if kind == "ours":
+                tail = f"{ratio:.2f} | ≤ {target:.2f}"
+            elif kind == "limit":
+                tail = " | "
+            else:
+                tail = f"{r['cpu_us'] / by_kind['limit']['cpu_us']:.2f} | (diagnostic)"
             lines.append(f"| {name} | {kind} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
                          f"{r['cpu_us']:.1f} | {tail} |")
     return "\n".join(lines)
@@ -149,7 +161,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run (default 10)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions per server (default 3)")
     parser.add_argument("--variants", default="", help="also measure: uvloop, orjson (comma-separated)")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="also measure the raw handler mounted in our app (raw-in-ours)")
     args = parser.parse_args()
+    kinds = ["ours", "limit", "raw-in-ours"] if args.diagnose else ["ours", "limit"]
     wrk = ensure_wrk()
     configs = [("asyncio loop, ujson", [])]
     variants = {v.strip() for v in args.variants.split(",") if v.strip()}
@@ -160,7 +175,7 @@ def main() -> None:
     if {"uvloop", "orjson"} <= variants:
         configs.append(("uvloop, orjson", ["--uvloop", "--codec", "orjson"]))
     for title, extra in configs:
-        print(report(title, bench(wrk, extra, args.duration, args.reps)), "\n", flush=True)
+        print(report(title, bench(wrk, extra, args.duration, args.reps, kinds)), "\n", flush=True)
 
 
 if __name__ == "__main__":

@@ -32,9 +32,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from rpc_bench import SCENARIOS, TARGETS  # noqa: E402
+from rpc_bench import KINDS, SCENARIOS, TARGETS  # noqa: E402
 
 PY = sys.executable
+VALGRIND: list[str] = []  # more valgrind options (--cache-sim adds the cache simulation)
 
 
 def free_port() -> int:
@@ -43,16 +44,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-KINDS = {  # server kind -> (script, its extra arguments, the path it serves JSON-RPC on)
-    "ours": ("rpc_kaiju.py", [], b"/public/rpc"),
-    "limit": ("rpc_raw.py", [], b"/public/rpc"),
-    "raw-in-ours": ("rpc_kaiju.py", ["--raw-handler"], b"/raw/rpc"),  # diagnostic: our app, raw handler
-}
-
-
 def start(kind: str, port: int, out: Path, extra: list[str]) -> subprocess.Popen[bytes]:
     script, own, _ = KINDS[kind]
-    cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+    cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", *VALGRIND,
            PY, str(HERE / script), str(port), *own, *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
@@ -91,19 +85,23 @@ def drive(port: int, path: bytes, body: bytes, requests: int, connections: int =
     asyncio.run(run())
 
 
-def instructions(out: Path) -> int:
+def totals(out: Path) -> dict[str, int]:
+    """The event totals of a callgrind output file (Ir, and D1mr... with --cache-sim)."""
+    events: list[str] = []
     for line in out.read_text().splitlines():
-        if line.startswith("totals:"):  # ("summary:" stays 0 when counting was switched off at exit)
-            return int(line.split()[1])
+        if line.startswith("events:"):
+            events = line.split()[1:]
+        elif line.startswith("totals:"):  # ("summary:" stays 0 when counting was switched off at exit)
+            return dict(zip(events, map(int, line.split()[1:])))
     raise RuntimeError(f"no totals in {out}")
 
 
-def measure(kind: str, body: bytes, requests: int, warmup: int, extra: list[str]) -> float:
+def measure(kind: str, body: bytes, requests: int, warmup: int, extra: list[str]) -> dict[str, float]:
     port = free_port()
     out = Path(tempfile.mkdtemp()) / "callgrind.out"
     proc = start(kind, port, out, extra)
     try:
-        path = KINDS[kind][2]
+        path = KINDS[kind][2].encode()
         drive(port, path, body, warmup)
         subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         drive(port, path, body, requests)
@@ -115,7 +113,7 @@ def measure(kind: str, body: bytes, requests: int, warmup: int, extra: list[str]
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    return instructions(out) / requests
+    return {event: count / requests for event, count in totals(out).items()}
 
 
 def main() -> None:
@@ -124,20 +122,28 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=500, help="requests before counting (default 500)")
     parser.add_argument("--scenario", action="append", choices=list(SCENARIOS),
                         help="a scenario to count (repeatable; default: all)")
+    parser.add_argument("--cache-sim", action="store_true",
+                        help="also count simulated cache misses (I1/D1/LL, per request)")
     parser.add_argument("--kinds", default="ours,limit",
                         help="servers to count: ours, limit, raw-in-ours (default ours,limit)")
     args, extra = parser.parse_known_args()
     if not shutil.which("valgrind"):
         sys.exit("valgrind is missing: apt-get install valgrind")
+    if args.cache_sim:
+        VALGRIND.append("--cache-sim=yes")
     kinds = [k.strip() for k in args.kinds.split(",")]
     print("| scenario | " + " | ".join(f"{k} instr/req" for k in kinds) + " | ours/limit | target |")
     print("| --- |" + " ---: |" * (len(kinds) + 2))
     for name in args.scenario or SCENARIOS:
         body = json.dumps(SCENARIOS[name]).encode()
         got = {kind: measure(kind, body, args.requests, args.warmup, extra) for kind in kinds}
-        ratio = f"{got['ours'] / got['limit']:.3f}" if "ours" in got and "limit" in got else ""
-        print(f"| {name} | " + " | ".join(f"{got[k]:,.0f}" for k in kinds) +
+        ratio = f"{got['ours']['Ir'] / got['limit']['Ir']:.3f}" if "ours" in got and "limit" in got else ""
+        print(f"| {name} | " + " | ".join(f"{got[k]['Ir']:,.0f}" for k in kinds) +
               f" | {ratio} | ≤ {TARGETS.get(name, 1.10):.2f} |", flush=True)
+        if args.cache_sim:
+            for kind in kinds:
+                print(f"|  {kind} cache misses per request: " +
+                      ", ".join(f"{e} {v:,.0f}" for e, v in got[kind].items() if e != "Ir") + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,7 @@ def server(serve_app):
             state["url"] = served.url
             state["stop"] = asyncio.Event()
             state["loop"] = asyncio.get_running_loop()
+            state["rpc"] = served.service("rpc")
             ready.set()
             await state["stop"].wait()
 
@@ -94,6 +95,10 @@ def server(serve_app):
         resp = conn.getresponse()
         return resp.status, resp.read()
 
+    def general(obj: Any) -> Any:  # the server's general path (JSONRPCServer.handle), in the server's loop
+        return asyncio.run_coroutine_threadsafe(state["rpc"].handle(obj), state["loop"]).result(30)
+
+    post.general = general  # type: ignore[attr-defined]
     yield post
     status, raw = post(b'{"jsonrpc": "2.0", "method": "calc.ping", "id": 1}')
     conn.close()
@@ -137,3 +142,30 @@ def test_random_bytes_get_a_parse_error_or_a_well_formed_answer(server, raw):
         decoded = strict_loads(out)
         for obj in decoded if type(decoded) is list else [decoded]:
             check_response(obj, None)
+
+
+@st.composite
+def common_requests(draw: Any) -> Any:
+    """Mostly the shape the view answers on its fast path (int / str id, list / object / no params)."""
+    obj: dict[str, Any] = {"jsonrpc": "2.0", "method": draw(st.sampled_from(METHODS)),
+                           "id": draw(st.integers(-5, 2**40) | st.text(max_size=6))}
+    params = draw(st.none() | st.lists(json_scalars, max_size=4) | st.dictionaries(
+        st.sampled_from(["a", "b", "minuend", "subtrahend", "value", "x"]), json_scalars, max_size=3))
+    if params is not None:
+        obj["params"] = params
+    return obj
+
+
+@HYPOTHESIS
+@given(obj=common_requests() | requests())
+def test_the_views_fast_path_answers_exactly_as_the_general_path(server, obj):
+    """The view answers common requests in its own flat code; whatever it answers must be
+    what the server's general path (``JSONRPCServer.handle``) answers for the same object."""
+    body = json.dumps(obj).encode()
+    status, raw = server(body)
+    expected = server.general(json.loads(body))
+    if expected is None:
+        assert (status, raw) == (204, b""), (obj, raw)
+    else:
+        assert status == 200, (obj, raw)
+        assert strict_loads(raw) == json.loads(json.dumps(expected)), (obj, raw, expected)

@@ -28,32 +28,34 @@ if TYPE_CHECKING:
     from ._limiter import CallLimiter
     from ._routes import Route
 
-__all__ = ["ANYONE", "GUEST", "CallEngine", "Suspended"]
+__all__ = ["ANYONE", "GUEST", "METHOD_NOT_FOUND", "NOTHING", "NO_PARAMS", "CallEngine", "Suspended"]
 
 GUEST = _GUEST = int(PermissionKeys.GUEST)
 ANYONE = _ANYONE = -(2**63)  # the scope that passes every check (permissions off)
-_NO_PARAMS: list[Any] = []
+NO_PARAMS = _NO_PARAMS = ()  # the params of a call without params
 _scope_var = context.scope
-_NOTHING = object()
+NOTHING = _NOTHING = object()  # a member absent from the request object
 _PENDING = object()  # a call of _run not answered yet
 _ID_TYPES = (str, int, type(None))
-_METHOD_NOT_FOUND = MethodNotFound().to_object()  # shared, never mutated
+METHOD_NOT_FOUND = _METHOD_NOT_FOUND = MethodNotFound().to_object()  # shared, never mutated
 
 
 class Suspended:
     """A call not finished in its first step; :meth:`CallEngine._finish` completes it.
 
-    ``runner`` true: ``coro`` is the :meth:`CallEngine._call` generator of the request
-    object, suspended on ``yielded`` while holding a slot of the concurrency bound; it
-    returns the whole response. ``runner`` false: ``coro`` is the method's coroutine, not
-    started: it waits for a slot.
+    Three kinds: ``runner`` -- ``coro`` is the :meth:`CallEngine._run` generator, detached
+    on the call it suspended in (``yielded``), holding a slot of the concurrency bound; it
+    returns the whole response. ``has_slot`` only -- ``coro`` is the method's coroutine,
+    started and suspended on ``yielded``; it returns the result. Neither -- ``coro`` is the
+    method's coroutine, not started: it waits for a slot.
     """
 
-    __slots__ = ("coro", "yielded", "id", "notify", "method", "runner")
+    __slots__ = ("coro", "yielded", "id", "notify", "method", "has_slot", "runner")
 
-    def __init__(self, coro: Any, yielded: Any, id_: Any, notify: bool, method: Any, runner: bool) -> None:
+    def __init__(self, coro: Any, yielded: Any, id_: Any, notify: bool, method: Any, has_slot: bool,
+                 runner: bool) -> None:
         self.coro, self.yielded, self.id, self.notify = coro, yielded, id_, notify
-        self.method, self.runner = method, runner
+        self.method, self.has_slot, self.runner = method, has_slot, runner
 
 
 def _invalid(req: Any) -> dict[str, Any]:
@@ -133,7 +135,7 @@ class CallEngine:
         except StopIteration:
             return out[0]
         self.limiter.active += 1  # nothing ran since the bound was checked in _run
-        call = out[0] = Suspended(runner, yielded, req.get("id"), "id" not in req, req["method"], True)
+        call = out[0] = Suspended(runner, yielded, req.get("id"), "id" not in req, req["method"], True, True)
         return call
 
     def _begin(self, items: list[Any], scope: int) -> list[Any]:
@@ -158,7 +160,7 @@ class CallEngine:
             self.limiter.active += 1  # nothing ran since the bound was checked in _run
             k = out.index(_PENDING, start)  # the call that suspended
             req = items[k]
-            out[k] = Suspended(runner, yielded, req.get("id"), "id" not in req, req["method"], True)
+            out[k] = Suspended(runner, yielded, req.get("id"), "id" not in req, req["method"], True, True)
             start = k + 1
         return out
 
@@ -233,7 +235,7 @@ class CallEngine:
                         if limiter.waiting >= limiter.queue:
                             value.close()
                             raise _busy(limiter)
-                        out[k] = Suspended(value, None, id_, notify, method, False)
+                        out[k] = Suspended(value, None, id_, notify, method, False, False)
                         continue
                     value = yield from value  # eager: runs inline until the call suspends, if ever
                 response = None if notify else {"jsonrpc": "2.0", "result": value, "id": id_}
@@ -249,7 +251,7 @@ class CallEngine:
     async def _finish(self, call: Suspended, deadline: float) -> Any:
         """Complete a suspended (or waiting) call before ``deadline`` (unix time); never raises."""
         limiter = self.limiter
-        has_slot = started = call.runner
+        has_slot = started = call.has_slot
         loop_deadline = asyncio.get_running_loop().time() + (deadline - time.time())
         timeout = asyncio.timeout_at(loop_deadline)
         try:
@@ -263,10 +265,10 @@ class CallEngine:
             else:
                 async with timeout:
                     value = await _eager.resume(call.coro, call.yielded)
-                # a runner (the request object's _call generator) returns the whole response
-                has_slot = False
-                limiter.release()
-                return value
+                if call.runner:  # a detached _run generator returns the whole response
+                    has_slot = False
+                    limiter.release()
+                    return value
             out: Any = {"jsonrpc": "2.0", "result": value, "id": call.id}
         except TimeoutError as exc:
             err = RequestTimeout(data={"method": call.method, "problem": "the call passed its deadline and was "

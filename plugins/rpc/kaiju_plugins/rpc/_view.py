@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Generator
+from types import CoroutineType
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -21,7 +22,8 @@ from multidict import istr
 from kaiju_tools import ServiceNotFound, context, get_services
 
 from ._errors import InternalError, InvalidHeader, RequestTooLarge, RPCError
-from ._calls import ANYONE as _ANYONE, GUEST as _GUEST, Suspended
+from ._calls import ANYONE as _ANYONE, GUEST as _GUEST, METHOD_NOT_FOUND as _METHOD_NOT_FOUND, NO_PARAMS as _NO_PARAMS
+from ._calls import NOTHING as _NOTHING, Suspended
 from ._server import SERVER_KEY, JSONRPCServer
 
 __all__ = ["JSONRPCView"]
@@ -32,6 +34,8 @@ _H_TIMEOUT = istr("Timeout")
 _H_DEADLINE = istr("Deadline")
 _H_CORRELATION_ID = istr("Correlation-Id")
 _PARSE_ERROR = b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}'
+_FAST_IDS = frozenset((int, str))  # the id types of the common case (any other goes the general path)
+_PARAMS_TYPES = frozenset((list, dict))
 _cid_var = context.correlation_id
 _scope_var = context.scope
 _time = time.time
@@ -144,7 +148,7 @@ async def handle_request(request: web.Request) -> web.StreamResponse:
     try:
         # the common cases inline (the view is the server's own transport); the rest in handle()
         if type(data) is dict and deadline > now:
-            out = server._one(data, scope)  # noqa: SLF001
+            out = _answer(server, data, scope)
             if type(out) is Suspended:
                 out = await server._finish(out, deadline)  # noqa: SLF001
         elif type(data) is list and 0 < len(data) <= server.max_batch_size and deadline > now:
@@ -171,6 +175,54 @@ async def handle_request(request: web.Request) -> web.StreamResponse:
     if cid is not None:
         response.headers[_H_CORRELATION_ID] = cid
     return response
+
+
+def _answer(server: JSONRPCServer, req: dict[str, Any], scope: int) -> Any:
+    """One request object: its response, or :class:`Suspended` (the call suspended or waits).
+
+    The common case -- a call with an int or str id, params absent / a list / an object, a
+    method the caller may call, a free slot, no call hooks or per-call logs -- is answered
+    here in one flat function; anything else (notifications, malformed requests, refusals,
+    a full bound) goes through the server's general path, which answers every case.
+    """
+    method = req.get("method")
+    id_ = req.get("id", _NOTHING)
+    params = req.get("params", _NOTHING)
+    if (type(id_) not in _FAST_IDS or type(method) is not str or req.get("jsonrpc") != "2.0"
+            or (params is not _NOTHING and type(params) not in _PARAMS_TYPES)
+            or server._chain is not None or server.request_logs or server.response_logs):  # noqa: SLF001
+        return server._one(req, scope)  # noqa: SLF001
+    route = server.routes_table.get(method)
+    if route is None:
+        return {"jsonrpc": "2.0", "error": _METHOD_NOT_FOUND, "id": id_}
+    limiter = server.limiter
+    if scope > route.scope or limiter.active >= limiter.limit:
+        return server._one(req, scope)  # noqa: SLF001
+    try:
+        func = route.func  # called through locals: a method call on a slot is never specialised
+        if params is _NOTHING:
+            if not route.bare:
+                check = route.check_list
+                check(_NO_PARAMS)
+            value = func()
+        elif type(params) is list:
+            check = route.check_list
+            check(params)
+            value = func(*params)
+        else:
+            route.checker.check_dict(params)
+            value = func(**params)
+        if type(value) is CoroutineType:
+            try:
+                yielded = value.send(None)  # eager: the first step inline
+            except StopIteration as stop:
+                value = stop.value
+            else:
+                limiter.active += 1
+                return Suspended(value, yielded, id_, False, method, True, False)
+    except Exception as exc:
+        return {"jsonrpc": "2.0", "error": server._error(exc, method), "id": id_}  # noqa: SLF001
+    return {"jsonrpc": "2.0", "result": value, "id": id_}
 
 
 def _encode_safely(server: JSONRPCServer, out: Any) -> bytes:
