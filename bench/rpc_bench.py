@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -68,11 +69,13 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
 
 
-def start(kind: str, port: int, extra: list[str]) -> subprocess.Popen[bytes]:
+def start(kind: str, port: int, extra: list[str], wrap: Sequence[str] = ("taskset", "-c", "0"),
+          wait: float = 30) -> subprocess.Popen[bytes]:
+    """Start server ``kind`` on ``port`` under ``wrap`` (a command prefix) and wait for its socket."""
     script, own, _ = KINDS[kind]
-    proc = subprocess.Popen(["taskset", "-c", "0", PY, str(HERE / script), str(port), *own, *extra],
+    proc = subprocess.Popen([*wrap, PY, str(HERE / script), str(port), *own, *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):

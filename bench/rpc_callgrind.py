@@ -27,11 +27,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import rpc_bench  # noqa: E402
 from rpc_bench import KINDS, SCENARIOS, TARGETS  # noqa: E402
 
 PY = sys.executable
@@ -45,19 +45,8 @@ def free_port() -> int:
 
 
 def start(kind: str, port: int, out: Path, extra: list[str]) -> subprocess.Popen[bytes]:
-    script, own, _ = KINDS[kind]
-    cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", *VALGRIND,
-           PY, str(HERE / script), str(port), *own, *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"{kind} server did not start on port {port} under valgrind")
+    wrap = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", *VALGRIND]
+    return rpc_bench.start(kind, port, extra, wrap=wrap, wait=300)
 
 
 async def _connection(port: int, request: bytes, count: list[int]) -> None:
