@@ -65,3 +65,29 @@ def test_var_positional_annotations_are_checked():
     checker = ParamsChecker("m", f)
     assert problem(checker, [1, 2, 3]) is None
     assert problem(checker, [1, "2"]) == ("*args", "expected int, got str")
+
+
+def _none() -> None: ...
+def _defaults(a: int = 1, *args: int, b: str = "x", **kws: Any) -> None: ...
+def _required_positional(a: int) -> None: ...
+def _required_positional_only(a: int, /) -> None: ...
+def _required_keyword_only(*, key: str) -> None: ...
+def _required_after_optional(a: int = 0, *, key: str) -> None: ...
+
+
+@pytest.mark.parametrize("func", [_none, _defaults, _required_positional, _required_positional_only,
+                                  _required_keyword_only, _required_after_optional])
+def test_accepts_no_params_is_true_exactly_when_a_bare_call_binds(func):
+    """The view skips the params check of a call without params when this is true: it must
+    never be true for a function that needs an argument (that would be an internal error
+    instead of -32602 naming the parameter)."""
+    import inspect
+
+    try:
+        inspect.signature(func).bind()
+        binds = True
+    except TypeError:
+        binds = False
+    checker = ParamsChecker("m", func)
+    assert checker.accepts_no_params is binds
+    assert (problem(checker, []) is None) is binds
