@@ -36,6 +36,8 @@ NO_PARAMS = _NO_PARAMS = ()  # the params of a call without params
 _scope_var = context.scope
 NOTHING = _NOTHING = object()  # a member absent from the request object
 _PENDING = object()  # a call of _run not answered yet
+_DONE = object()  # next()'s default: the generator returned
+_FAST_IDS = frozenset((int, str))  # the common id types (any other is looked at closer)
 _ID_TYPES = (str, int, type(None))
 METHOD_NOT_FOUND = _METHOD_NOT_FOUND = MethodNotFound().to_object()  # shared, never mutated
 
@@ -128,20 +130,20 @@ class CallEngine:
 
     def _one(self, req: Any, scope: int) -> Any:
         """:meth:`_begin` for a single request object: its response, ``None`` or :class:`Suspended`."""
-        out = [_PENDING]
+        out = [_PENDING, False]
         runner = self._run((req,), 0, out, scope)
-        try:
-            yielded = runner.send(None)
-        except StopIteration:
+        yielded = next(runner, _DONE)  # a generator returning None raises no StopIteration here
+        if yielded is _DONE:
             return out[0]
         self.limiter.active += 1  # nothing ran since the bound was checked in _run
         call = out[0] = Suspended(runner, yielded, req.get("id"), "id" not in req, req["method"], True, True)
         return call
 
-    def _begin(self, items: list[Any], scope: int) -> list[Any]:
+    def _begin(self, items: list[Any], scope: int) -> tuple[list[Any], bool]:
         """Run each request object of a batch until it finishes or suspends.
 
-        :return: per item, the response object, ``None`` (a notification), or :class:`Suspended`
+        :return: per item, the response object, ``None`` (a notification), or :class:`Suspended`;
+            and whether any item is one of the last two (else the list is the whole answer)
 
         The calls run in :meth:`_run`, one generator for all of them that awaits each call
         with ``yield from`` (no exception per call, unlike ``send``). When a call suspends, its
@@ -150,54 +152,59 @@ class CallEngine:
         """
         n = len(items)
         out: list[Any] = [_PENDING] * n
+        out.append(False)  # out[n]: set by _run when an item answers None or waits for a slot
         start = 0
+        special = False
         while start < n:
             runner = self._run(items, start, out, scope)
-            try:
-                yielded = runner.send(None)
-            except StopIteration:
+            yielded = next(runner, _DONE)  # a generator returning None raises no StopIteration here
+            if yielded is _DONE:
                 break
             self.limiter.active += 1  # nothing ran since the bound was checked in _run
             k = out.index(_PENDING, start)  # the call that suspended
             req = items[k]
             out[k] = Suspended(runner, yielded, req.get("id"), "id" not in req, req["method"], True, True)
+            special = True
             start = k + 1
-        return out
+        return out, out.pop() or special
 
     @types.coroutine
     def _run(self, items: Any, start: int, out: list[Any], scope: int) -> Generator[Any, Any, Any]:
         """Answer ``items[start:]`` into ``out`` (the hot path: keep it flat).
 
-        ``out[k]`` is ``_PENDING`` until call ``k`` is answered. A coroutine method runs
-        inline (``yield from``) until it suspends, if ever; once :meth:`_begin` has put a
-        :class:`Suspended` in its place, the generator is detached: it returns that call's
-        response and stops. A call that cannot start because the concurrency bound is
-        reached is answered by a :class:`Suspended` that waits for a slot.
+        ``out[k]`` is ``_PENDING`` until call ``k`` is answered; ``out[len(items)]`` is set
+        true when an answer is ``None`` or a :class:`Suspended` waiting for a slot. A
+        coroutine method runs inline (``yield from``) until it suspends, if ever; once
+        :meth:`_begin` has put a :class:`Suspended` in its place, the generator is detached:
+        it returns that call's response and stops. A call that cannot start because the
+        concurrency bound is reached is answered by a :class:`Suspended` that waits for a slot.
         """
         routes = self.routes_table
         chain = self._chain
         request_logs, response_logs = self.request_logs, self.response_logs
-        for k in range(start, len(items)):
+        limiter = self.limiter
+        free = limiter.active < limiter.limit  # changes only when a call suspends: that detaches this generator
+        pending, nothing, fast_ids = _PENDING, _NOTHING, _FAST_IDS
+        n = len(items)
+        for k in range(start, n):
             req = items[k]
             if type(req) is not dict or req.get("jsonrpc") != "2.0":
                 out[k] = _invalid(req)
                 continue
             method = req.get("method")
-            if type(method) is not str:
-                out[k] = _invalid(req)
-                continue
-            id_ = req.get("id", _NOTHING)
-            if id_ is _NOTHING:
-                id_ = None
-                notify = True
-            else:
-                notify = False
-                if type(id_) not in _ID_TYPES and not (type(id_) is float and math.isfinite(id_)):
+            id_ = req.get("id", nothing)
+            params = req.get("params", nothing)
+            notify = False
+            if type(id_) not in fast_ids:
+                if id_ is nothing:
+                    id_ = None
+                    notify = True
+                elif not _valid_id(id_):
                     out[k] = _invalid(None)
                     continue
-            params = req.get("params", _NOTHING)
             params_type = type(params)
-            if params_type is not list and params is not _NOTHING and params_type is not dict:
+            if type(method) is not str or (params_type is not list and params_type is not dict
+                                           and params is not nothing):
                 out[k] = _invalid(req)
                 continue
             if request_logs:
@@ -206,8 +213,12 @@ class CallEngine:
                 if chain is None:
                     route = routes.get(method)
                     if route is None:  # never suspended: stored here, no exception raised
-                        response = None if notify else {"jsonrpc": "2.0", "error": _METHOD_NOT_FOUND, "id": id_}
-                        if response_logs and response is not None:
+                        if notify:
+                            out[k] = None
+                            out[n] = True
+                            continue
+                        response = {"jsonrpc": "2.0", "error": _METHOD_NOT_FOUND, "id": id_}
+                        if response_logs:
                             self.logger.info("rpc response", response=response)
                         out[k] = response
                         continue
@@ -219,7 +230,7 @@ class CallEngine:
                         check = route.check_list
                         check(params)
                         value = func(*params)
-                    elif params is _NOTHING:
+                    elif params is nothing:
                         if not route.bare:
                             check = route.check_list
                             check(_NO_PARAMS)
@@ -228,23 +239,28 @@ class CallEngine:
                         route.checker.check_dict(params)
                         value = func(**params)
                 else:
-                    value = chain(method, None if params is _NOTHING else params)
+                    value = chain(method, None if params is nothing else params)
                 if type(value) is CoroutineType:
-                    limiter = self.limiter
-                    if limiter.active >= limiter.limit:
+                    if not free:
                         if limiter.waiting >= limiter.queue:
                             value.close()
                             raise _busy(limiter)
                         out[k] = Suspended(value, None, id_, notify, method, False, False)
+                        out[n] = True
                         continue
                     value = yield from value  # eager: runs inline until the call suspends, if ever
-                response = None if notify else {"jsonrpc": "2.0", "result": value, "id": id_}
+                if notify:
+                    response = None
+                else:
+                    response = {"jsonrpc": "2.0", "result": value, "id": id_}
             except Exception as exc:
                 response = None if notify else {"jsonrpc": "2.0", "error": self._error(exc, method), "id": id_}
             if response_logs and response is not None:
                 self.logger.info("rpc response", response=response)
-            if out[k] is not _PENDING:  # detached by _begin
+            if out[k] is not pending:  # detached by _begin
                 return response
+            if response is None:
+                out[n] = True
             out[k] = response
         return None
 
@@ -339,7 +355,9 @@ class CallEngine:
         if deadline <= now:
             out = [self._expired(item) for item in items]
         else:
-            out = self._begin(items, self._caller_scope())
+            out, special = self._begin(items, self._caller_scope())
+            if not special:
+                return out
             if Suspended in map(type, out):
                 await self._gather(out, deadline)
         if None in out:

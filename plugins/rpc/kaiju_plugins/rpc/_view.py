@@ -152,11 +152,12 @@ async def handle_request(request: web.Request) -> web.StreamResponse:
             if type(out) is Suspended:
                 out = await server._finish(out, deadline)  # noqa: SLF001
         elif type(data) is list and 0 < len(data) <= server.max_batch_size and deadline > now:
-            out = server._begin(data, scope)  # noqa: SLF001
-            if Suspended in map(type, out):
-                await server._gather(out, deadline)  # noqa: SLF001
-            if None in out:
-                out = [o for o in out if o is not None] or None
+            out, special = server._begin(data, scope)  # noqa: SLF001
+            if special:  # some call suspended, waits for a slot, or is not answered
+                if Suspended in map(type, out):
+                    await server._gather(out, deadline)  # noqa: SLF001
+                if None in out:
+                    out = [o for o in out if o is not None] or None
         else:
             out = await server.handle(data, deadline)
     finally:
