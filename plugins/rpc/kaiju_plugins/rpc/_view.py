@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+import types
 from collections.abc import Generator
 from types import CoroutineType
 from typing import Any
@@ -214,16 +215,31 @@ def _answer(server: JSONRPCServer, req: dict[str, Any], scope: int) -> Any:
             route.checker.check_dict(params)
             value = func(**params)
         if type(value) is CoroutineType:
-            try:
-                yielded = value.send(None)  # eager: the first step inline
-            except StopIteration as stop:
-                value = stop.value
+            box: list[Any] = []
+            runner = _drive(value, box)
+            yielded = next(runner, _DONE)  # eager: the first step inline, no StopIteration
+            if yielded is _DONE:
+                value = box[0]
             else:
+                box.append(None)  # tells the runner to return the result (it suspended)
                 limiter.active += 1
-                return Suspended(value, yielded, id_, False, method, True, False)
+                return Suspended(runner, yielded, id_, False, method, True, False)
     except Exception as exc:
         return {"jsonrpc": "2.0", "error": server._error(exc, method), "id": id_}  # noqa: SLF001
     return {"jsonrpc": "2.0", "result": value, "id": id_}
+
+
+_DONE = object()
+
+
+@types.coroutine
+def _drive(coro: Any, box: list[Any]) -> Generator[Any, Any, Any]:
+    """Run ``coro``; its result goes into ``box`` unless the caller saw it suspend (then returned)."""
+    value = yield from coro
+    if box:
+        return value
+    box.append(value)
+    return None
 
 
 def _encode_safely(server: JSONRPCServer, out: Any) -> bytes:
