@@ -172,3 +172,43 @@ def test_the_view_without_a_server_answers_503_with_a_hint():
     status, out = asyncio.run(go())
     assert status == 503
     assert "JSONRPCServer" in out["error"]["data"]["hint"]
+
+
+def test_a_subclass_of_the_view_is_a_regular_view_that_can_wrap_the_answer():
+    from aiohttp import web
+    from kaiju_tools import init_app
+    from kaiju_tools.http import JSONRPCView
+
+    class TaggedView(JSONRPCView):
+        def __await__(self):
+            response = yield from super().__await__()  # the plain view's answer
+            response.headers["X-Tagged"] = type(self).__name__
+            return response
+
+    async def go():
+        import aiohttp
+
+        app = init_app({"main": {"name": "sub"}, "services": [{"cls": "JSONRPCServer"}]})
+        app.router.add_route("*", "/rpc", TaggedView)
+        app.router.add_route("*", "/plain", JSONRPCView)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        body = {"jsonrpc": "2.0", "method": "rpc.api", "id": 7}
+        try:
+            async with aiohttp.ClientSession() as session:
+                out = {}
+                for path in ("rpc", "plain"):
+                    async with session.post(f"http://127.0.0.1:{port}/{path}", json=body) as resp:
+                        out[path] = resp.status, resp.headers.get("X-Tagged"), await resp.json()
+                return out
+        finally:
+            await runner.cleanup()
+
+    out = asyncio.run(go())
+    assert out["rpc"][:2] == (200, "TaggedView")
+    assert out["plain"][:2] == (200, None)
+    assert out["rpc"][2]["id"] == out["plain"][2]["id"] == 7
+    assert out["rpc"][2]["result"] == out["plain"][2]["result"]

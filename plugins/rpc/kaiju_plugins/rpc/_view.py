@@ -100,8 +100,17 @@ def _server_of(app: web.Application) -> JSONRPCServer | web.Response:
     return server
 
 
-async def handle_request(request: web.Request) -> web.StreamResponse:
-    """Answer one HTTP request carrying a JSON-RPC request or batch."""
+def handle_request(request: web.Request) -> Any:
+    """Answer one HTTP request carrying a JSON-RPC request or batch (a coroutine)."""
+    return _serve(JSONRPCView, request)
+
+
+async def _serve(view: type, request: web.Request) -> web.StreamResponse:
+    """``JSONRPCView.__new__``: the handling coroutine of ``request`` (see :class:`JSONRPCView`)."""
+    if view is not JSONRPCView:  # a subclass: a regular view object (its own __await__ runs)
+        instance = AbstractView.__new__(view)
+        instance.__init__(request)
+        return await instance
     try:  # aiohttp's own attributes: three property calls less per request
         app = request._match_info._current_app  # noqa: SLF001
         http_method = request._method  # noqa: SLF001
@@ -265,10 +274,10 @@ class JSONRPCView(AbstractView):
     handling coroutine directly (no view object is kept per request).
     """
 
-    def __new__(cls, request: web.Request) -> Any:  # type: ignore[misc]
-        if cls is not JSONRPCView:  # a subclass gets a regular view object
-            return super().__new__(cls)
-        return handle_request(request)
+    # aiohttp calls a class view as ``await JSONRPCView(request)``: ``__new__`` is the handling
+    # coroutine function itself (a static method gets the class first), so constructing one
+    # returns the request's coroutine, with no Python frame run per request to make it
+    __new__ = staticmethod(_serve)  # type: ignore[assignment]
 
     def __await__(self) -> Generator[Any, None, web.StreamResponse]:
         return handle_request(self.request).__await__()
