@@ -169,3 +169,55 @@ def test_the_views_fast_path_answers_exactly_as_the_general_path(server, obj):
     else:
         assert status == 200, (obj, raw)
         assert strict_loads(raw) == json.loads(json.dumps(expected)), (obj, raw, expected)
+
+
+KNOWN = {"calc.ping", "calc.add", "calc.echo", "calc.fail", "calc.fail_rpc", "calc.typed", "calc.user_only",
+         "subtract", "sum", "update", "get_data", "rpc.api"}
+
+
+def expected_code(obj: Any) -> int | None:
+    """The specification's verdict on a request object, written out plainly: -32600 (invalid),
+    -32601 (no such method), or None (the method runs: its answer depends on the method)."""
+    if type(obj) is not dict or obj.get("jsonrpc") != "2.0" or type(obj.get("method")) is not str:
+        return -32600
+    if "id" in obj and not (obj["id"] is None or type(obj["id"]) in (str, int, float)):
+        return -32600
+    if "params" in obj and type(obj["params"]) not in (list, dict):
+        return -32600
+    return None if obj["method"] in KNOWN else -32601
+
+
+@HYPOTHESIS
+@given(obj=requests() | common_requests() | json_values.filter(lambda v: type(v) is not list))
+def test_each_request_object_gets_the_verdict_the_specification_gives(server, obj):
+    status, raw = server(json.dumps(obj).encode())
+    code = expected_code(obj)
+    if status == 204:  # only a valid notification goes unanswered
+        assert code != -32600 and type(obj) is dict and "id" not in obj, (obj, raw)
+        return
+    answer = strict_loads(raw)
+    got = answer.get("error", {}).get("code")
+    if code is None:
+        assert got not in (-32600, -32601), (obj, answer)
+    else:
+        assert got == code, (obj, answer)
+        if code == -32600 and type(obj) is dict and type(obj.get("id")) in (str, int) and \
+                type(obj.get("id")) is not bool:
+            assert answer["id"] == obj["id"], (obj, answer)  # a readable id is echoed
+
+
+@HYPOTHESIS
+@given(items=st.lists(requests() | common_requests() | json_values.filter(lambda v: type(v) is not list),
+                      min_size=1, max_size=8))
+def test_a_batch_answers_each_item_as_it_would_be_answered_alone_in_order(server, items):
+    alone = []  # (a list sent alone would be a batch: items here are anything else)
+    for item in items:
+        status, raw = server(json.dumps(item).encode())
+        if status == 200:
+            alone.append(strict_loads(raw))
+    status, raw = server(json.dumps(items).encode())
+    if not alone:
+        assert (status, raw) == (204, b""), (items, raw)
+    else:
+        assert status == 200, (items, raw)
+        assert strict_loads(raw) == alone, (items, raw, alone)
