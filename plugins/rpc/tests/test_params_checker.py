@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kaiju_plugins.rpc import InvalidParams
 from kaiju_plugins.rpc._params import ParamsChecker
@@ -91,3 +93,35 @@ def test_accepts_no_params_is_true_exactly_when_a_bare_call_binds(func):
     checker = ParamsChecker("m", func)
     assert checker.accepts_no_params is binds
     assert (problem(checker, []) is None) is binds
+
+
+def _one(a: int) -> tuple[Any, ...]: return (a,)
+def _two(a: int, b: str) -> tuple[Any, ...]: return (a, b)
+def _three(a: float, b: bool, c: list) -> tuple[Any, ...]: return (a, b, c)
+def _untyped(a, b=2) -> tuple[Any, ...]: return (a, b)
+def _mixed(a: int, b, c: str = "x", d: int = 4) -> tuple[Any, ...]: return (a, b, c, d)
+def _star(a: int, *rest: str) -> tuple[Any, ...]: return (a, *rest)
+def _kw_only(a: int, *, k: int) -> tuple[Any, ...]: return (a, k)
+
+
+_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=3) | \
+    st.lists(st.integers(), max_size=2) | st.dictionaries(st.text(max_size=2), st.integers(), max_size=2)
+
+
+@pytest.mark.parametrize("func", [_one, _two, _three, _untyped, _mixed, _star, _kw_only, _none])
+@settings(max_examples=150, deadline=None)
+@given(params=st.lists(_scalars, max_size=5) | st.tuples(st.integers()).map(list)  # well-typed lists too
+       | st.tuples(st.integers(), st.text(max_size=3)).map(list)
+       | st.tuples(st.floats(allow_nan=False) | st.integers(), st.booleans(), st.lists(st.integers())).map(list)
+       | st.tuples(st.integers(), _scalars, st.text(max_size=2)).map(list))
+def test_call_list_calls_exactly_when_the_full_check_passes(func, params):
+    """``call_list`` (the fast, unrolled caller) agrees with ``check_list`` + ``func(*params)``."""
+    checker = ParamsChecker("m", func)
+    try:
+        checker.check_list(params)
+    except InvalidParams as exc:
+        with pytest.raises(InvalidParams) as raised:
+            checker.call_list(params)
+        assert raised.value.data == exc.data
+    else:
+        assert checker.call_list(params) == func(*params)

@@ -106,11 +106,9 @@ class CallEngine:
             if (_GUEST if scope is None else scope) > route.scope:
                 raise _denied(route)
         if params is _NOTHING:
-            route.checker.check_list([])
-            return route.func()
+            return route.func() if route.bare else route.call_list(_NO_PARAMS)
         if type(params) is list:
-            route.checker.check_list(params)
-            return route.func(*params)
+            return route.call_list(params)
         route.checker.check_dict(params)
         return route.func(**params)
 
@@ -225,18 +223,19 @@ class CallEngine:
                     if scope > route.scope:
                         raise _denied(route)
                     # attributes called through locals: a method call on a slot is never specialised
-                    func = route.func
                     if params_type is list:
-                        check = route.check_list
-                        check(params)
-                        value = func(*params)
+                        call = route.call_list  # checks the params, then calls
+                        value = call(params)
                     elif params is nothing:
-                        if not route.bare:
-                            check = route.check_list
-                            check(_NO_PARAMS)
-                        value = func()
+                        if route.bare:
+                            func = route.func
+                            value = func()
+                        else:
+                            call = route.call_list
+                            value = call(_NO_PARAMS)
                     else:
                         route.checker.check_dict(params)
+                        func = route.func
                         value = func(**params)
                 else:
                     value = chain(method, None if params is nothing else params)

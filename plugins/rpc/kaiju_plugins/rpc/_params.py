@@ -68,31 +68,36 @@ def _json_name(value: Any) -> str:
         type(value).__name__)
 
 
-def _unrolled(n: int, allowed: list[tuple[type, ...]], slow: Callable[[list[Any]], None]) -> Any:
-    """Checks for 1-3 annotated positional params, unrolled (a loop costs ~4x as much)."""
-    if n == 1:
+def _unrolled(func: Callable[..., Any], allowed: list[tuple[type, ...]], slow: Callable[[Any], None]) -> Any:
+    """Callers for 1-3 annotated positional params, unrolled (a loop costs ~4x as much); the
+    values are passed one by one (no tuple made of the list, as ``func(*params)`` does)."""
+    if len(allowed) == 1:
         (t0,) = allowed
 
-        def check_1(params: list[Any]) -> None:
-            if len(params) != 1 or type(params[0]) not in t0:
+        def call_1(params: Any) -> Any:
+            if len(params) != 1 or type(a := params[0]) not in t0:
                 slow(params)
+            return func(a)
 
-        return check_1
-    if n == 2:
+        return call_1
+    if len(allowed) == 2:
         t0, t1 = allowed
 
-        def check_2(params: list[Any]) -> None:
-            if len(params) != 2 or type(params[0]) not in t0 or type(params[1]) not in t1:
+        def call_2(params: Any) -> Any:
+            if len(params) != 2 or type(a := params[0]) not in t0 or type(b := params[1]) not in t1:
                 slow(params)
+            return func(a, b)
 
-        return check_2
+        return call_2
     t0, t1, t2 = allowed
 
-    def check_3(params: list[Any]) -> None:
-        if len(params) != 3 or type(params[0]) not in t0 or type(params[1]) not in t1 or type(params[2]) not in t2:
+    def call_3(params: Any) -> Any:
+        if (len(params) != 3 or type(a := params[0]) not in t0 or type(b := params[1]) not in t1
+                or type(c := params[2]) not in t2):
             slow(params)
+        return func(a, b, c)
 
-    return check_3
+    return call_3
 
 
 class ParamsChecker:
@@ -104,7 +109,7 @@ class ParamsChecker:
 
     __slots__ = ("method", "signature", "_min_pos", "_max_pos", "_pos_names", "_pos_types", "_var_pos", "_var_pos_types",
                  "_by_name", "_required", "_var_kw", "_var_kw_types", "_positional_only", "_keyword_only",
-                 "description", "check_list", "accepts_no_params")
+                 "description", "call_list", "accepts_no_params")
 
     def __init__(self, method: str, func: Callable[..., Any]) -> None:
         self.method = method
@@ -161,8 +166,9 @@ class ParamsChecker:
                 and kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD),
                 "kind": kind.name.lower(),
             })
-        self.check_list = self._fast_list_check()
-        """Check positional params; raise :class:`InvalidParams` naming the parameter."""
+        self.call_list: Callable[[Any], Any] = self._list_caller(func)
+        """Check positional params (a list, or ``()`` for none), then call the function with
+        them and return what it returns; raise :class:`InvalidParams` naming the parameter."""
         self.accepts_no_params = self._min_pos == 0 and not self._required
         """True when a call without ``params`` passes the check (nothing is required)."""
 
@@ -170,35 +176,42 @@ class ParamsChecker:
         return InvalidParams(data={"method": self.method, "param": param, "problem": problem,
                                    "signature": self.signature})
 
-    def _fast_list_check(self) -> Any:
+    def _list_caller(self, func: Callable[..., Any]) -> Any:
         """A closure for the common case (no ``*args``, no keyword-only params): one length
-        test and one ``type(v) in allowed`` per annotated value; on any doubt it hands over
-        to the full check, which finds the problem and raises."""
+        test and one ``type(v) in allowed`` per annotated value, then the call; on any doubt
+        it hands over to the full check, which finds the problem and raises."""
+        slow = self.check_list
         if self._var_pos or self._keyword_only:
-            return self._check_list
-        min_pos, max_pos, slow = self._min_pos, self._max_pos, self._check_list
+            def call_checked(params: Any) -> Any:
+                slow(params)
+                return func(*params)
+
+            return call_checked
+        min_pos, max_pos = self._min_pos, self._max_pos
         pos_types = tuple(self._pos_types)
         if not pos_types:
-            def check_count(params: list[Any]) -> None:
+            def call_counted(params: Any) -> Any:
                 if not min_pos <= len(params) <= max_pos:
                     slow(params)
+                return func(*params)
 
-            return check_count
+            return call_counted
         if min_pos == max_pos == len(pos_types) <= 3:
-            return _unrolled(max_pos, [t for _, _, t in pos_types], slow)
+            return _unrolled(func, [t for _, _, t in pos_types], slow)
 
-        def check_list(params: list[Any]) -> None:
+        def call_typed(params: Any) -> Any:
             n = len(params)
             if n < min_pos or n > max_pos:
                 slow(params)
             for i, _, allowed in pos_types:
                 if i < n and type(params[i]) not in allowed:
                     slow(params)
+            return func(*params)
 
-        return check_list
+        return call_typed
 
-    def _check_list(self, params: list[Any]) -> None:
-        """Check positional params; raise :class:`InvalidParams` naming the parameter."""
+    def check_list(self, params: Any) -> None:
+        """Check positional params (a list); raise :class:`InvalidParams` naming the parameter."""
         n = len(params)
         if n < self._min_pos:
             raise self._fail(self._pos_names[n], "missing required parameter "

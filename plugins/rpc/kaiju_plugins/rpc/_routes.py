@@ -18,7 +18,7 @@ __all__ = ["Route", "build_routes"]
 class Route:
     """One RPC method: its callable, its prepared params check and its scope."""
 
-    __slots__ = ("method", "func", "is_async", "checker", "check_list", "bare", "scope", "service", "doc")
+    __slots__ = ("method", "func", "is_async", "checker", "call_list", "bare", "scope", "service", "doc")
 
     def __init__(self, method: str, func: Callable[..., Any], scope: int, service: str) -> None:
         self.method = method
@@ -26,7 +26,7 @@ class Route:
         self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
             getattr(func, "__call__", None))
         self.checker = ParamsChecker(method, func)
-        self.check_list = self.checker.check_list
+        self.call_list = self.checker.call_list  # check positional params, then call
         self.bare = self.checker.accepts_no_params  # a call without params needs no check
         self.scope = int(scope)
         self.service = service

@@ -210,18 +210,20 @@ def _answer(server: JSONRPCServer, req: dict[str, Any], scope: int) -> Any:
     if scope > route.scope or limiter.active >= limiter.limit:
         return server._one(req, scope)  # noqa: SLF001
     try:
-        func = route.func  # called through locals: a method call on a slot is never specialised
+        # attributes called through locals: a method call on a slot is never specialised
         if params is _NOTHING:
-            if not route.bare:
-                check = route.check_list
-                check(_NO_PARAMS)
-            value = func()
+            if route.bare:
+                func = route.func
+                value = func()
+            else:
+                call = route.call_list  # checks the params, then calls
+                value = call(_NO_PARAMS)
         elif type(params) is list:
-            check = route.check_list
-            check(params)
-            value = func(*params)
+            call = route.call_list
+            value = call(params)
         else:
             route.checker.check_dict(params)
+            func = route.func
             value = func(**params)
         if type(value) is CoroutineType:
             box: list[Any] = []
