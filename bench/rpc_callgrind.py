@@ -113,6 +113,8 @@ def main() -> None:
                         help="a scenario to count (repeatable; default: all)")
     parser.add_argument("--cache-sim", action="store_true",
                         help="also count simulated cache misses (I1/D1/LL, per request)")
+    parser.add_argument("--branch-sim", action="store_true",
+                        help="also count simulated branch mispredictions (Bcm conditional, Bim indirect)")
     parser.add_argument("--kinds", default="ours,limit",
                         help="servers to count: ours, limit, raw-in-ours (default ours,limit)")
     args, extra = parser.parse_known_args()
@@ -120,6 +122,8 @@ def main() -> None:
         sys.exit("valgrind is missing: apt-get install valgrind")
     if args.cache_sim:
         VALGRIND.append("--cache-sim=yes")
+    if args.branch_sim:
+        VALGRIND.append("--branch-sim=yes")
     kinds = [k.strip() for k in args.kinds.split(",")]
     print("| scenario | " + " | ".join(f"{k} instr/req" for k in kinds) + " | ours/limit | target |")
     print("| --- |" + " ---: |" * (len(kinds) + 2))
@@ -129,9 +133,9 @@ def main() -> None:
         ratio = f"{got['ours']['Ir'] / got['limit']['Ir']:.3f}" if "ours" in got and "limit" in got else ""
         print(f"| {name} | " + " | ".join(f"{got[k]['Ir']:,.0f}" for k in kinds) +
               f" | {ratio} | ≤ {TARGETS.get(name, 1.10):.2f} |", flush=True)
-        if args.cache_sim:
+        if args.cache_sim or args.branch_sim:
             for kind in kinds:
-                print(f"|  {kind} cache misses per request: " +
+                print(f"|  {kind} misses per request: " +
                       ", ".join(f"{e} {v:,.0f}" for e, v in got[kind].items() if e != "Ir") + " |", flush=True)
 
 

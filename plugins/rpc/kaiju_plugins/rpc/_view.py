@@ -25,6 +25,7 @@ from kaiju_tools import ServiceNotFound, context, get_services
 from ._errors import InternalError, InvalidHeader, RequestTooLarge, RPCError
 from ._calls import ANYONE as _ANYONE, GUEST as _GUEST, METHOD_NOT_FOUND as _METHOD_NOT_FOUND, NO_PARAMS as _NO_PARAMS
 from ._calls import NOTHING as _NOTHING, Suspended
+from ._response import json_response
 from ._server import SERVER_KEY, JSONRPCServer
 
 __all__ = ["JSONRPCView"]
@@ -182,7 +183,7 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
             encoded = dumps(out)
         except (TypeError, ValueError, OverflowError, RecursionError):
             encoded = _encode_safely(server, out)
-        response = web.Response(body=encoded, content_type=_JSON)
+        response = json_response(encoded)
     if cid is not None:
         response.headers[_H_CORRELATION_ID] = cid
     return response
