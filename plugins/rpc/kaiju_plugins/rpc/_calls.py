@@ -1,16 +1,15 @@
-"""The call engine of :class:`JSONRPCServer`: request objects and batches in, responses out.
+"""The call engine of :class:`JSONRPCServer`: request objects and batches in, answers out.
 
 Per call: validate the request object, find the route, check the caller's scope and the
-params (prepared at start-up), call, and run the coroutine's first step inline (see
-``_eager``). Only a call that suspends costs a task (in a batch), a deadline timer and a
-slot of the concurrency bound.
+params (prepared at start-up), call, and run the coroutine's first step inline. A call
+that suspends comes out as :class:`Suspended`; ``_requests`` completes it (a deadline
+timer, a slot of the concurrency bound, a task when in a batch).
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import time
 import types
 from collections.abc import Generator
 from types import CoroutineType
@@ -18,17 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from kaiju_tools import context
 
-from . import _eager
-from ._errors import (
-    InternalError, MethodNotFound, PermissionDenied, RequestTimeout, RequestTooLarge, RPCError, ServerBusy,
-)
+from ._errors import InternalError, MethodNotFound, PermissionDenied, RPCError, ServerBusy
 from ._interface import PermissionKeys
 
 if TYPE_CHECKING:
     from ._limiter import CallLimiter
     from ._routes import Route
 
-__all__ = ["ANYONE", "GUEST", "METHOD_NOT_FOUND", "NOTHING", "NO_PARAMS", "CallEngine", "Suspended"]
+__all__ = ["ANYONE", "GUEST", "METHOD_NOT_FOUND", "NOTHING", "NO_PARAMS", "CallEngine", "Suspended",
+           "invalid_request", "valid_id"]
 
 GUEST = _GUEST = int(PermissionKeys.GUEST)
 ANYONE = _ANYONE = -(2**63)  # the scope that passes every check (permissions off)
@@ -43,7 +40,7 @@ METHOD_NOT_FOUND = _METHOD_NOT_FOUND = MethodNotFound().to_object()  # shared, n
 
 
 class Suspended:
-    """A call not finished in its first step; :meth:`CallEngine._finish` completes it.
+    """A call not finished in its first step; :meth:`RequestEngine._finish` (``_requests``) completes it.
 
     Three kinds: ``runner`` -- ``coro`` is the :meth:`CallEngine._run` generator, detached
     on the call it suspended in (``yielded``), holding a slot of the concurrency bound; it
@@ -60,9 +57,10 @@ class Suspended:
         self.method, self.has_slot, self.runner = method, has_slot, runner
 
 
-def _invalid(req: Any) -> dict[str, Any]:
+def invalid_request(req: Any) -> dict[str, Any]:
+    """The -32600 answer to ``req`` (its id when readable, else null)."""
     id_ = req.get("id") if type(req) is dict else None
-    if not _valid_id(id_):
+    if not valid_id(id_):
         id_ = None
     return {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": id_}
 
@@ -72,7 +70,8 @@ def _denied(route: Route) -> PermissionDenied:
                                   "problem": "the caller's scope may not call this method"})
 
 
-def _valid_id(id_: Any) -> bool:
+def valid_id(id_: Any) -> bool:
+    """An id the specification allows: string, number (finite) or null."""
     t = type(id_)
     return t in _ID_TYPES or (t is float and math.isfinite(id_))
 
@@ -187,7 +186,7 @@ class CallEngine:
         for k in range(start, n):
             req = items[k]
             if type(req) is not dict or req.get("jsonrpc") != "2.0":
-                out[k] = _invalid(req)
+                out[k] = invalid_request(req)
                 continue
             method = req.get("method")
             id_ = req.get("id", nothing)
@@ -197,13 +196,13 @@ class CallEngine:
                 if id_ is nothing:
                     id_ = None
                     notify = True
-                elif not _valid_id(id_):
-                    out[k] = _invalid(None)
+                elif not valid_id(id_):
+                    out[k] = invalid_request(None)
                     continue
             params_type = type(params)
             if type(method) is not str or (params_type is not list and params_type is not dict
                                            and params is not nothing):
-                out[k] = _invalid(req)
+                out[k] = invalid_request(req)
                 continue
             if request_logs:
                 self.logger.info("rpc accepted", request={"method": method, "id": id_})
@@ -263,46 +262,6 @@ class CallEngine:
             out[k] = response
         return None
 
-    async def _finish(self, call: Suspended, deadline: float) -> Any:
-        """Complete a suspended (or waiting) call before ``deadline`` (unix time); never raises."""
-        limiter = self.limiter
-        has_slot = started = call.has_slot
-        loop_deadline = asyncio.get_running_loop().time() + (deadline - time.time())
-        timeout = asyncio.timeout_at(loop_deadline)
-        try:
-            if not has_slot:
-                await limiter.acquire(loop_deadline)
-                has_slot = started = True
-                marker, value = _eager.start(call.coro)
-                if marker is not _eager.DONE:
-                    async with timeout:
-                        value = await _eager.resume(call.coro, marker)
-            else:
-                async with timeout:
-                    value = await _eager.resume(call.coro, call.yielded)
-                if call.runner:  # a detached _run generator returns the whole response
-                    has_slot = False
-                    limiter.release()
-                    return value
-            out: Any = {"jsonrpc": "2.0", "result": value, "id": call.id}
-        except TimeoutError as exc:
-            err = RequestTimeout(data={"method": call.method, "problem": "the call passed its deadline and was "
-                                       "cancelled", "max_request_time": self.max_request_time}) \
-                if timeout.expired() else exc
-            out = {"jsonrpc": "2.0", "error": self._error(err, call.method), "id": call.id}
-        except Exception as exc:
-            out = {"jsonrpc": "2.0", "error": self._error(exc, call.method), "id": call.id}
-        finally:
-            if has_slot:
-                limiter.release()
-            if not started:
-                call.coro.close()  # never started (busy, or timed out while queued)
-        if call.notify:
-            return None
-        if self.response_logs:
-            self.logger.info("rpc response", response=out)
-        return out
-
     def _error(self, exc: BaseException, method: Any) -> dict[str, Any]:
         if isinstance(exc, RPCError):
             return exc.to_object()
@@ -310,71 +269,3 @@ class CallEngine:
             return PermissionDenied(str(exc) or None, data={"method": method}).to_object()
         self.logger.error("rpc method raised", method=method, exc_info=exc)
         return InternalError(data={"method": method, "type": type(exc).__name__, "message": str(exc)}).to_object()
-
-    # ---- requests -------------------------------------------------------------------
-
-    async def handle(self, data: Any, deadline: float | None = None) -> Any:
-        """Answer a decoded JSON-RPC request (an object or a batch).
-
-        :param data: the decoded body
-        :param deadline: unix time after which calls are cancelled (default:
-            ``default_request_time`` from now)
-        :return: the response object, the list of responses of a batch, or ``None`` when
-            nothing is to be answered (notifications)
-        """
-        now = time.time()
-        if deadline is None:
-            deadline = now + self.default_request_time
-        if type(data) is list:
-            return await self._batch(data, deadline, now)
-        if deadline <= now:
-            return self._expired(data)
-        out = self._one(data, self._caller_scope())
-        if type(out) is Suspended:
-            return await self._finish(out, deadline)
-        return out
-
-    def _expired(self, req: Any) -> Any:
-        if type(req) is not dict or req.get("jsonrpc") != "2.0" or type(req.get("method")) is not str:
-            return _invalid(req)
-        if "id" not in req:
-            return None
-        err = RequestTimeout(data={"method": req["method"], "problem": "the request's deadline had passed "
-                                   "before the call could start"})
-        return {"jsonrpc": "2.0", "error": err.to_object(), "id": req["id"] if _valid_id(req["id"]) else None}
-
-    async def _batch(self, items: list[Any], deadline: float, now: float) -> Any:
-        if not items:
-            return _invalid(None)
-        if len(items) > self.max_batch_size:
-            err = RequestTooLarge(data={"problem": f"a batch may hold at most {self.max_batch_size} calls, "
-                                                   f"got {len(items)}", "max_batch_size": self.max_batch_size,
-                                        "hint": "split the batch"})
-            return {"jsonrpc": "2.0", "error": err.to_object(), "id": None}
-        if deadline <= now:
-            out = [self._expired(item) for item in items]
-        else:
-            out, special = self._begin(items, self._caller_scope())
-            if not special:
-                return out
-            if Suspended in map(type, out):
-                await self._gather(out, deadline)
-        if None in out:
-            return [o for o in out if o is not None] or None
-        return out
-
-    async def _gather(self, out: list[Any], deadline: float) -> None:
-        """Finish the suspended calls of a batch concurrently, each in its own task, in place."""
-        loop = asyncio.get_running_loop()
-        waits = [(i, loop.create_task(self._finish(o, deadline))) for i, o in enumerate(out)
-                 if type(o) is Suspended]
-        try:
-            await asyncio.wait([task for _, task in waits])
-        except BaseException:
-            for _, task in waits:
-                task.cancel()
-            raise
-        for i, task in waits:
-            out[i] = task.result()
-
-

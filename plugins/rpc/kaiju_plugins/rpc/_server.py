@@ -7,17 +7,17 @@ from typing import Any
 from aiohttp import web
 from kaiju_tools import ConfigError, ConfigProblem, ContextableService, context, get_services
 
-from ._calls import CallEngine
 from ._codec import get_codec
 from ._interface import PermissionKeys, PublicInterface
 from ._limiter import CallLimiter
+from ._requests import RequestEngine
 from ._routes import Route, build_routes
 
 __all__ = ["SERVER_KEY", "JSONRPCServer"]
 
 _GUEST = int(PermissionKeys.GUEST)
 
-class JSONRPCServer(CallEngine, ContextableService, PublicInterface):
+class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
     """Serves the routes of every :class:`PublicInterface` service of the app over JSON-RPC 2.0.
 
     Mount :class:`kaiju_tools.http.JSONRPCView` on a route to expose it over HTTP.

@@ -1,0 +1,128 @@
+"""Requests in, answers out: :meth:`RequestEngine.handle`, and completing suspended calls.
+
+:class:`~._calls.CallEngine` runs each call until it finishes or suspends; here a
+suspended call (:class:`~._calls.Suspended`) gets its deadline timer and keeps (or waits
+for) its slot of the concurrency bound, and a batch's suspended calls finish concurrently,
+each in its own task, answered in request order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from . import _eager
+from ._calls import CallEngine, Suspended, invalid_request, valid_id
+from ._errors import RequestTimeout, RequestTooLarge
+
+__all__ = ["RequestEngine"]
+
+
+class RequestEngine(CallEngine):
+    """Mixin: the request-level API of :class:`JSONRPCServer` on top of :class:`CallEngine`."""
+
+    async def _finish(self, call: Suspended, deadline: float) -> Any:
+        """Complete a suspended (or waiting) call before ``deadline`` (unix time); never raises."""
+        limiter = self.limiter
+        has_slot = started = call.has_slot
+        loop_deadline = asyncio.get_running_loop().time() + (deadline - time.time())
+        timeout = asyncio.timeout_at(loop_deadline)
+        try:
+            if not has_slot:
+                await limiter.acquire(loop_deadline)
+                has_slot = started = True
+                marker, value = _eager.start(call.coro)
+                if marker is not _eager.DONE:
+                    async with timeout:
+                        value = await _eager.resume(call.coro, marker)
+            else:
+                async with timeout:
+                    value = await _eager.resume(call.coro, call.yielded)
+                if call.runner:  # a detached _run generator returns the whole response
+                    has_slot = False
+                    limiter.release()
+                    return value
+            out: Any = {"jsonrpc": "2.0", "result": value, "id": call.id}
+        except TimeoutError as exc:
+            err = RequestTimeout(data={"method": call.method, "problem": "the call passed its deadline and was "
+                                       "cancelled", "max_request_time": self.max_request_time}) \
+                if timeout.expired() else exc
+            out = {"jsonrpc": "2.0", "error": self._error(err, call.method), "id": call.id}
+        except Exception as exc:
+            out = {"jsonrpc": "2.0", "error": self._error(exc, call.method), "id": call.id}
+        finally:
+            if has_slot:
+                limiter.release()
+            if not started:
+                call.coro.close()  # never started (busy, or timed out while queued)
+        if call.notify:
+            return None
+        if self.response_logs:
+            self.logger.info("rpc response", response=out)
+        return out
+
+
+    async def handle(self, data: Any, deadline: float | None = None) -> Any:
+        """Answer a decoded JSON-RPC request (an object or a batch).
+
+        :param data: the decoded body
+        :param deadline: unix time after which calls are cancelled (default:
+            ``default_request_time`` from now)
+        :return: the response object, the list of responses of a batch, or ``None`` when
+            nothing is to be answered (notifications)
+        """
+        now = time.time()
+        if deadline is None:
+            deadline = now + self.default_request_time
+        if type(data) is list:
+            return await self._batch(data, deadline, now)
+        if deadline <= now:
+            return self._expired(data)
+        out = self._one(data, self._caller_scope())
+        if type(out) is Suspended:
+            return await self._finish(out, deadline)
+        return out
+
+    def _expired(self, req: Any) -> Any:
+        if type(req) is not dict or req.get("jsonrpc") != "2.0" or type(req.get("method")) is not str:
+            return invalid_request(req)
+        if "id" not in req:
+            return None
+        err = RequestTimeout(data={"method": req["method"], "problem": "the request's deadline had passed "
+                                   "before the call could start"})
+        return {"jsonrpc": "2.0", "error": err.to_object(), "id": req["id"] if valid_id(req["id"]) else None}
+
+    async def _batch(self, items: list[Any], deadline: float, now: float) -> Any:
+        if not items:
+            return invalid_request(None)
+        if len(items) > self.max_batch_size:
+            err = RequestTooLarge(data={"problem": f"a batch may hold at most {self.max_batch_size} calls, "
+                                                   f"got {len(items)}", "max_batch_size": self.max_batch_size,
+                                        "hint": "split the batch"})
+            return {"jsonrpc": "2.0", "error": err.to_object(), "id": None}
+        if deadline <= now:
+            out = [self._expired(item) for item in items]
+        else:
+            out, special = self._begin(items, self._caller_scope())
+            if not special:
+                return out
+            if Suspended in map(type, out):
+                await self._gather(out, deadline)
+        if None in out:
+            return [o for o in out if o is not None] or None
+        return out
+
+    async def _gather(self, out: list[Any], deadline: float) -> None:
+        """Finish the suspended calls of a batch concurrently, each in its own task, in place."""
+        loop = asyncio.get_running_loop()
+        waits = [(i, loop.create_task(self._finish(o, deadline))) for i, o in enumerate(out)
+                 if type(o) is Suspended]
+        try:
+            await asyncio.wait([task for _, task in waits])
+        except BaseException:
+            for _, task in waits:
+                task.cancel()
+            raise
+        for i, task in waits:
+            out[i] = task.result()
