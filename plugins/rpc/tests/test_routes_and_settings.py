@@ -147,36 +147,45 @@ def test_cancelling_a_resumed_coroutine_reaches_the_coroutine():
     assert seen == ["cancelled"]
 
 
-def test_the_view_without_a_server_answers_503_with_a_hint():
+def _post_to_views(config: dict, views: dict, body: bytes) -> dict:
+    """Serve ``views`` (path -> view class) in an app built from ``config`` on 127.0.0.1; post
+    ``body`` to each path: path -> (status, X-Tagged header, decoded answer)."""
+    import aiohttp
     from aiohttp import web
     from kaiju_tools import init_app
-    from kaiju_tools.http import JSONRPCView
 
     async def go():
-        import aiohttp
-
-        app = init_app({"main": {"name": "norpc"}, "services": []})
-        app.router.add_route("*", "/rpc", JSONRPCView)
+        app = init_app(config)
+        for path, view in views.items():
+            app.router.add_route("*", f"/{path}", view)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]
+        out = {}
         try:
-            async with aiohttp.ClientSession() as session, session.post(f"http://127.0.0.1:{port}/rpc",
-                                                                         data=b"{}") as resp:
-                return resp.status, await resp.json()
+            async with aiohttp.ClientSession() as session:
+                for path in views:
+                    async with session.post(f"http://127.0.0.1:{port}/{path}", data=body) as resp:
+                        out[path] = resp.status, resp.headers.get("X-Tagged"), await resp.json()
         finally:
             await runner.cleanup()
+        return out
 
-    status, out = asyncio.run(go())
+    return asyncio.run(go())
+
+
+def test_the_view_without_a_server_answers_503_with_a_hint():
+    from kaiju_tools.http import JSONRPCView
+
+    out = _post_to_views({"main": {"name": "norpc"}, "services": []}, {"rpc": JSONRPCView}, b"{}")
+    status, _, answer = out["rpc"]
     assert status == 503
-    assert "JSONRPCServer" in out["error"]["data"]["hint"]
+    assert "JSONRPCServer" in answer["error"]["data"]["hint"]
 
 
 def test_a_subclass_of_the_view_is_a_regular_view_that_can_wrap_the_answer():
-    from aiohttp import web
-    from kaiju_tools import init_app
     from kaiju_tools.http import JSONRPCView
 
     class TaggedView(JSONRPCView):
@@ -185,29 +194,9 @@ def test_a_subclass_of_the_view_is_a_regular_view_that_can_wrap_the_answer():
             response.headers["X-Tagged"] = type(self).__name__
             return response
 
-    async def go():
-        import aiohttp
-
-        app = init_app({"main": {"name": "sub"}, "services": [{"cls": "JSONRPCServer"}]})
-        app.router.add_route("*", "/rpc", TaggedView)
-        app.router.add_route("*", "/plain", JSONRPCView)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        body = {"jsonrpc": "2.0", "method": "rpc.api", "id": 7}
-        try:
-            async with aiohttp.ClientSession() as session:
-                out = {}
-                for path in ("rpc", "plain"):
-                    async with session.post(f"http://127.0.0.1:{port}/{path}", json=body) as resp:
-                        out[path] = resp.status, resp.headers.get("X-Tagged"), await resp.json()
-                return out
-        finally:
-            await runner.cleanup()
-
-    out = asyncio.run(go())
+    body = b'{"jsonrpc": "2.0", "method": "rpc.api", "id": 7}'
+    out = _post_to_views({"main": {"name": "sub"}, "services": [{"cls": "JSONRPCServer"}]},
+                         {"rpc": TaggedView, "plain": JSONRPCView}, body)
     assert out["rpc"][:2] == (200, "TaggedView")
     assert out["plain"][:2] == (200, None)
     assert out["rpc"][2]["id"] == out["plain"][2]["id"] == 7
