@@ -73,11 +73,11 @@ def cpu_ticks(pid: int) -> int:
 
 
 def start(kind: str, port: int, extra: list[str], wrap: Sequence[str] = ("taskset", "-c", "0"),
-          wait: float = 30) -> subprocess.Popen[bytes]:
+          wait: float = 30, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start server ``kind`` on ``port`` under ``wrap`` (a command prefix) and wait for its socket."""
     script, own, _ = KINDS[kind]
     proc = subprocess.Popen([*wrap, PY, str(HERE / script), str(port), *own, *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         try:
