@@ -22,7 +22,7 @@ from aiohttp import streams, web
 from aiohttp.test_utils import make_mocked_request
 
 sys.path.insert(0, str(Path(__file__).parent))
-import rpc_methods  # noqa: E402
+import rpc_service  # noqa: E402
 import rpc_raw  # noqa: E402
 from rpc_bench import SCENARIOS  # noqa: E402
 
@@ -36,7 +36,7 @@ async def main() -> None:
     raw_handler = next(iter(raw_app.router.routes())).handler
     app = web.Application()
     server = JSONRPCServer(app=app, enable_permissions=False)
-    bench = rpc_methods.Bench(app=None)
+    bench = rpc_service.Bench(app=None)
     bench.service_name = "bench"
     server.prepare([bench, server])
     protocol = mock.Mock(_reading_paused=False)

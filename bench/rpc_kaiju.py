@@ -45,7 +45,7 @@ def main() -> None:
     tmp.write_text(yaml.safe_dump(services))
     os.chdir(EXAMPLES)
     sys.path[:0] = [str(EXAMPLES), str(Path(__file__).parent)]
-    import rpc_methods  # noqa: F401 -- registers Bench
+    import rpc_service  # noqa: F401 -- registers Bench
 
     from app.application import init_app
     from kaiju_tools.app import run_server

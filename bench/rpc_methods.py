@@ -1,12 +1,12 @@
-"""The methods both benchmark servers serve (the raw handler calls the very same functions)."""
+"""The methods both benchmark servers serve (the raw handler calls the very same functions).
+
+Nothing from kaiju is imported here: the raw handler's process must not load the framework
+(its start-up is the limit of ``startup_bench.py``). ``rpc_service.py`` serves them in ours.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from kaiju_tools import SERVICE_CLASS_REGISTRY, Service
-
-__all__ = ["Bench", "add", "ping"]
+__all__ = ["add", "ping"]
 
 
 async def ping() -> str:
@@ -17,18 +17,3 @@ async def ping() -> str:
 async def add(a: int, b: int) -> int:
     """Two int params."""
     return a + b
-
-
-class Bench(Service):
-    """Exposes ``bench.ping`` and ``bench.add`` over JSON-RPC (a ``routes`` mapping, guest scope)."""
-
-    @property
-    def routes(self) -> dict[str, Any]:
-        return {"ping": ping, "add": add}
-
-    @property
-    def permissions(self) -> dict[str, int]:
-        return {"*": 1000}
-
-
-SERVICE_CLASS_REGISTRY.register(Bench)
