@@ -19,12 +19,16 @@ from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractView
-from multidict import istr
 from kaiju_tools import ServiceNotFound, context, get_services
+from multidict import istr
 
+from ._calls import ANYONE as _ANYONE
+from ._calls import GUEST as _GUEST
+from ._calls import METHOD_NOT_FOUND as _METHOD_NOT_FOUND
+from ._calls import NO_PARAMS as _NO_PARAMS
+from ._calls import NOTHING as _NOTHING
+from ._calls import Suspended
 from ._errors import InternalError, InvalidHeader, RequestTooLarge, RPCError
-from ._calls import ANYONE as _ANYONE, GUEST as _GUEST, METHOD_NOT_FOUND as _METHOD_NOT_FOUND, NO_PARAMS as _NO_PARAMS
-from ._calls import NOTHING as _NOTHING, Suspended
 from ._response import json_response
 from ._server import SERVER_KEY, JSONRPCServer
 

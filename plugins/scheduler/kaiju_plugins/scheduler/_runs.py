@@ -125,25 +125,11 @@ class RunMixin:
         retry = attempt < attempts
         if retry:
             task.retried += 1
+        attempts_info = {"task": task.name, "attempt": attempt, "attempts": attempts, "will_retry": retry}
         if cm is not None and cm.expired():
             task.timeouts += 1
             task.last_error = f"timed out after {task.max_timeout:g} s (max_timeout)"
-            self.logger.error(
-                "scheduled run timed out",
-                task=task.name,
-                max_timeout=task.max_timeout,
-                attempt=attempt,
-                attempts=attempts,
-                will_retry=retry,
-            )
+            self.logger.error("scheduled run timed out", max_timeout=task.max_timeout, **attempts_info)
         else:
             task.last_error = f"{type(exc).__name__}: {exc}"
-            self.logger.error(
-                "scheduled run failed",
-                task=task.name,
-                error=task.last_error,
-                attempt=attempt,
-                attempts=attempts,
-                will_retry=retry,
-                exc_info=exc,
-            )
+            self.logger.error("scheduled run failed", error=task.last_error, exc_info=exc, **attempts_info)
