@@ -45,7 +45,7 @@ class Suspended:
     Three kinds: ``runner`` -- ``coro`` is the :meth:`CallEngine._run` generator, detached
     on the call it suspended in (``yielded``), holding a slot of the concurrency bound; it
     returns the whole response. ``has_slot`` only -- ``coro`` is the method's coroutine (or
-    the view's ``_drive`` generator around it), started and suspended on ``yielded``; it
+    the view's ``_eager.drive`` generator around it), started and suspended on ``yielded``; it
     returns the result. Neither -- ``coro`` is the method's coroutine, not started: it waits
     for a slot.
     """

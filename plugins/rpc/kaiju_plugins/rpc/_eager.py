@@ -13,10 +13,11 @@ import types
 from collections.abc import Coroutine, Generator
 from typing import Any
 
-__all__ = ["DONE", "resume", "start"]
+__all__ = ["DONE", "drive", "resume", "start"]
 
 DONE = object()
-"""The marker :func:`start` returns as first item when the coroutine finished."""
+"""The marker :func:`start` returns as first item when the coroutine finished (and the
+default to read :func:`drive` with: ``next(drive(coro, box), DONE)``)."""
 
 
 def start(coro: Coroutine[Any, Any, Any]) -> tuple[Any, Any]:
@@ -48,3 +49,20 @@ def resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any, 
         break
     return (yield from coro)
 
+
+
+@types.coroutine
+def drive(coro: Coroutine[Any, Any, Any], box: list[Any]) -> Generator[Any, Any, Any]:
+    """:func:`start` without an exception per call, for the hot path.
+
+    ``next(drive(coro, box), DONE)`` runs the first step: ``DONE`` when ``coro`` finished,
+    its result then in ``box``; else the value it suspended on. A generator that returns
+    ``None`` raises no ``StopIteration`` to ``next()`` with a default, where ``coro.send()``
+    always does. After a suspension, append anything to ``box`` and resume the generator
+    (:func:`resume`): it then returns the result.
+    """
+    value = yield from coro
+    if box:
+        return value
+    box.append(value)
+    return None

@@ -62,7 +62,6 @@ class RequestEngine(CallEngine):
             self.logger.info("rpc response", response=out)
         return out
 
-
     async def handle(self, data: Any, deadline: float | None = None) -> Any:
         """Answer a decoded JSON-RPC request (an object or a batch).
 
@@ -76,7 +75,7 @@ class RequestEngine(CallEngine):
         if deadline is None:
             deadline = now + self.default_request_time
         if type(data) is list:
-            return await self._batch(data, deadline, now)
+            return await self._batch(data, deadline, now, self._caller_scope())
         if deadline <= now:
             return self._expired(data)
         out = self._one(data, self._caller_scope())
@@ -93,7 +92,8 @@ class RequestEngine(CallEngine):
                                    "before the call could start"})
         return {"jsonrpc": "2.0", "error": err.to_object(), "id": req["id"] if valid_id(req["id"]) else None}
 
-    async def _batch(self, items: list[Any], deadline: float, now: float) -> Any:
+    async def _batch(self, items: list[Any], deadline: float, now: float, scope: int) -> Any:
+        """A batch: its list of answers, or ``None`` when none is to be given (``scope``: the caller's)."""
         if not items:
             return invalid_request(None)
         if len(items) > self.max_batch_size:
@@ -104,7 +104,7 @@ class RequestEngine(CallEngine):
         if deadline <= now:
             out = [self._expired(item) for item in items]
         else:
-            out, special = self._begin(items, self._caller_scope())
+            out, special = self._begin(items, scope)
             if not special:
                 return out
             if Suspended in map(type, out):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import time
-import types
 from collections.abc import Generator
 from types import CoroutineType
 from typing import Any
@@ -22,6 +21,7 @@ from aiohttp.abc import AbstractView
 from kaiju_tools import ServiceNotFound, context, get_services
 from multidict import istr
 
+from . import _eager
 from ._calls import ANYONE as _ANYONE
 from ._calls import GUEST as _GUEST
 from ._calls import METHOD_NOT_FOUND as _METHOD_NOT_FOUND
@@ -166,13 +166,8 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
             out = _answer(server, data, scope)
             if type(out) is Suspended:
                 out = await server._finish(out, deadline)  # noqa: SLF001
-        elif type(data) is list and 0 < len(data) <= server.max_batch_size and deadline > now:
-            out, special = server._begin(data, scope)  # noqa: SLF001
-            if special:  # some call suspended, waits for a slot, or is not answered
-                if Suspended in map(type, out):
-                    await server._gather(out, deadline)  # noqa: SLF001
-                if None in out:
-                    out = [o for o in out if o is not None] or None
+        elif type(data) is list:
+            out = await server._batch(data, deadline, now, scope)  # noqa: SLF001
         else:
             out = await server.handle(data, deadline)
     finally:
@@ -232,9 +227,9 @@ def _answer(server: JSONRPCServer, req: dict[str, Any], scope: int) -> Any:
             value = func(**params)
         if type(value) is CoroutineType:
             box: list[Any] = []
-            runner = _drive(value, box)
-            yielded = next(runner, _DONE)  # eager: the first step inline, no StopIteration
-            if yielded is _DONE:
+            runner = _eager.drive(value, box)
+            yielded = next(runner, _eager.DONE)  # eager: the first step inline, no StopIteration
+            if yielded is _eager.DONE:
                 value = box[0]
             else:
                 box.append(None)  # tells the runner to return the result (it suspended)
@@ -243,19 +238,6 @@ def _answer(server: JSONRPCServer, req: dict[str, Any], scope: int) -> Any:
     except Exception as exc:
         return {"jsonrpc": "2.0", "error": server._error(exc, method), "id": id_}  # noqa: SLF001
     return {"jsonrpc": "2.0", "result": value, "id": id_}
-
-
-_DONE = object()
-
-
-@types.coroutine
-def _drive(coro: Any, box: list[Any]) -> Generator[Any, Any, Any]:
-    """Run ``coro``; its result goes into ``box`` unless the caller saw it suspend (then returned)."""
-    value = yield from coro
-    if box:
-        return value
-    box.append(value)
-    return None
 
 
 def _encode_safely(server: JSONRPCServer, out: Any) -> bytes:
