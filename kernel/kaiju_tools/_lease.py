@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["MARGIN_FIXED", "MARGIN_RATIO", "Lease", "LockToken", "lease_margin"]
 
@@ -36,7 +36,7 @@ class LockToken(str):
 
     fence: int
 
-    def __new__(cls, value: str, fence: int) -> LockToken:
+    def __new__(cls, value: str, fence: int) -> Self:
         self = super().__new__(cls, value)
         self.fence = fence
         return self
@@ -212,7 +212,7 @@ class Lease:
         for callback in self._callbacks:
             try:
                 callback(self)
-            except Exception as exc:  # noqa: BLE001 -- one callback must not stop the others
+            except Exception as exc:  # one callback must not stop the others
                 self.logger.error("lock lease: an on_lost callback failed", key=self.key,
                                   error=f"{type(exc).__name__}: {exc}", exc_info=exc)
         self._callbacks.clear()

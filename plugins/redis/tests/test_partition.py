@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kaiju_plugins.redis import RedisLocks, RedisService
+from kaiju_plugins.redis import LockLost, RedisLocks, RedisService
 from redis_support import GUARD, RedisServer, run
 from tcp_proxy import Proxy
 
@@ -62,7 +62,8 @@ def test_a_partitioned_holder_knows_it_lost_the_lock_before_another_takes_it(
                 assert token is not None
                 proxy.resume() if cut == "pause" else proxy.accept()
                 await asyncio.wait_for(held.lost.wait(), GUARD)
-                seen["tokens"] = (held.token, token)
+                seen["fences"] = (held.fence, token.fence)
+            assert redis_server.sync().get(prefix + "hk") == token.encode()  # the old holder deleted nothing
             assert await other.release("hk", token)
         finally:
             if proxy.paused:
@@ -74,5 +75,46 @@ def test_a_partitioned_holder_knows_it_lost_the_lock_before_another_takes_it(
     assert seen["lost_when_taken"], "another client took the key while the holder still believed it held it"
     lost = [r for r in caplog.records if "lease" in r.getMessage() and r.levelno == logging.WARNING]
     assert lost and "hk" in str(getattr(lost[0], "data", lost[0].__dict__)), [r.getMessage() for r in caplog.records]
+    old_fence, new_fence = seen["fences"]
+    assert new_fence > old_fence
     print(f"partition ({cut}): another client took the key {seen['taken'] - seen['cut']:.2f} s after the cut "
           "(TTL 1 s); the holder had marked it lost before")
+
+
+def test_cancel_on_loss_cancels_the_block_and_raises_lock_lost(redis_server: RedisServer, proxy: Proxy) -> None:
+    prefix = f"cancel-{uuid.uuid4().hex[:8]}:"
+    seen: dict[str, Any] = {}
+
+    async def main() -> None:
+        holder = await open_locks(proxy.url, prefix)
+        try:
+            with pytest.raises(LockLost, match=r"lock 'job' .* was lost while held: no renewal confirmed") as info:
+                async with holder.hold("job", ttl=1.0, cancel_on_loss=True) as held:
+                    proxy.pause()
+                    try:
+                        await asyncio.sleep(GUARD)  # the work: cancelled when the lease ends
+                    except asyncio.CancelledError:
+                        seen["lost_when_cancelled"] = held.lost.is_set()
+                        raise
+            seen["error"] = str(info.value)
+            proxy.resume()
+
+            async def outside() -> None:  # cancelled from outside: CancelledError, not LockLost
+                async with holder.hold("job", ttl=1.0, timeout=GUARD, cancel_on_loss=True):
+                    seen["entered"] = True
+                    await asyncio.sleep(GUARD)
+
+            task = asyncio.create_task(outside())
+            while "entered" not in seen:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+        finally:
+            if proxy.paused:
+                proxy.resume()
+            await close_locks(holder)
+
+    run(main())
+    assert seen["lost_when_cancelled"]

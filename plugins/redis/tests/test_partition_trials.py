@@ -6,6 +6,7 @@ one timeline file; the holding intervals must never overlap."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import subprocess
 import sys
@@ -173,11 +174,11 @@ Span = tuple[float, float, str, int]
 
 
 def overlaps(spans: list[Span]) -> list[tuple[Span, Span]]:
-    return [(a, b) for a, b in zip(spans, spans[1:], strict=False) if b[0] < a[1]]
+    return [(a, b) for a, b in itertools.pairwise(spans) if b[0] < a[1]]
 
 
 def gaps(spans: list[Span]) -> list[float]:
-    return [b[0] - a[1] for a, b in zip(spans, spans[1:], strict=False)]
+    return [b[0] - a[1] for a, b in itertools.pairwise(spans)]
 
 
 def trials(server: RedisServer, tmp: Path, code: str, count: int) -> tuple[list[str], list[Span]]:
