@@ -140,6 +140,11 @@ def test_bad_ttl_is_refused(redis_server: RedisServer, ttl: Any) -> None:
         try:
             with pytest.raises(ValueError, match="lock 'k': ttl must be a number of seconds > 0"):
                 await locks.acquire("k", ttl=ttl)
+            with pytest.raises(ValueError, match="lock 'k': ttl must be a number of seconds > 0"):
+                async with locks.hold("k", ttl=ttl):
+                    pass
+            with pytest.raises(ValueError, match="lock key must be a non-empty string, got ''"):
+                await locks.acquire("", ttl=1)
         finally:
             await close_locks(locks)
 

@@ -191,6 +191,7 @@ class RedisLocks(ContextableService):
         :raises LockLost: ``cancel_on_loss`` and the lease was lost while the block ran
         :raises ValueError: ``ttl`` too short for the safety margin
         """
+        _ms(ttl, key)  # a bad ttl or key first, then a ttl too short for the margin
         Lease.check_margin(key, ttl, self.lease_margin(ttl))
         taken = await self._acquire(key, ttl, timeout)
         if taken is None:
