@@ -4,6 +4,13 @@ A plugin provides an implementation through the ``kaiju_lock_provider`` hook (th
 plugin does); a service gets it with :func:`get_lock_provider`. Without a provider the
 function returns ``None``: a feature that needs a lock across processes must refuse to run
 rather than run once per process.
+
+A lock is a **lease**: its holder may act on it only until ``ttl - margin`` seconds after
+the last acquisition or renewal the backend confirmed, measured on the holder's monotonic
+clock from *before* the request was sent, whether or not the backend answers meanwhile
+(:class:`Lease` keeps that rule; :func:`lease_margin` gives the margin). Each acquisition
+may carry a **fencing token** (:class:`LockToken`), a number that grows with every
+acquisition, for the protected resource to refuse a former holder's late writes.
 """
 
 from __future__ import annotations
@@ -13,7 +20,18 @@ from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import web
 
-__all__ = ["LOCKS_KEY", "LockProvider", "get_lock_provider"]
+from ._lease import MARGIN_FIXED, MARGIN_RATIO, Lease, LockToken, lease_margin
+
+__all__ = [
+    "LOCKS_KEY",
+    "MARGIN_FIXED",
+    "MARGIN_RATIO",
+    "Lease",
+    "LockProvider",
+    "LockToken",
+    "get_lock_provider",
+    "lease_margin",
+]
 
 
 @runtime_checkable
@@ -22,6 +40,13 @@ class LockProvider(Protocol):
 
     A lock has a key, an owner token and a time to live: if its holder dies, the TTL frees
     it. Only the owner (the token ``acquire`` returned) may renew or release it.
+
+    ``acquire`` returns the owner token as a ``str``; a provider that supports fencing
+    returns a :class:`LockToken` (a ``str`` with a ``fence`` number, strictly greater than
+    every fence given out before for the key), so callers that only pass the token back
+    keep working. A provider may also define ``lease_margin(ttl) -> float``, the safety
+    margin its holders subtract from the TTL (:class:`Lease` uses it; without it,
+    :func:`lease_margin` with the default numbers).
     """
 
     async def acquire(self, key: str, *, ttl: float, timeout: float | None = None) -> str | None:
@@ -32,7 +57,8 @@ class LockProvider(Protocol):
         """Extend a held lock's TTL; ``False`` when ``token`` no longer owns it."""
 
     async def release(self, key: str, token: str) -> bool:
-        """Release a held lock; ``False`` when ``token`` no longer owns it."""
+        """Release a held lock; ``False`` when ``token`` no longer owns it (nothing is
+        deleted then: a former owner never frees the next owner's lock)."""
 
 
 LOCKS_KEY = web.AppKey("kaiju.lock_provider", object)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +15,8 @@ from typing import Any
 
 import pytest
 from kaiju_plugins.redis import LockNotAcquired, RedisLocks, RedisService
+from kaiju_tools.exceptions import ConfigError
+from kaiju_tools.locks import LockToken
 from redis_support import GUARD, RedisServer, child_env, run
 
 
@@ -136,6 +140,11 @@ def test_bad_ttl_is_refused(redis_server: RedisServer, ttl: Any) -> None:
         try:
             with pytest.raises(ValueError, match="lock 'k': ttl must be a number of seconds > 0"):
                 await locks.acquire("k", ttl=ttl)
+            with pytest.raises(ValueError, match="lock 'k': ttl must be a number of seconds > 0"):
+                async with locks.hold("k", ttl=ttl):
+                    pass
+            with pytest.raises(ValueError, match="lock key must be a non-empty string, got ''"):
+                await locks.acquire("", ttl=1)
         finally:
             await close_locks(locks)
 
@@ -188,3 +197,109 @@ def test_holder_death_frees_the_lock_after_its_ttl(redis_server: RedisServer) ->
     at_once, later, waited = run(main())
     assert at_once is None and later is not None
     print(f"holder death: lock free again after {waited:.3f} s (TTL 1 s)")
+
+
+def test_release_deletes_the_key_only_while_it_holds_our_token(redis_server: RedisServer) -> None:
+    """A former owner's release (its TTL ended, another owner took the key) deletes nothing,
+    through ``release`` and through the end of a ``hold`` block alike."""
+    prefix = f"release-{uuid.uuid4().hex[:8]}:"
+
+    async def main() -> None:
+        first, second = make_locks(redis_server, prefix), make_locks(redis_server, prefix)
+        await open_locks(first), await open_locks(second)
+        sync = redis_server.sync()
+        try:
+            old = await first.acquire("k", ttl=0.05)
+            assert old is not None
+            new = await second.acquire("k", ttl=30, timeout=GUARD)
+            assert new is not None
+            assert not await first.release("k", old)
+            assert sync.get(prefix + "k") == new.encode()
+            assert await second.release("k", new)
+            async with first.hold("h", ttl=0.5) as held:
+                sync.set(prefix + "h", "someone-else", px=30_000)  # as if it expired and was taken
+                await asyncio.wait_for(held.lost.wait(), GUARD)  # the next renewal finds it
+            assert sync.get(prefix + "h") == b"someone-else"  # the block's end deleted nothing
+        finally:
+            await close_locks(first, second)
+
+    run(main())
+
+
+def test_fencing_tokens_grow_with_every_acquisition(redis_server: RedisServer) -> None:
+    prefix = f"fence-{uuid.uuid4().hex[:8]}:"
+
+    async def main() -> list[int]:
+        clients = [await open_locks(make_locks(redis_server, prefix)) for _ in range(2)]
+        fences = []
+        try:
+            for round_ in range(10):
+                locks = clients[round_ % 2]
+                token = await locks.acquire("k", ttl=10)
+                assert isinstance(token, LockToken) and isinstance(token, str)
+                assert redis_server.sync().get(prefix + "k") == token.encode()  # the owner token as before
+                fences.append(token.fence)
+                assert await locks.acquire("k", ttl=10) is None  # held: no fence given out
+                assert await locks.release("k", token)
+            other = await clients[0].acquire("other", ttl=10)  # the counter is per prefix
+            assert other is not None and other.fence > fences[-1]
+            async with clients[1].hold("k", ttl=1) as held:
+                assert held.fence is not None and held.fence > other.fence
+        finally:
+            await close_locks(*clients)
+        return fences
+
+    fences = run(main())
+    assert all(b > a for a, b in itertools.pairwise(fences)), fences
+
+
+def test_fences_keep_growing_after_a_restart_without_persistence(own_server: RedisServer) -> None:
+    """The counter is lost with the server's data; it starts again at the server's clock in
+    microseconds, above every fence given out before."""
+    prefix = "restart:"
+
+    async def acquire() -> int:
+        locks = await open_locks(make_locks(own_server, prefix))
+        try:
+            token = await locks.acquire("k", ttl=10)
+            assert token is not None
+            assert await locks.release("k", token)
+            return token.fence
+        finally:
+            await close_locks(locks)
+
+    before = [run(acquire()) for _ in range(3)]
+    own_server.stop()
+    own_server.start()
+    after = run(acquire())
+    assert before == sorted(before) and after > before[-1], (before, after)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"margin_ratio": 0.5}, "`margin_ratio` must be a share of the TTL below 0.5, got 0.5"),
+        ({"margin_ratio": -0.1}, "`margin_ratio` must be a number >= 0, got -0.1"),
+        ({"margin_fixed": "1"}, "`margin_fixed` must be a number >= 0, got '1'"),
+    ],
+)
+def test_bad_margin_settings_are_refused(redis_server: RedisServer, settings: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        make_locks(redis_server, "bad:", **settings)
+
+
+def test_a_ttl_too_short_for_the_margin_is_refused_before_taking_the_lock(redis_server: RedisServer) -> None:
+    prefix = f"short-{uuid.uuid4().hex[:8]}:"
+
+    async def main() -> None:
+        locks = await open_locks(make_locks(redis_server, prefix))
+        try:
+            assert locks.lease_margin(2.0) == pytest.approx(0.3)  # 0.1 * ttl + 0.1 s
+            with pytest.raises(ValueError, match=r"lock 'k': ttl=0.2 s is too short for its safety margin of 0.12 s"):
+                async with locks.hold("k", ttl=0.2):
+                    pass
+            assert redis_server.sync().exists(prefix + "k") == 0
+        finally:
+            await close_locks(locks)
+
+    run(main())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import time
 import zlib
 from typing import Any
@@ -23,6 +24,7 @@ class MemoryLocks:
     def __init__(self, fail: bool = False) -> None:
         self.held: dict[str, tuple[str, float]] = {}
         self.fail = fail
+        self.hang = False  # renewals never answer (a network partition)
         self.count = 0
 
     def _live(self, key: str) -> tuple[str, float] | None:
@@ -43,6 +45,8 @@ class MemoryLocks:
         return token
 
     async def renew(self, key: str, token: str, *, ttl: float) -> bool:
+        if self.hang:
+            await asyncio.Event().wait()
         found = self._live(key)
         if found is None or found[0] != token:
             return False
@@ -91,6 +95,9 @@ def test_refused_without_a_lock_provider() -> None:
         ({"cluster_wide": 1}, "cluster_wide must be True or False, got 1"),
         ({"lock_ttl": 5}, "lock_ttl=5 applies only to cluster_wide=True tasks"),
         ({"cluster_wide": True, "lock_ttl": -1}, "lock_ttl must be a number of seconds > 0, got -1"),
+        ({"cluster_wide": True, "cancel_on_lock_loss": "yes"}, "cancel_on_lock_loss must be True or False, got 'yes'"),
+        ({"cluster_wide": True, "lock_ttl": 0.1},
+         r"task 'x': lock_ttl=0.1: lock 'scheduler:c:x:running': ttl=0.1 s is too short for its safety margin of 0.11 s"),
     ],
 )
 def test_bad_cluster_arguments(kwargs: dict[str, Any], expected: str) -> None:
@@ -159,3 +166,48 @@ def test_provider_failure_skips_runs(run: Any, until: Any, logs: Any) -> None:
     assert len(runs) == task.runs
     assert task.lock_errors >= 3
     assert "lock provider: ConnectionError: backend down" in (task.last_error or "")
+
+
+@pytest.mark.parametrize("cancel", [True, False])
+def test_a_run_whose_lock_lease_is_lost_is_cancelled(
+    run: Any, until: Any, caplog: pytest.LogCaptureFixture, cancel: bool
+) -> None:
+    """The provider stops answering renewals while a run goes: once ``lock_ttl - margin``
+    passed, the run is cancelled (or, with ``cancel_on_lock_loss=False``, only warned about)."""
+    locks = MemoryLocks()
+    events: list[str] = []
+
+    async def long_job() -> None:
+        events.append("start")
+        try:
+            await asyncio.sleep(1.5)  # longer than the lease without renewals (1 - 0.2 s)
+            events.append("finished")
+        except asyncio.CancelledError:
+            events.append("cancelled")
+            raise
+
+    async def main() -> Any:
+        runner = web.AppRunner(make_app(Provides(locks)))
+        await runner.setup()
+        try:
+            scheduler = get_services(runner.app).get("scheduler")
+            task = scheduler.schedule_task(long_job, 60, name="c.long", cluster_wide=True, lock_ttl=1.0,
+                                           run_at_start=True, cancel_on_lock_loss=cancel)
+            await until(lambda: events, "the run")
+            locks.hang = True
+            await until(lambda: len(events) >= 2, "the run's end")
+            await until(lambda: not task.running, "the run's clean-up")
+            return task
+        finally:
+            await runner.cleanup()
+
+    with caplog.at_level(logging.WARNING):
+        task = run(main())
+    lost = [r for r in caplog.records if r.getMessage().startswith("lock lease lost")]
+    assert lost and getattr(lost[0], "data", {}).get("key") == "scheduler:c:c.long:running"
+    if cancel:
+        assert events == ["start", "cancelled"]
+        assert task.cancelled == 1 and "its cluster lock was lost" in (task.last_error or "")
+    else:
+        assert events == ["start", "finished"]
+        assert task.cancelled == 0

@@ -4,7 +4,7 @@ A third-party plugin: active only when ``packages:`` lists ``redis`` (or
 ``kaiju-plugin-redis``). See ``docs/plugins/redis.md``.
 """
 
-from ._errors import LockNotAcquired, RedisPluginError, RedisUnavailableError
+from ._errors import LockLost, LockNotAcquired, RedisPluginError, RedisUnavailableError
 from ._held import HeldLock
 from .cache import RedisCache
 from .locks import RedisLocks
@@ -12,6 +12,7 @@ from .service import RedisService
 
 __all__ = [
     "HeldLock",
+    "LockLost",
     "LockNotAcquired",
     "RedisCache",
     "RedisLocks",

@@ -1,12 +1,10 @@
-"""A lock held by ``RedisLocks.hold()``: renewed in the background until released."""
+"""A lock held by ``RedisLocks.hold()``: a :class:`kaiju_tools.locks.Lease` over Redis."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import TYPE_CHECKING
 
-from ._errors import RedisUnavailableError
+from kaiju_tools.locks import Lease
 
 if TYPE_CHECKING:
     from .locks import RedisLocks
@@ -14,49 +12,14 @@ if TYPE_CHECKING:
 __all__ = ["HeldLock"]
 
 
-class HeldLock:
-    """A held lock: ``key``, owner ``token``; :attr:`lost` is set when a renewal finds the
-    lock no longer ours (it expired while Redis was unreachable, for instance)."""
+class HeldLock(Lease):
+    """A held lock: ``key``, owner ``token``, fencing number ``fence``.
 
-    def __init__(self, locks: RedisLocks, key: str, token: str, ttl: float) -> None:
-        self.key = key
-        self.token = token
-        self.ttl = ttl
-        self.lost = asyncio.Event()
-        self._locks = locks
-        self._renewer: asyncio.Task[None] | None = None
+    It is renewed every ``ttl / 3`` seconds. :attr:`lost` is set -- and a WARNING naming the
+    key is logged -- as soon as ``ttl - margin`` seconds passed since the last renewal Redis
+    confirmed (measured from before it was sent), whether Redis answers or not, or when a
+    renewal finds the lock no longer ours. A lost lock is never taken back.
+    """
 
-    def start(self) -> None:
-        """Start renewing every ``ttl / 3`` seconds."""
-        self._renewer = asyncio.get_running_loop().create_task(self._renew(), name=f"lock-renew:{self.key}")
-
-    async def stop(self) -> bool:
-        """Stop renewing and release the lock; ``True`` if it was still ours."""
-        if self._renewer is not None:
-            self._renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewer
-        if self.lost.is_set():
-            return False
-        try:
-            return await self._locks.release(self.key, self.token)
-        except RedisUnavailableError as exc:  # the TTL frees it
-            self._locks.logger.warning("could not release a lock; its TTL will free it",
-                                       key=self.key, ttl=self.ttl, error=str(exc))
-            return False
-
-    async def _renew(self) -> None:
-        while True:
-            await asyncio.sleep(self.ttl / 3)
-            try:
-                ours = await self._locks.renew(self.key, self.token, ttl=self.ttl)
-            except RedisUnavailableError as exc:
-                self._locks.logger.warning("could not renew a held lock; will retry", key=self.key,
-                                           error=str(exc))
-                continue
-            if not ours:
-                self.lost.set()
-                self._locks.logger.error("a held lock was lost (expired or taken by another owner)",
-                                         key=self.key, ttl=self.ttl,
-                                         hint="use a longer ttl, or check the Redis server's health")
-                return
+    def __init__(self, locks: RedisLocks, key: str, token: str, ttl: float, *, confirmed_at: float) -> None:
+        Lease.__init__(self, locks, key, token, ttl, confirmed_at=confirmed_at, logger=locks.logger)

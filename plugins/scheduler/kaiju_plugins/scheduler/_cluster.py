@@ -6,7 +6,11 @@ Each run of a ``cluster_wide=True`` task asks the app's lock provider
 - ``<prefix><task>:running`` -- held (and renewed every ``ttl / 3`` s) while the run goes,
   released after it; a process that dies holding it frees it when its TTL ends. A due time
   that finds it held by another process (a run still going there) is not run here:
-  counted in ``elsewhere`` (the holder applies the task's policy to it).
+  counted in ``elsewhere`` (the holder applies the task's policy to it). It is held as a
+  :class:`kaiju_tools.locks.Lease`: once ``ttl - margin`` seconds passed since the last
+  renewal the provider confirmed (a partition, a dead backend), the lock counts as lost and
+  the run is cancelled (``cancel_on_loss``), before the key can expire in the backend and
+  another process start a run.
 - ``<prefix><task>:due:<n>`` -- taken once for due time number ``n`` and never released
   (it expires after two intervals plus the TTL), so a process that comes late to the same
   due time does not run it again.
@@ -19,10 +23,11 @@ the lock (provider error), the run is skipped and logged: it never runs unguarde
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+
+from kaiju_tools.locks import Lease
 
 if TYPE_CHECKING:
     from ._task import ScheduledTask
@@ -42,17 +47,22 @@ class ClusterGuard:
     :param prefix: prepended to the task's lock keys (the scheduler's ``cluster_prefix``)
     :param offset: the wall-clock phase of the task's due times, in seconds
     :param ttl: the running lock's time to live, in seconds
+    :param cancel_on_loss: cancel a run when its lock's lease is lost
+    :raises ValueError: ``ttl`` too short for the provider's safety margin
     """
 
-    __slots__ = ("logger", "offset", "provider", "run_key", "slot_prefix", "slot_ttl", "ttl")
+    __slots__ = ("cancel_on_loss", "logger", "margin", "offset", "provider", "run_key", "slot_prefix", "slot_ttl",
+                 "ttl")
 
     def __init__(self, provider: Any, prefix: str, task_name: str, interval: float, offset: float,
-                 ttl: float, logger: Any) -> None:
+                 ttl: float, logger: Any, cancel_on_loss: bool = True) -> None:
         self.provider = provider
         self.run_key = f"{prefix}{task_name}:running"
         self.slot_prefix = f"{prefix}{task_name}:due:"
         self.offset = offset
         self.ttl = ttl
+        self.margin = Lease.margin_of(provider, self.run_key, ttl)
+        self.cancel_on_loss = cancel_on_loss
         self.slot_ttl = 2 * interval + ttl
         self.logger = logger
 
@@ -65,6 +75,7 @@ class ClusterGuard:
         """Run ``body(task)`` if this process wins the due time at ``grid_wall``."""
         slot = self.slot(grid_wall, task.interval)
         provider = self.provider
+        sent = asyncio.get_running_loop().time()
         try:
             token = await provider.acquire(self.run_key, ttl=self.ttl)
         except Exception as exc:  # noqa: BLE001 -- never run without the lock
@@ -73,6 +84,11 @@ class ClusterGuard:
         if token is None:
             task.elsewhere += 1
             return
+        lease = Lease(provider, self.run_key, token, self.ttl, confirmed_at=sent, margin=self.margin,
+                      logger=self.logger)
+        if self.cancel_on_loss:
+            lease.cancel_on_loss()
+        lease.start()
         try:
             try:
                 first = await provider.acquire(f"{self.slot_prefix}{slot}", ttl=self.slot_ttl)
@@ -83,19 +99,17 @@ class ClusterGuard:
                 task.elsewhere += 1
                 return
             task.runs += 1
-            renewer = asyncio.get_running_loop().create_task(self._renew(task, token))
-            try:
-                await body(task)
-            finally:
-                renewer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewer
+            await body(task)
+        except asyncio.CancelledError:
+            if not lease.absorb_cancel():
+                raise
+            task.cancelled += 1
+            task.last_error = f"cancelled: its cluster lock was lost ({lease.reason})"
+            self.logger.warning("scheduled run cancelled", task=task.name,
+                                reason="its cluster lock's lease was lost: another process may run the task now",
+                                key=self.run_key, lease=lease.reason)
         finally:
-            try:
-                await provider.release(self.run_key, token)
-            except Exception as exc:  # noqa: BLE001 -- its TTL frees it
-                self.logger.warning("cluster-wide task: could not release its lock; the TTL will free it",
-                                    task=task.name, ttl=self.ttl, error=f"{type(exc).__name__}: {exc}")
+            await lease.stop()  # releases the lock if it is still ours; else its TTL frees it
 
     def _no_lock(self, task: ScheduledTask, slot: int, exc: Exception) -> None:
         task.lock_errors += 1
@@ -103,18 +117,3 @@ class ClusterGuard:
         self.logger.error("cluster-wide task not run: the lock provider failed (it never runs unguarded)",
                           task=task.name, due_number=slot, error=task.last_error,
                           hint="check the lock provider's backend (e.g. the Redis server)")
-
-    async def _renew(self, task: ScheduledTask, token: str) -> None:
-        while True:
-            await asyncio.sleep(self.ttl / 3)
-            try:
-                ours = await self.provider.renew(self.run_key, token, ttl=self.ttl)
-            except Exception as exc:  # noqa: BLE001 -- retried at the next period
-                self.logger.warning("cluster-wide task: could not renew its lock; will retry",
-                                    task=task.name, error=f"{type(exc).__name__}: {exc}")
-                continue
-            if not ours:
-                self.logger.error("cluster-wide task lost its lock while running: another process may "
-                                  "start the next run meanwhile", task=task.name, ttl=self.ttl,
-                                  hint="use a longer lock_ttl, or check the lock provider's backend")
-                return

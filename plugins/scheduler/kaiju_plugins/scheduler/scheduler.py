@@ -114,6 +114,7 @@ class Scheduler(ContextableService):
         jitter: float = 0.0,
         cluster_wide: bool = False,
         lock_ttl: float | None = None,
+        cancel_on_lock_loss: bool = True,
     ) -> ScheduledTask:
         """Run ``method`` every ``interval`` seconds; return the task.
 
@@ -141,7 +142,12 @@ class Scheduler(ContextableService):
             period unless another process ran it
         :param lock_ttl: seconds the running lock of a cluster-wide task lives without
             renewal (renewed every ``lock_ttl / 3`` while a run goes; default: the interval,
-            within 1..30 s)
+            within 1..30 s). A run's lock counts as lost once ``lock_ttl - margin`` seconds
+            passed since the last renewal the provider confirmed (the margin is the
+            provider's ``lease_margin``; Redis: ``0.1 * lock_ttl + 0.1`` s by default)
+        :param cancel_on_lock_loss: cluster-wide tasks: cancel a run whose lock is lost
+            (``False``: log a warning and let it finish, at the risk of overlapping with a
+            run in another process)
         :raises InvalidTaskError: a bad argument (the message names the task and value)
         :raises NoLockProviderError: ``cluster_wide=True`` and the app has no lock provider
         """
@@ -157,7 +163,7 @@ class Scheduler(ContextableService):
                 f"task {task_name!r}: run_at_start must be True or False, got {run_at_start!r}"
             )
         args, kwargs = check.check_params(method, params, task_name)
-        guard = self._cluster_guard(task_name, seconds, cluster_wide, lock_ttl)
+        guard = self._cluster_guard(task_name, seconds, cluster_wide, lock_ttl, cancel_on_lock_loss)
         if task_name in self._tasks:
             old = self._tasks[task_name]
             example = f"name=f'{{self.service_name}}.{getattr(method, '__name__', 'job')}'"
@@ -185,9 +191,10 @@ class Scheduler(ContextableService):
         return task
 
     def _cluster_guard(self, task_name: str, interval: float, cluster_wide: Any,
-                       lock_ttl: Any) -> ClusterGuard | None:
-        if not isinstance(cluster_wide, bool):
-            raise InvalidTaskError(f"task {task_name!r}: cluster_wide must be True or False, got {cluster_wide!r}")
+                       lock_ttl: Any, cancel_on_loss: Any) -> ClusterGuard | None:
+        for key, value in (("cluster_wide", cluster_wide), ("cancel_on_lock_loss", cancel_on_loss)):
+            if not isinstance(value, bool):
+                raise InvalidTaskError(f"task {task_name!r}: {key} must be True or False, got {value!r}")
         ttl = check.check_lock_ttl(lock_ttl, cluster_wide, task_name)
         if not cluster_wide:
             return None
@@ -200,8 +207,11 @@ class Scheduler(ContextableService):
                 "`- cls: RedisService` and `- cls: RedisLocks` to `services:`; or drop cluster_wide=True "
                 "to run the task in every process")
         offset = zlib.crc32(task_name.encode()) / 2**32 * interval if self.spread else 0.0
-        return ClusterGuard(provider, self.cluster_prefix, task_name, interval, offset,
-                            default_lock_ttl(interval) if ttl is None else ttl, self.logger)
+        try:
+            return ClusterGuard(provider, self.cluster_prefix, task_name, interval, offset,
+                                default_lock_ttl(interval) if ttl is None else ttl, self.logger, cancel_on_loss)
+        except ValueError as exc:  # the TTL does not fit the provider's safety margin
+            raise InvalidTaskError(f"task {task_name!r}: lock_ttl={ttl!r}: {exc}") from None
 
     def remove_task(self, task: ScheduledTask | str) -> ScheduledTask:
         """Unschedule a task (by object or name) for good; a run in progress finishes."""
