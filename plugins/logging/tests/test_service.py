@@ -43,11 +43,13 @@ async def serve(app: web.Application, body: Any) -> Any:
         await runner.cleanup()
 
 
-def stdout_json(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+def stderr_json(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    out = capsys.readouterr()
+    assert out.out == ""  # logs never go to stdout unless configured to
+    return [json.loads(line) for line in out.err.splitlines()]
 
 
-def test_guide_config_writes_json_lines_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+def test_guide_config_writes_json_lines_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     async def body(app: web.Application) -> None:
         probe = get_services(app).get("probe")
         probe.logger.info("Log in completed.", user_id=7)
@@ -59,14 +61,14 @@ def test_guide_config_writes_json_lines_to_stdout(capsys: pytest.CaptureFixture[
             context.reset(tokens)
 
     asyncio.run(serve(init_app(app_settings()), body))
-    lines = stdout_json(capsys)
+    lines = stderr_json(capsys)
     by_msg = {line["msg"]: line for line in lines}
     assert by_msg["app started"]["name"] == "t"
     assert by_msg["Log in completed."]["name"] == "t.probe"
     assert by_msg["Log in completed."]["data"] == {"user_id": 7}
     accepted = by_msg["rpc accepted"]
     assert (accepted["cid"], accepted["t_max"]) == ("c-1", 1682328142)
-    assert list(accepted) == ["t", "name", "lvl", "msg", "cid", "sid", "t_max", "data"]
+    assert list(accepted) == ["t", "name", "lvl", "msg", "cid", "sid", "t_max", "data", "pid"]
 
 
 def test_text_handler(capsys: pytest.CaptureFixture[str]) -> None:
@@ -74,7 +76,7 @@ def test_text_handler(capsys: pytest.CaptureFixture[str]) -> None:
         get_services(app).get("probe").logger.warning("careful", n=1)
 
     asyncio.run(serve(init_app(app_settings([{"cls": "TextHandler", "name": "default"}])), body))
-    line = next(x for x in capsys.readouterr().out.splitlines() if "careful" in x)
+    line = next(x for x in capsys.readouterr().err.splitlines() if "careful" in x)
     assert line.endswith(" | WARNING | - | t.probe | careful | {'n': 1}")
 
 
@@ -87,7 +89,7 @@ def test_service_loglevel_overrides_the_app_level_for_that_service_only(
         get_services(app).get("logging").logger.info("logging info")
 
     asyncio.run(serve(init_app(app_settings(probe_level="ERROR")), body))
-    messages = [line["msg"] for line in stdout_json(capsys)]
+    messages = [line["msg"] for line in stderr_json(capsys)]
     assert "probe error" in messages and "logging info" in messages
     assert "probe info" not in messages
 
@@ -96,7 +98,7 @@ def test_logger_and_handler_levels(capsys: pytest.CaptureFixture[str]) -> None:
     settings = app_settings(
         handlers=[{"cls": "JSONHandler", "name": "all"},
                   {"cls": "JSONHandler", "name": "errors", "level": "error",
-                   "settings": {"stream": "stderr"}}],
+                   "settings": {"stream": "stdout"}}],
         loggers=[{"name": "[main_name]", "handlers": ["all", "errors"], "level": "WARNING"}],
     )
 
@@ -108,8 +110,8 @@ def test_logger_and_handler_levels(capsys: pytest.CaptureFixture[str]) -> None:
 
     asyncio.run(serve(init_app(settings), body))
     out = capsys.readouterr()
-    assert [json.loads(x)["msg"] for x in out.out.splitlines()] == ["w", "e"]
-    assert [json.loads(x)["msg"] for x in out.err.splitlines()] == ["e"]
+    assert [json.loads(x)["msg"] for x in out.err.splitlines()] == ["w", "e"]
+    assert [json.loads(x)["msg"] for x in out.out.splitlines()] == ["e"]
 
 
 @hookimpl
@@ -221,7 +223,7 @@ def test_close_switches_to_direct_writing_until_the_app_stops(capsys: pytest.Cap
         assert logging.getLogger("t").handlers == list(service.handlers.values())
 
     asyncio.run(serve(init_app(app_settings()), body))
-    assert "after close" in [line["msg"] for line in stdout_json(capsys)]
+    assert "after close" in [line["msg"] for line in stderr_json(capsys)]
 
 
 def test_use_queue_false_writes_in_the_calling_thread(capsys: pytest.CaptureFixture[str]) -> None:
@@ -280,7 +282,7 @@ def test_standalone_service_without_an_app(capsys: pytest.CaptureFixture[str]) -
         service.unconfigure()
 
     asyncio.run(main())
-    assert [line["msg"] for line in stdout_json(capsys)] == ["standalone"]
+    assert [line["msg"] for line in stderr_json(capsys)] == ["standalone"]
     assert isinstance(service.handlers["JSONHandler"], JSONHandler)
 
 
@@ -291,7 +293,7 @@ def test_root_logger_captures_foreign_loggers(capsys: pytest.CaptureFixture[str]
         logging.getLogger("third.party").info("foreign", extra={"k": 1})
     finally:
         service.unconfigure()
-    line = next(x for x in stdout_json(capsys) if x["msg"] == "foreign")
+    line = next(x for x in stderr_json(capsys) if x["msg"] == "foreign")
     assert line["name"] == "third.party" and line["data"] == {"k": 1}
 
 
