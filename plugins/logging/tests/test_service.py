@@ -148,7 +148,8 @@ def test_plugin_handler_class_records_written_off_the_loop_and_removed_at_stop()
     assert isinstance(handler, ListHandler)
     assert "from the loop" in handler.messages()
     assert "FROM THE LOOP?" in service.handlers["loud"].lines  # type: ignore[attr-defined]
-    assert set(handler.threads) == {"kaiju-log-writer"}
+    assert handler.threads[handler.messages().index("from the loop")] == "kaiju-log-writer"
+    assert handler.messages()[-1] == "app stopped"  # written directly, after close()
     assert not service.configured
     assert handler not in logging.getLogger("t").handlers
 
