@@ -50,7 +50,7 @@ class ClientErrorFilter(logging.Filter):
     without the traceback. Every other record passes unchanged.
     """
 
-    def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 -- the stdlib's name
+    def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite a client-error record in place; keep every record."""
         exc_info = record.exc_info
         if record.levelno < logging.ERROR or type(exc_info) is not tuple or len(exc_info) < 2:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -344,3 +345,25 @@ class TestBadInput:
         assert "handlers[2]: expected a mapping of handler settings" in text
         assert "loggers: expected a list of logger settings" in text
         assert "queue_size: expected a positive number of records, got 0" in text
+
+
+def test_formatter_settings_of_a_handlers_own_formatter(capsys: pytest.CaptureFixture[str]) -> None:
+    """``TextHandler`` with ``formatter_settings: {pid: true}``: the workers of a server told apart."""
+    service = LoggingService(loggers=[{"name": "other", "level": "INFO"}],
+                             handlers=[{"cls": "TextHandler", "formatter_settings": {"pid": True}}], use_queue=False)
+    service.configure()
+    try:
+        logging.getLogger("other").info("with pid")
+    finally:
+        service.unconfigure()
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.split(" | ")[2] == str(os.getpid())
+
+
+def test_formatter_settings_without_a_formatter_to_configure() -> None:
+    with pytest.raises(ConfigError) as info:
+        LoggingService(handlers=[{"cls": "NullHandler", "formatter_settings": {"pid": True}}])
+    assert "handlers[0].formatter_settings: NullHandler has no formatter of its own to configure" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        LoggingService(handlers=[{"cls": "TextHandler", "formatter_settings": {"pdi": True}}])
+    assert "unknown setting 'pdi' for TextFormatter" in str(info.value) and "pid" in str(info.value)

@@ -301,6 +301,8 @@ def _build_handler(entry: HandlerSettings, classes: Mapping[str, type]) -> loggi
         handler: logging.Handler = classes[entry.cls](**entry.settings)
         if entry.formatter:
             handler.setFormatter(classes[entry.formatter](**entry.formatter_settings))
+        elif entry.formatter_settings:  # the handler's own formatter class (checked in _config)
+            handler.setFormatter(type(handler).formatter_class(**entry.formatter_settings))  # type: ignore[attr-defined]
     except Exception as exc:
         raise ConfigError(ConfigProblem(
             f"{entry.key}.settings{entry.location}", f"cannot create {entry.cls} handler {entry.name!r}: "
