@@ -177,9 +177,10 @@ def test_config_module_sets_the_worker_class(tmp_path: Path) -> None:
 
 
 def test_json_logs_for_shipping(tmp_path: Path) -> None:
+    """JSON records alone on stdout (gunicorn's own lines on stderr); each names its worker's pid."""
     port = free_port()
-    proc = gunicorn(tmp_path, port, "--worker-class", "aiohttp.GunicornWebWorker",
-                    env={"log_handler": "JSONHandler"})
+    proc = gunicorn(tmp_path, port, "--worker-class", "aiohttp.GunicornWebWorker", "--workers", "2",
+                    env={"log_handler": "JSONHandler", "log_stream": "stdout"})
 
     async def scenario() -> int:
         await wait_ready(port, proc)
@@ -197,8 +198,12 @@ def test_json_logs_for_shipping(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     records = [json.loads(line) for line in out.splitlines()]  # every stdout line is one JSON record
     started = [r for r in records if r["msg"] == "app started"]
-    assert len(started) == 1 and started[0]["name"] == "example" and started[0]["lvl"] == "INFO"
-    assert {"t", "cid", "sid", "t_max", "data"} <= set(started[0])
+    assert len(started) == 2 and started[0]["name"] == "example" and started[0]["lvl"] == "INFO"
+    assert {"t", "cid", "sid", "t_max", "data", "pid"} <= set(started[0])
+    booted = {int(line.rsplit(" ", 1)[1]) for line in err.splitlines() if "Booting worker with pid" in line}
+    assert {r["pid"] for r in started} == booted and len(booted) == 2  # the workers' lines told apart
+    assert {r["pid"] for r in records} == booted
+    assert all(line.startswith("[") for line in err.splitlines())  # stderr: gunicorn's format only
 
 
 def test_factory_called_as_wsgi_app_says_how_to_fix() -> None:

@@ -17,12 +17,13 @@ _STD_KEYS = frozenset({"exc_info", "stack_info", "stacklevel", "extra"})
 
 
 class Logger:
-    """Wraps a :class:`logging.Logger`; unknown keyword arguments become ``record.data``."""
+    """Wraps a :class:`logging.Logger` (or a :class:`logging.LoggerAdapter`); unknown keyword
+    arguments become ``record.data``."""
 
     __slots__ = ("logger", "name")
 
-    def __init__(self, logger: logging.Logger) -> None:
-        self.logger = logger
+    def __init__(self, logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
+        self.logger: Any = logger
         self.name = logger.name
 
     def __repr__(self) -> str:
@@ -35,10 +36,23 @@ class Logger:
         extra: Mapping[str, Any] | None = kws.pop("extra", None)
         if kws:
             extra = {**extra, "data": kws} if extra else {"data": kws}
+        if isinstance(self.logger, logging.LoggerAdapter):
+            self._log_adapter(level, msg, args, exc_info, extra, stack_info, stacklevel)
+            return
         self.logger._log(  # noqa: SLF001 -- the documented extension point of Logger
             level, msg, args, exc_info=exc_info, extra=extra, stack_info=stack_info,
             stacklevel=stacklevel + 2,
         )
+
+    def _log_adapter(self, level: int, msg: object, args: tuple[Any, ...], exc_info: Any,
+                     extra: Mapping[str, Any] | None, stack_info: bool, stacklevel: int) -> None:
+        """Through the adapter's ``process``; our extras are merged into the adapter's own."""
+        adapter = self.logger
+        msg, kwargs = adapter.process(msg, {"exc_info": exc_info, "extra": extra, "stack_info": stack_info,
+                                            "stacklevel": stacklevel + 3})
+        if extra:
+            kwargs["extra"] = {**(kwargs.get("extra") or {}), **extra}
+        adapter.logger.log(level, msg, *args, **kwargs)
 
     def debug(self, msg: object, *args: Any, **kws: Any) -> None:
         """Log at DEBUG; keyword arguments other than the standard ones become extras."""

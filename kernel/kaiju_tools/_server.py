@@ -27,9 +27,6 @@ from .registry import close_matches
 
 __all__ = ["build_parser", "main", "run_server"]
 
-_FORMAT = "%(asctime)s | %(levelname)5s | %(name)s | %(message)s"
-
-
 def _prog() -> str:
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
@@ -165,9 +162,9 @@ async def _with_app(app: web.Application, command: Command, args: argparse.Names
 
 
 def _default_logging(level: str) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(stream=sys.stderr, level=level, format=_FORMAT)
+    from ._logsetup import default_logging
+
+    default_logging(level)
 
 
 def _fail(prog: str, exc: BaseException, code: int) -> int:
@@ -220,7 +217,6 @@ def serve(runtime: Runtime) -> int:
     except OSError as exc:
         raise KaijuError(f"cannot serve on {run.host}:{run.port}: {exc}. Check run.host / run.port "
                          "(is another process using the port?)") from exc
-    log.info("stopped")
     return 0
 
 

@@ -20,6 +20,7 @@ from aiohttp import web
 from ._container import SERVICES_KEY, ServiceContainer
 from ._health import install as _install_health
 from ._logger import get_logger
+from ._logsetup import quiet_client_errors
 from ._runtime import Runtime, settings_from_mapping
 from .commands import COMMANDS
 from .exceptions import ServiceError, ServiceStartError
@@ -96,6 +97,7 @@ def init_app(
     app[PLUGINS_KEY] = plugins
     app[ATTRS_KEY] = dict(attrs or {})
     logging.getLogger(settings.main.name).setLevel(settings.main.loglevel)
+    quiet_client_errors()  # a client's bad request: one WARNING line, no traceback
     container = ServiceContainer(app, settings)
     app[SERVICES_KEY] = container
     container.build_all()
@@ -172,6 +174,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     yield
     try:
         await _stop_all(app, log)
+        log.info("app stopped")  # before kaiju_app_stopped: still in the configured log format
     finally:
         await await_lifecycle(pm, "kaiju_app_stopped", app=app)
 

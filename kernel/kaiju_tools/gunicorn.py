@@ -93,6 +93,7 @@ def app_factory(
         env = os.environ if environ is None else environ
         settings = _load_settings(init_app, base_config_paths, base_env_paths, default_env_paths, env)
         app = init_app(settings)
+        logging.getLogger(settings.main.name).info("worker %s: app built", os.getpid())
         gc.collect()
         gc.freeze()  # start-up objects live as long as the worker
         return app
@@ -128,7 +129,6 @@ def _load_settings(
         print(f"gunicorn worker {os.getpid()}: error: {exc}", file=sys.stderr)
         raise
     _default_logging(settings.main.loglevel)
-    logging.getLogger(settings.main.name).info("worker %s: settings loaded", os.getpid())
     return settings
 
 

@@ -45,7 +45,9 @@ class Service:
     """Base class of app services.
 
     :param app: the application the service belongs to (``None`` outside an app)
-    :param logger: the service's logger (the kernel passes ``<app name>.<service name>``)
+    :param logger: the service's logger (the kernel passes ``<app name>.<service name>``); a
+        stdlib :class:`logging.Logger` or :class:`logging.LoggerAdapter` is wrapped in the
+        kernel's logger, so ``self.logger.info("x", tasks=3)`` works with any of them
 
     Class attributes a subclass may set:
 
@@ -61,7 +63,7 @@ class Service:
         self.app = app
         if not self.__dict__.get("service_name"):
             self.service_name = type(self).service_name or type(self).__name__
-        self.logger = logger if logger is not None else _default_logger(self.service_name)
+        self.logger = _kernel_logger(logger) if logger is not None else _default_logger(self.service_name)
         if "state" not in self.__dict__:
             self.state = ServiceState.CREATED
 
@@ -150,6 +152,15 @@ def _default_logger(name: str) -> Any:
     from ._logger import get_logger
 
     return get_logger(name)
+
+
+def _kernel_logger(logger: Any) -> Any:
+    """A stdlib logger wrapped in the kernel's logger (keyword extras); anything else as it is."""
+    if isinstance(logger, (logging.Logger, logging.LoggerAdapter)):
+        from ._logger import Logger
+
+        return Logger(logger)
+    return logger
 
 
 def _container_of(app: Any) -> Any:

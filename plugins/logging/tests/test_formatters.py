@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from typing import Any
@@ -14,7 +15,7 @@ from kaiju_plugins.logging import DataFormatter, TextFormatter
 from kaiju_plugins.logging.testing import ListHandler, capture_logs
 from kaiju_tools import context, get_logger
 
-GUIDE_KEYS = ["t", "name", "lvl", "msg", "cid", "sid", "t_max", "data"]
+GUIDE_KEYS = ["t", "name", "lvl", "msg", "cid", "sid", "t_max", "data", "pid"]
 TEXT_LINE = re.compile(r"^\d\d:\d\d:\d\d \| +(\w+) \| (\S+) \| (\S+) \| (.*) \| (\{.*\})$")
 
 
@@ -104,16 +105,19 @@ class TestTextFormatter:
             logging.getLogger("t.x").error("no request")
         assert TEXT_LINE.match(logs.lines[0]).groups()[:2] == ("ERROR", "-")  # type: ignore[union-attr]
 
-    def test_exception_traceback_follows_the_line(self) -> None:
+    def test_exception_traceback_is_the_last_column_on_the_same_line(self) -> None:
         with capture_logs("t", formatter=TextFormatter()) as logs:
             try:
                 1 / 0  # noqa: B018
             except ZeroDivisionError:
                 get_logger("t.x").exception("boom")
-        first, *rest = logs.lines[0].split("\n")
-        assert TEXT_LINE.match(first)
-        assert rest[0] == "Traceback (most recent call last):"
-        assert rest[-1] == "ZeroDivisionError: division by zero"
+        line = logs.lines[0]
+        assert "\n" not in line
+        head, exc = line.rsplit(" | ", 1)
+        assert TEXT_LINE.match(head)
+        lines = exc.split("\\n")
+        assert lines[0] == "Traceback (most recent call last):"
+        assert lines[-1] == "ZeroDivisionError: division by zero"
 
     def test_datefmt_setting(self) -> None:
         with capture_logs("t", formatter=TextFormatter(datefmt="%Y")) as logs:
@@ -225,4 +229,4 @@ def test_short_and_general_paths_write_the_same(data: dict[str, Any] | None, cid
     finally:
         context.reset(tokens)
     assert out == {"t": record.created, "name": "t.x", "lvl": "INFO", "msg": "plain", "cid": cid, "sid": None,
-                   "t_max": None, "data": data or {}}
+                   "t_max": None, "data": data or {}, "pid": os.getpid()}

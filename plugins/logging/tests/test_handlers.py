@@ -27,8 +27,9 @@ def record(msg: str = "m") -> logging.LogRecord:
 def test_default_formatters_and_streams(capsys: pytest.CaptureFixture[str]) -> None:
     assert isinstance(JSONHandler().formatter, DataFormatter)
     assert isinstance(TextHandler().formatter, TextFormatter)
-    assert JSONHandler().stream is sys.stdout
-    assert TextHandler(stream="stderr").stream is sys.stderr
+    assert JSONHandler().stream is sys.stderr  # logs never mix with a command's output
+    assert TextHandler().stream is sys.stderr
+    assert TextHandler(stream="stdout").stream is sys.stdout
 
 
 def test_formatter_settings_reach_the_default_formatter() -> None:

@@ -229,5 +229,5 @@ def test_records_queued_at_exit_are_written() -> None:
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
-    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    lines = [json.loads(line) for line in out.stderr.splitlines()]
     assert [line["data"]["i"] for line in lines] == list(range(3000))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -43,11 +44,13 @@ async def serve(app: web.Application, body: Any) -> Any:
         await runner.cleanup()
 
 
-def stdout_json(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+def stderr_json(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    out = capsys.readouterr()
+    assert out.out == ""  # logs never go to stdout unless configured to
+    return [json.loads(line) for line in out.err.splitlines()]
 
 
-def test_guide_config_writes_json_lines_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+def test_guide_config_writes_json_lines_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     async def body(app: web.Application) -> None:
         probe = get_services(app).get("probe")
         probe.logger.info("Log in completed.", user_id=7)
@@ -59,14 +62,14 @@ def test_guide_config_writes_json_lines_to_stdout(capsys: pytest.CaptureFixture[
             context.reset(tokens)
 
     asyncio.run(serve(init_app(app_settings()), body))
-    lines = stdout_json(capsys)
+    lines = stderr_json(capsys)
     by_msg = {line["msg"]: line for line in lines}
     assert by_msg["app started"]["name"] == "t"
     assert by_msg["Log in completed."]["name"] == "t.probe"
     assert by_msg["Log in completed."]["data"] == {"user_id": 7}
     accepted = by_msg["rpc accepted"]
     assert (accepted["cid"], accepted["t_max"]) == ("c-1", 1682328142)
-    assert list(accepted) == ["t", "name", "lvl", "msg", "cid", "sid", "t_max", "data"]
+    assert list(accepted) == ["t", "name", "lvl", "msg", "cid", "sid", "t_max", "data", "pid"]
 
 
 def test_text_handler(capsys: pytest.CaptureFixture[str]) -> None:
@@ -74,7 +77,7 @@ def test_text_handler(capsys: pytest.CaptureFixture[str]) -> None:
         get_services(app).get("probe").logger.warning("careful", n=1)
 
     asyncio.run(serve(init_app(app_settings([{"cls": "TextHandler", "name": "default"}])), body))
-    line = next(x for x in capsys.readouterr().out.splitlines() if "careful" in x)
+    line = next(x for x in capsys.readouterr().err.splitlines() if "careful" in x)
     assert line.endswith(" | WARNING | - | t.probe | careful | {'n': 1}")
 
 
@@ -87,7 +90,7 @@ def test_service_loglevel_overrides_the_app_level_for_that_service_only(
         get_services(app).get("logging").logger.info("logging info")
 
     asyncio.run(serve(init_app(app_settings(probe_level="ERROR")), body))
-    messages = [line["msg"] for line in stdout_json(capsys)]
+    messages = [line["msg"] for line in stderr_json(capsys)]
     assert "probe error" in messages and "logging info" in messages
     assert "probe info" not in messages
 
@@ -96,7 +99,7 @@ def test_logger_and_handler_levels(capsys: pytest.CaptureFixture[str]) -> None:
     settings = app_settings(
         handlers=[{"cls": "JSONHandler", "name": "all"},
                   {"cls": "JSONHandler", "name": "errors", "level": "error",
-                   "settings": {"stream": "stderr"}}],
+                   "settings": {"stream": "stdout"}}],
         loggers=[{"name": "[main_name]", "handlers": ["all", "errors"], "level": "WARNING"}],
     )
 
@@ -108,8 +111,8 @@ def test_logger_and_handler_levels(capsys: pytest.CaptureFixture[str]) -> None:
 
     asyncio.run(serve(init_app(settings), body))
     out = capsys.readouterr()
-    assert [json.loads(x)["msg"] for x in out.out.splitlines()] == ["w", "e"]
-    assert [json.loads(x)["msg"] for x in out.err.splitlines()] == ["e"]
+    assert [json.loads(x)["msg"] for x in out.err.splitlines()] == ["w", "e"]
+    assert [json.loads(x)["msg"] for x in out.out.splitlines()] == ["e"]
 
 
 @hookimpl
@@ -146,7 +149,8 @@ def test_plugin_handler_class_records_written_off_the_loop_and_removed_at_stop()
     assert isinstance(handler, ListHandler)
     assert "from the loop" in handler.messages()
     assert "FROM THE LOOP?" in service.handlers["loud"].lines  # type: ignore[attr-defined]
-    assert set(handler.threads) == {"kaiju-log-writer"}
+    assert handler.threads[handler.messages().index("from the loop")] == "kaiju-log-writer"
+    assert handler.messages()[-1] == "app stopped"  # written directly, after close()
     assert not service.configured
     assert handler not in logging.getLogger("t").handlers
 
@@ -221,7 +225,7 @@ def test_close_switches_to_direct_writing_until_the_app_stops(capsys: pytest.Cap
         assert logging.getLogger("t").handlers == list(service.handlers.values())
 
     asyncio.run(serve(init_app(app_settings()), body))
-    assert "after close" in [line["msg"] for line in stdout_json(capsys)]
+    assert "after close" in [line["msg"] for line in stderr_json(capsys)]
 
 
 def test_use_queue_false_writes_in_the_calling_thread(capsys: pytest.CaptureFixture[str]) -> None:
@@ -280,7 +284,7 @@ def test_standalone_service_without_an_app(capsys: pytest.CaptureFixture[str]) -
         service.unconfigure()
 
     asyncio.run(main())
-    assert [line["msg"] for line in stdout_json(capsys)] == ["standalone"]
+    assert [line["msg"] for line in stderr_json(capsys)] == ["standalone"]
     assert isinstance(service.handlers["JSONHandler"], JSONHandler)
 
 
@@ -291,7 +295,7 @@ def test_root_logger_captures_foreign_loggers(capsys: pytest.CaptureFixture[str]
         logging.getLogger("third.party").info("foreign", extra={"k": 1})
     finally:
         service.unconfigure()
-    line = next(x for x in stdout_json(capsys) if x["msg"] == "foreign")
+    line = next(x for x in stderr_json(capsys) if x["msg"] == "foreign")
     assert line["name"] == "third.party" and line["data"] == {"k": 1}
 
 
@@ -341,3 +345,25 @@ class TestBadInput:
         assert "handlers[2]: expected a mapping of handler settings" in text
         assert "loggers: expected a list of logger settings" in text
         assert "queue_size: expected a positive number of records, got 0" in text
+
+
+def test_formatter_settings_of_a_handlers_own_formatter(capsys: pytest.CaptureFixture[str]) -> None:
+    """``TextHandler`` with ``formatter_settings: {pid: true}``: the workers of a server told apart."""
+    service = LoggingService(loggers=[{"name": "other", "level": "INFO"}],
+                             handlers=[{"cls": "TextHandler", "formatter_settings": {"pid": True}}], use_queue=False)
+    service.configure()
+    try:
+        logging.getLogger("other").info("with pid")
+    finally:
+        service.unconfigure()
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.split(" | ")[2] == str(os.getpid())
+
+
+def test_formatter_settings_without_a_formatter_to_configure() -> None:
+    with pytest.raises(ConfigError) as info:
+        LoggingService(handlers=[{"cls": "NullHandler", "formatter_settings": {"pid": True}}])
+    assert "handlers[0].formatter_settings: NullHandler has no formatter of its own to configure" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        LoggingService(handlers=[{"cls": "TextHandler", "formatter_settings": {"pdi": True}}])
+    assert "unknown setting 'pdi' for TextFormatter" in str(info.value) and "pid" in str(info.value)

@@ -69,7 +69,7 @@ class Proc:
         for line in stream:
             lines.append(line.rstrip("\n"))
 
-    def wait_for(self, predicate: Callable[[str], bool], where: str = "out", timeout: float = 30) -> str:
+    def wait_for(self, predicate: Callable[[str], bool], where: str = "err", timeout: float = 30) -> str:
         lines = self.out if where == "out" else self.err
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -116,7 +116,7 @@ def test_example_app_json_lines_carry_the_rpc_correlation_id_and_extras() -> Non
     app.wait_for(lambda line: "serving on" in line)
     assert rpc(port, "greeter.greet", {"name": "Ann"}, cid="cid-json-1")["result"] == "Hello, Ann!"
     assert app.stop() == 0
-    lines = [json.loads(line) for line in app.out]
+    lines = [json.loads(line) for line in app.err]
     assert all({"t", "name", "lvl", "msg", "cid", "sid", "t_max", "data"} <= set(line) for line in lines)
     caused = [line for line in lines if line["cid"] == "cid-json-1"]
     greeting = [line for line in caused if line["msg"] == "Greeting."]
@@ -133,8 +133,8 @@ def test_example_app_text_lines() -> None:
     app.wait_for(lambda line: "serving on" in line)
     rpc(port, "greeter.greet", {"name": "Bo"}, cid="cidtext1")
     assert app.stop() == 0
-    parsed = [TEXT_LINE.match(line) for line in app.out]
-    assert all(parsed), app.out
+    parsed = [TEXT_LINE.match(line) for line in app.err]
+    assert all(parsed), app.err
     greeting = [m.groups() for m in parsed if m and m.group(4) == "Greeting."]  # type: ignore[union-attr]
     assert greeting == [("INFO", "cidtext1", "example.greeter", "Greeting.", "{'name': 'Bo'}")]
 
@@ -152,7 +152,7 @@ def test_example_app_no_record_lost_on_sigterm() -> None:
     for thread in threads:
         thread.join()
     assert app.stop() == 0
-    greeted = sorted(json.loads(line)["data"]["name"] for line in app.out if '"Greeting."' in line)
+    greeted = sorted(json.loads(line)["data"]["name"] for line in app.err if '"Greeting."' in line)
     assert greeted == sorted(names)
 
 
@@ -169,7 +169,7 @@ class Burst(ContextableService):
     def burst(self):
         for i in range(5000):
             self.logger.info("burst", i=i)
-        print("BURST DONE", flush=True, file=sys.stderr)
+        print("BURST DONE", flush=True)
 
 
 SERVICE_CLASS_REGISTRY.register(Burst)
@@ -186,9 +186,9 @@ def test_records_queued_when_sigterm_arrives_are_all_written(tmp_path: Path) -> 
     (tmp_path / "burst_app.py").write_text(BURST_APP, encoding="utf-8")
     app = Proc([sys.executable, "burst_app.py", str(free_port())], tmp_path,
                env={"KAIJU_DISABLE_PLUGINS": "rpc,scheduler,config_yaml"})
-    app.wait_for(lambda line: line == "BURST DONE", where="err")
+    app.wait_for(lambda line: line == "BURST DONE", where="out")
     assert app.stop() == 0, app.err
-    burst = [json.loads(line)["data"]["i"] for line in app.out if '"burst"' in line]
+    burst = [json.loads(line)["data"]["i"] for line in app.err if '"burst"' in line]
     assert burst == list(range(5000))
 
 
@@ -244,7 +244,7 @@ def test_service_loglevel_overrides_the_app_level_per_service(tmp_path: Path) ->
     app = Proc([sys.executable, "-m", "lapp"], tmp_path)
     app.wait_for(lambda line: '"app started"' in line)
     assert app.stop() == 0, app.err
-    seen = {(line["name"], line["msg"]) for line in map(json.loads, app.out)}
+    seen = {(line["name"], line["msg"]) for line in map(json.loads, app.err)}
     assert ("lapp.quiet", "error at start") in seen
     assert ("lapp.quiet", "info at start") not in seen
     assert {("lapp.loud", "info at start"), ("lapp.loud", "error at start")} <= seen
@@ -290,7 +290,7 @@ def test_without_logging_service_the_app_logs_to_stderr(tmp_path: Path) -> None:
             name: plain
     """)
     app = Proc([sys.executable, "-m", "lapp"], tmp_path)
-    app.wait_for(lambda line: "app started" in line, where="err")
+    app.wait_for(lambda line: "app started" in line)
     assert app.stop() == 0
     assert any("lapp.plain" in line and "error at start" in line for line in app.err)
     assert app.out == []

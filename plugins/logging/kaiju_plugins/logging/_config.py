@@ -31,7 +31,8 @@ class HandlerSettings:
     :param level: lowest level it writes (default: everything its loggers pass)
     :param settings: keyword arguments of the handler class (``stream: stderr``)
     :param formatter: formatter class name replacing the handler's default formatter
-    :param formatter_settings: keyword arguments of the formatter class
+    :param formatter_settings: keyword arguments of the formatter class (of ``formatter``, else
+        of the handler's own formatter: ``TextHandler`` with ``{pid: true}``)
     :param enabled: ``false`` leaves the handler out
     """
 
@@ -133,7 +134,11 @@ class _Check:
         except (TypeError, ValueError):
             return
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-            return
+            if not issubclass(cls, logging.Formatter):
+                return
+            # our formatters pass the rest on to logging.Formatter: check against both
+            params = {**inspect.signature(logging.Formatter).parameters,
+                      **{n: p for n, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD}}
         for name in kws:
             if name not in params:
                 accepts = ", ".join(params) or "nothing"
@@ -174,6 +179,13 @@ def check_settings(
         entry.formatter_settings = check.mapping(item.get("formatter_settings"), f"{key}.formatter_settings")
         if entry.formatter:
             check.kwargs(classes.get(entry.formatter), entry.formatter_settings, f"{key}.formatter_settings")
+        elif entry.formatter_settings and entry.cls in classes:
+            own = getattr(classes[entry.cls], "formatter_class", None)  # ours: TextHandler, JSONHandler
+            if own is None:
+                check.add(f"{key}.formatter_settings", f"{entry.cls} has no formatter of its own to configure",
+                          "name one with `formatter:` (TextFormatter, DataFormatter...)")
+            else:
+                check.kwargs(own, entry.formatter_settings, f"{key}.formatter_settings")
         if name in names:
             check.add(f"{key}.name", f"two handlers are named {name!r} ({names[name]} and {key})",
                       "give one of them another `name:`")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "SID_VAR",
     "RequestContext",
     "capture_context",
+    "current_pid",
     "exception_text",
     "plain_fields",
     "record_context",
@@ -50,6 +52,16 @@ FAST_CONTEXT = EXTRA_VAR is not None
 PLAIN_SIZE = _BASE_LEN + 1
 """Attributes of a plain record of ours with its captured context, not counting ``data``."""
 _WELL_KNOWN = ("correlation_id", "session_id", "deadline", "scope")
+
+_PID = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
+
+
+def current_pid(record: logging.LogRecord) -> int:
+    """The pid of the process that made ``record`` (``record.process``, else this process's)."""
+    pid = record.__dict__.get("process")
+    return pid if type(pid) is int else _PID[0]
+
 
 RequestContext = tuple[Any, Any, Any, Mapping[str, Any] | None]
 """``(correlation id, session id, deadline, extra keys)`` of a record."""

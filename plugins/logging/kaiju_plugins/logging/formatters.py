@@ -3,12 +3,14 @@
 Both accept any :class:`logging.LogRecord`, ours or a library's, and never raise: a value
 JSON cannot hold is written as its ``repr``, a message whose ``msg % args`` fails is
 written as it is with the error in ``data["log_error"]``, and exceptions are rendered with
-their traceback.
+their traceback. Whatever the fields hold, each record is one line of valid UTF-8 with
+control characters escaped (see :mod:`._escape`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from contextvars import copy_context
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import ujson
 
 from ._encode import UJSON_OPTIONS, dumps, safe_repr
+from ._escape import json_line, text_field
 from ._record import (
     CID_VAR,
     CONTEXT_ATTR,
@@ -24,6 +27,7 @@ from ._record import (
     FAST_CONTEXT,
     PLAIN_SIZE,
     SID_VAR,
+    current_pid,
     exception_text,
     plain_fields,
     record_context,
@@ -39,13 +43,22 @@ _PLAIN_SIZE = PLAIN_SIZE
 
 def _fallback(record: logging.LogRecord, exc: BaseException) -> dict[str, Any]:
     """The fields of a record that broke its formatter, each read defensively."""
+    created = getattr(record, "created", None)
     return {
-        "t": getattr(record, "created", None),
+        "t": created if type(created) is float else safe_repr(created),
         "name": safe_repr(getattr(record, "name", None)),
         "lvl": safe_repr(getattr(record, "levelname", None)),
         "msg": safe_repr(getattr(record, "msg", None)),
         "data": {"log_error": f"formatter failed: {type(exc).__name__}: {safe_repr(exc)}"},
+        "pid": _pid_of(record),
     }
+
+
+def _pid_of(record: logging.LogRecord) -> int:
+    try:
+        return current_pid(record)
+    except Exception:  # noqa: BLE001 -- a record without a __dict__
+        return os.getpid()
 
 
 def _fields(record: logging.LogRecord) -> tuple[str, Any, Any, Any, dict[str, Any]]:
@@ -65,14 +78,21 @@ class TextFormatter(logging.Formatter):
 
         12:18:40 |  INFO | 135125a5 | app.rpc | rpc accepted | {'request': {'method': 'rpc.api', 'id': 0}}
 
-    A record without a correlation id shows ``-`` in that column; the traceback of an
-    exception follows on the next lines.
+    A record without a correlation id shows ``-`` in that column. Each record is one line:
+    control characters are escaped (``\\n``, ``\\x1b``), bytes that were not UTF-8 are
+    written ``\\xe9``, and ``|`` inside a column is written ``\\|``, so `` | `` only ever
+    separates columns. An exception's traceback is the last column, its line breaks
+    escaped.
 
     :param datefmt: :func:`time.strftime` format of the time column (local time)
+    :param pid: add the process id after the level (``12:18:40 |  INFO | 4242 | ...``), to
+        tell the workers of a multi-process server apart
     """
 
-    def __init__(self, datefmt: str = "%H:%M:%S", **kws: Any) -> None:
+    def __init__(self, datefmt: str = "%H:%M:%S", pid: bool = False, **kws: Any) -> None:
         super().__init__(datefmt=datefmt, **kws)
+        self.pid = bool(pid)
+        self._separators = 5 + self.pid
         self._last: tuple[int, str] = (-1, "")
 
     def _time(self, created: float) -> str:
@@ -92,35 +112,44 @@ class TextFormatter(logging.Formatter):
             return "{" + ", ".join(f"{safe_repr(k)}: {safe_repr(v)}" for k, v in data.items()) + "}"
 
     def format(self, record: logging.LogRecord) -> str:
-        """Render ``record`` as one text line (plus traceback lines); never raises."""
+        """Render ``record`` as one text line; never raises."""
         try:
             fields = plain_fields(record)
             msg, cid, _, _, data = fields if fields is not None else _fields(record)
-            line = (
-                f"{self._time(record.created)} | {record.levelname:>5} | "
-                f"{cid or '-'} | {record.name} | {msg} | {self._data(data)}"
-            )
+            head = f"{self._time(record.created)} | {record.levelname:>5} | "
+            if self.pid:
+                head += f"{current_pid(record)} | "
+            cid = "-" if cid is None or cid == "" else cid
+            line = f"{head}{cid} | {record.name} | {msg} | {self._data(data)}"
+            # the common line needs no escaping: one scan for non-printables, one count of '|'
+            if not line.isprintable() or line.count("|") != self._separators:
+                line = " | ".join((f"{self._time(record.created)} | {text_field(record.levelname):>5}",
+                                   *([str(current_pid(record))] if self.pid else []),
+                                   text_field(cid), text_field(record.name), text_field(msg),
+                                   text_field(self._data(data))))
             if record.exc_info or record.exc_text or record.stack_info:
                 exc = exception_text(self, record)
                 if exc:
-                    return f"{line}\n{exc}"
+                    return f"{line} | {text_field(exc)}"
             return line
         except Exception as exc:  # noqa: BLE001 -- a log line must never raise
             broken = _fallback(record, exc)
-            return " | ".join(str(broken[k]) for k in ("t", "lvl", "name", "msg", "data"))
+            return " | ".join(text_field(broken[k]) for k in ("t", "lvl", "name", "msg", "data"))
 
 
 class DataFormatter(logging.Formatter):
     """One compact JSON object per record, for log collectors::
 
         {"t":1682328051.3172748,"name":"app.rpc","lvl":"INFO","msg":"rpc accepted","cid":"20d35cfc",
-         "sid":"6f580b919f00704584a0453a883310be","t_max":1682328142,"data":{"request":{...}}}
+         "sid":"6f580b919f00704584a0453a883310be","t_max":1682328142,"data":{"request":{...}},"pid":4242}
 
     Keys: ``t`` (unix time), ``name`` (logger), ``lvl``, ``msg``, ``cid`` (correlation id),
     ``sid`` (session id), ``t_max`` (request deadline, unix time), ``data`` (keyword extras,
-    ``extra=`` attributes and extra context keys); ``cid``, ``sid`` and ``t_max`` are
-    ``null`` outside a request. ``exc`` holds the traceback text when an exception is logged.
-    Output is UTF-8 (not ``\\u`` escapes) and ``/`` is not escaped.
+    ``extra=`` attributes and extra context keys), ``pid`` (process id); ``cid``, ``sid`` and
+    ``t_max`` are ``null`` outside a request. ``exc`` holds the traceback text when an
+    exception is logged. Output is UTF-8 (not ``\\u`` escapes) and ``/`` is not escaped;
+    control characters, U+2028/U+2029 are ``\\u`` escapes and bytes that were not UTF-8
+    (lone surrogates) are written as text (``"caf\\\\xe9"``), so every line is valid UTF-8.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -140,24 +169,26 @@ class DataFormatter(logging.Formatter):
                 and (data is None or type(data) is dict)
                 and FAST_CONTEXT and not ctx.get(EXTRA_VAR)  # type: ignore[arg-type]
             ):
+                pid = attrs["process"]
                 obj = {
                     "t": attrs["created"], "name": attrs["name"], "lvl": attrs["levelname"], "msg": msg,
                     "cid": ctx.get(CID_VAR), "sid": ctx.get(SID_VAR), "t_max": ctx.get(DEADLINE_VAR),
                     "data": {} if data is None else data,
+                    "pid": pid if type(pid) is int else current_pid(record),
                 }
             else:
                 msg, cid, sid, deadline, data = _fields(record)
                 obj = {
                     "t": record.created, "name": record.name, "lvl": record.levelname, "msg": msg,
-                    "cid": cid, "sid": sid, "t_max": deadline, "data": data,
+                    "cid": cid, "sid": sid, "t_max": deadline, "data": data, "pid": current_pid(record),
                 }
             if attrs["exc_info"] or attrs["exc_text"] or attrs["stack_info"]:
                 exc = exception_text(self, record)
                 if exc:
                     obj["exc"] = exc
         except Exception as exc:  # noqa: BLE001 -- a log line must never raise
-            return dumps(_fallback(record, exc))
+            return json_line(dumps(_fallback(record, exc)))
         try:
-            return _ujson_dumps(obj, *UJSON_OPTIONS)
+            return json_line(_ujson_dumps(obj, *UJSON_OPTIONS))
         except Exception:  # noqa: BLE001 -- NaN, cycles, broken repr: the total path
-            return dumps(obj)
+            return json_line(dumps(obj))

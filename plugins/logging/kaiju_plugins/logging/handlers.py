@@ -16,7 +16,8 @@ _STREAMS = ("stdout", "stderr")
 class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A stream handler that writes one line per record and can defer flushing.
 
-    :param stream: ``"stdout"``, ``"stderr"`` or an open text stream
+    :param stream: ``"stderr"`` (default: logs never mix with a command's output on stdout),
+        ``"stdout"`` (for platforms that ship stdout) or an open text stream
     :param formatter: a formatter instance (default: an instance of :attr:`formatter_class`)
     :param formatter_settings: keyword arguments for the default formatter
 
@@ -29,7 +30,7 @@ class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def __init__(
         self,
-        stream: str | TextIO = "stdout",
+        stream: str | TextIO = "stderr",
         formatter: logging.Formatter | None = None,
         formatter_settings: dict[str, Any] | None = None,
     ) -> None:
@@ -91,12 +92,12 @@ def _ascii_escape(text: str) -> str:
 
 
 class TextHandler(StreamHandler):
-    """Writes :class:`~kaiju_plugins.logging.TextFormatter` lines (default: stdout)."""
+    """Writes :class:`~kaiju_plugins.logging.TextFormatter` lines (default: stderr)."""
 
     formatter_class = TextFormatter
 
 
 class JSONHandler(StreamHandler):
-    """Writes :class:`~kaiju_plugins.logging.DataFormatter` JSON lines (default: stdout)."""
+    """Writes :class:`~kaiju_plugins.logging.DataFormatter` JSON lines (default: stderr)."""
 
     formatter_class = DataFormatter

@@ -13,7 +13,9 @@
               name: default
 
 Handlers write from a listener thread behind a bounded queue (see :mod:`._queue`), so
-a slow stream never stalls the event loop. Logging is configured when the app is created
+a slow stream never stalls the event loop. While configured, the service also takes the
+place of the kernel's default stderr handler on the root logger, so records of other
+libraries (aiohttp, asyncio) are written once, in the configured format. Logging is configured when the app is created
 (before any service starts, through the ``kaiju_app_created`` hook) or in :meth:`init`
 when used on its own; :meth:`close` drains the queue and switches the loggers to writing
 directly, and the ``kaiju_app_stopped`` hook removes the handlers.
@@ -27,6 +29,7 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any
 
+from kaiju_tools._logsetup import DEFAULT_HANDLER_NAME
 from kaiju_tools.exceptions import ConfigError, ConfigProblem
 from kaiju_tools.services import ContextableService
 
@@ -113,6 +116,7 @@ class LoggingService(ContextableService):
             if hasattr(logging, "logAsyncioTasks"):  # Python 3.12+
                 self._switches["logAsyncioTasks"] = False
         self._saved_switches: dict[str, Any] = {}
+        self._defaults: list[logging.Handler] = []
         self._configured = False
 
     @property
@@ -133,24 +137,42 @@ class LoggingService(ContextableService):
         for name, value in self._switches.items():
             self._saved_switches[name] = getattr(logging, name)
             setattr(logging, name, value)
+        root = logging.root
+        if self.handlers:  # the kernel's default handler steps aside: one line per record, one format
+            self._defaults = [h for h in root.handlers if h.get_name() == DEFAULT_HANDLER_NAME]
+            for handler in self._defaults:
+                root.removeHandler(handler)
         for entry in self._loggers:
-            if not entry.enabled:
-                continue
-            log = self._get_logger(entry)
-            names = list(self.handlers) if entry.handlers is True else (entry.handlers or [])
-            targets = [self.handlers[n] for n in names]
-            added: list[logging.Handler] = []
-            if targets:
-                added = [self._queue.handler(targets)] if self._queue else targets
-            self._installed.append((log, added, log.level, log.propagate))
-            if entry.level is not None:
-                log.setLevel(entry.level)
-            if log is not logging.root:
-                log.propagate = entry.propagate
-            for handler in added:
-                log.addHandler(handler)
+            if entry.enabled:
+                self._install(self._get_logger(entry), self._targets(entry), entry)
+        if self._defaults and not root.handlers:  # foreign records, in our format instead of the kernel's
+            self._install(root, self._root_targets(), None)
         if self._queue:
             self._queue.start()
+
+    def _install(self, log: logging.Logger, targets: list[logging.Handler], entry: LoggerSettings | None) -> None:
+        added: list[logging.Handler] = []
+        if targets:
+            added = [self._queue.handler(targets)] if self._queue else targets
+        self._installed.append((log, added, log.level, log.propagate))
+        if entry is not None and entry.level is not None:
+            log.setLevel(entry.level)
+        if entry is not None and log is not logging.root:
+            log.propagate = entry.propagate
+        for handler in added:
+            log.addHandler(handler)
+
+    def _targets(self, entry: LoggerSettings) -> list[logging.Handler]:
+        names = list(self.handlers) if entry.handlers is True else (entry.handlers or [])
+        return [self.handlers[n] for n in names]
+
+    def _root_targets(self) -> list[logging.Handler]:
+        """The app logger's handlers (else every handler) write what reaches the root."""
+        names = (_MAIN_NAME, self._app_name())
+        for entry in self._loggers:
+            if entry.enabled and entry.name in names:
+                return self._targets(entry)
+        return list(self.handlers.values())
 
     async def init(self) -> None:
         """Configure logging when the ``kaiju_app_created`` hook has not done it already."""
@@ -193,6 +215,9 @@ class LoggingService(ContextableService):
         for name, value in self._saved_switches.items():
             setattr(logging, name, value)
         self._saved_switches.clear()
+        defaults, self._defaults = self._defaults, []
+        for handler in defaults:
+            logging.root.addHandler(handler)
         for handler in self.handlers.values():
             with suppress(Exception):  # one handler failing to close never hides the others
                 handler.flush()
@@ -276,6 +301,8 @@ def _build_handler(entry: HandlerSettings, classes: Mapping[str, type]) -> loggi
         handler: logging.Handler = classes[entry.cls](**entry.settings)
         if entry.formatter:
             handler.setFormatter(classes[entry.formatter](**entry.formatter_settings))
+        elif entry.formatter_settings:  # the handler's own formatter class (checked in _config)
+            handler.setFormatter(type(handler).formatter_class(**entry.formatter_settings))  # type: ignore[attr-defined]
     except Exception as exc:
         raise ConfigError(ConfigProblem(
             f"{entry.key}.settings{entry.location}", f"cannot create {entry.cls} handler {entry.name!r}: "
