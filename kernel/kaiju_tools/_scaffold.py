@@ -108,6 +108,7 @@ class NewAppCommand(Command):
 
     name = "new-app"
     needs_app = False
+    standalone = True
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:  # noqa: D102
@@ -129,6 +130,7 @@ class NewPluginCommand(Command):
 
     name = "new-plugin"
     needs_app = False
+    standalone = True
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:  # noqa: D102

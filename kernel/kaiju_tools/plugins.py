@@ -2,9 +2,11 @@
 
 - Entry-point group ``kaiju.plugins``; each entry point is a module whose hook
   implementations are module-level functions (the module is the plugin).
-- First-party plugins (:data:`FIRST_PARTY`) are active whenever installed; any other
+- First-party plugins (:data:`FIRST_PARTY`, this repository's) are active whenever
+  installed, except the opt-in ones (:data:`OPT_IN`: they need an external server); any other
   plugin is active only when ``packages:`` names it (entry-point or distribution name).
-  An inactive plugin is never imported by a running app.
+  A running app imports an inactive plugin only to explain an error that already stops it
+  (:meth:`Plugins.explain`: which inactive or disabled plugin provides an unknown class).
 - ``KAIJU_DISABLE_PLUGINS=a,b`` disables plugins by name; ``KAIJU_TRACE_HOOKS=1`` prints
   every hook call (hook, plugins, duration) to stderr.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable
@@ -31,6 +34,7 @@ __all__ = [
     "DISABLE_ENV",
     "ENTRY_POINT_GROUP",
     "FIRST_PARTY",
+    "OPT_IN",
     "TRACE_ENV",
     "PluginInfo",
     "Plugins",
@@ -44,10 +48,12 @@ __all__ = [
 ENTRY_POINT_GROUP = "kaiju.plugins"
 DISABLE_ENV = "KAIJU_DISABLE_PLUGINS"
 TRACE_ENV = "KAIJU_TRACE_HOOKS"
-FIRST_PARTY = frozenset(
-    {"kaiju-plugin-config-yaml", "kaiju-plugin-rpc", "kaiju-plugin-scheduler", "kaiju-plugin-logging"}
-)
-"""Distributions whose plugins are active whenever they are installed."""
+FIRST_PARTY = frozenset({"kaiju-plugin-config-yaml", "kaiju-plugin-rpc", "kaiju-plugin-scheduler",
+                         "kaiju-plugin-logging", "kaiju-plugin-redis"})
+"""The distributions of this repository (``kaiju-plugin-*``, package ``kaiju_plugins.*``)."""
+OPT_IN = frozenset({"kaiju-plugin-redis"})
+"""First-party distributions that are active only when ``packages:`` lists them, like a
+third-party plugin (the others are active whenever installed)."""
 
 
 def _norm(name: str) -> str:
@@ -71,8 +77,20 @@ class PluginInfo:
 
     @property
     def first_party(self) -> bool:
-        """Whether the plugin is active whenever installed."""
+        """Whether the plugin comes from this repository (:data:`FIRST_PARTY`)."""
         return _norm(self.dist) in FIRST_PARTY
+
+    @property
+    def always_active(self) -> bool:
+        """Whether the plugin is active whenever installed (first-party, not :data:`OPT_IN`)."""
+        return self.first_party and _norm(self.dist) not in OPT_IN
+
+    @property
+    def kind(self) -> str:
+        """``first-party``, ``first-party, opt-in`` or ``third-party`` (for the ``plugins`` command)."""
+        if not self.first_party:
+            return "third-party"
+        return "first-party" if self.always_active else "first-party, opt-in"
 
     @property
     def label(self) -> str:
@@ -190,6 +208,11 @@ class Plugins:
         self.disabled = {_norm(n) for n in env.get(DISABLE_ENV, "").split(",") if n.strip()}
         self.infos: dict[str, PluginInfo] = {}
         self.modules: list[str] = []
+        self.keep_going = False
+        """Record a plugin that fails to activate (its status and cause) instead of raising
+        (the ``plugins`` command's mode); :attr:`failures` holds the errors."""
+        self.failures: list[PluginError] = []
+        self.failed_modules: dict[str, str] = {}
         for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist = ep.dist
             info = PluginInfo(ep.name, ep.value, dist.name if dist else "?", dist.version if dist else "?",
@@ -201,11 +224,22 @@ class Plugins:
 
         register_builtin_commands()
 
-    def load_first_party(self) -> None:
-        """Activate every installed first-party plugin (not disabled)."""
+    def load_first_party(self, strict: bool = True) -> list[PluginError]:
+        """Activate every installed first-party plugin that is not opt-in nor disabled.
+
+        ``strict=False``: a plugin that fails is recorded (and returned) instead of raised.
+        """
+        failures = []
         for info in self.infos.values():
-            if info.first_party and info.status == "inactive":
-                self.activate(info)
+            if info.always_active and info.status == "inactive":
+                try:
+                    self.activate(info)
+                except PluginError as exc:
+                    if strict:
+                        raise
+                    failures.append(exc)
+        self.failures.extend(failures)
+        return failures
 
     def activate(self, info: PluginInfo) -> None:
         """Import and register one plugin; raise :class:`PluginError` naming it on failure."""
@@ -276,14 +310,28 @@ class Plugins:
         for index, name in enumerate(packages):
             info = self.infos.get(name) or by_dist.get(_norm(name))
             if info is not None:
-                if info.status == "disabled":
+                if info.status in ("disabled", "failed"):
                     continue
                 if info.status != "active":
-                    self.activate(info)
+                    self._activate_or_record(info)
                 continue
-            if self._import_package(name, index, problems):
-                self.modules.append(name)
+            try:
+                if self._import_package(name, index, problems):
+                    self.modules.append(name)
+            except PluginError as exc:
+                if not self.keep_going:
+                    raise
+                self.failures.append(exc)
+                self.failed_modules[name] = str(exc)
         return problems
+
+    def _activate_or_record(self, info: PluginInfo) -> None:
+        try:
+            self.activate(info)
+        except PluginError as exc:
+            if not self.keep_going:
+                raise
+            self.failures.append(exc)
 
     def _import_package(self, name: str, index: int, problems: list[ConfigProblem]) -> bool:
         from .services import SERVICE_CLASS_REGISTRY
@@ -326,8 +374,49 @@ class Plugins:
                 info.status, info.cause = "failed", f"import failed: {type(exc).__name__}: {exc}"
                 continue
             info.hooks = sorted(n for n in dir(module) if n.startswith("kaiju_") and callable(getattr(module, n)))
-            info.cause = "not listed in `packages:`"
-        return sorted(self.infos.values(), key=lambda i: (not i.first_party, i.name))
+            unknown = [n for n in info.hooks if n not in _HOOK_NAMES]
+            if unknown:
+                info.cause = "not listed in `packages:`; " + "; ".join(_unknown_hook(n) for n in unknown)
+            else:
+                info.cause = "not listed in `packages:`"
+        return sorted(self.infos.values(), key=lambda i: (not i.always_active, not i.first_party, i.name))
+
+    def provided_by(self, cls_name: str) -> PluginInfo | None:
+        """The inactive or disabled installed plugin whose ``kaiju_register_services`` returns a
+        class named ``cls_name`` (or ``None``).
+
+        Imports those plugins: call it only to explain an error that already stops the app.
+        """
+        for info in self.infos.values():
+            if info.status not in ("inactive", "disabled") or info.entry_point is None:
+                continue
+            try:
+                module = info.entry_point.load()
+                classes = list(getattr(module, "kaiju_register_services", lambda: ())() or ())
+            except Exception:  # noqa: BLE001 -- a broken inactive plugin explains nothing
+                continue
+            if any(getattr(c, "__name__", None) == cls_name for c in classes):
+                return info
+        return None
+
+    def explain(self, problems: list[ConfigProblem]) -> list[ConfigProblem]:
+        """``problems`` with the hint of each unknown service class that an installed but inactive
+        (or disabled) plugin provides replaced by how to activate that plugin."""
+        out = []
+        for problem in problems:
+            match = _UNKNOWN_CLASS.fullmatch(problem.message)
+            info = self.provided_by(match.group(1)) if match else None
+            if match and info is not None:
+                if info.status == "disabled":
+                    hint = (f"the {info.kind} {info.label} provides it, and is disabled by the environment "
+                            f"variable {DISABLE_ENV}={os.environ.get(DISABLE_ENV, '')}; remove "
+                            f"{info.name!r} from it")
+                else:
+                    hint = (f"the {info.kind} {info.label} provides it, and is installed but not active: "
+                            f"add `{info.name}` to `packages:`")
+                problem = ConfigProblem(problem.where, problem.message, hint)
+            out.append(problem)
+        return out
 
 
 def _check_async(pm: pluggy.PluginManager, module: Any, info: PluginInfo) -> str:
@@ -345,9 +434,21 @@ def _check_async(pm: pluggy.PluginManager, module: Any, info: PluginInfo) -> str
     return ""
 
 
+_HOOK_NAMES = frozenset(n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "kaiju_spec"))
+_UNKNOWN_CLASS = re.compile(r"unknown service class '(\w+)'")
+
+
+def _unknown_hook(name: str) -> str:
+    hint = close_matches(name, _HOOK_NAMES, n=1)
+    return f"{name} is not a kaiju hook ({hint or 'see kaiju_tools.hookspecs for the names'})"
+
+
 def _check_pending(pm: pluggy.PluginManager, info: PluginInfo) -> str:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
+        unknown = [n for n in info.hooks if n not in _HOOK_NAMES]
+        if unknown:
+            return "unknown hook implementation: " + "; ".join(_unknown_hook(n) for n in unknown)
         return f"unknown hook implementation: {exc} (check the name against kaiju_tools.hookspecs)"
     return ""
