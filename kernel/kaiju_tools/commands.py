@@ -23,7 +23,7 @@ Example::
 A command with ``needs_app = True`` (the default) runs inside a started app: ``app`` is
 the :class:`aiohttp.web.Application`; its services have run ``init()`` and will run
 ``close()`` after it. Which services: ``services = None`` (the default) builds and starts
-every enabled service; ``services = ["greeter"]`` (names, or service classes: every
+every enabled service; ``services = ("greeter",)`` (names, or service classes: every
 configured service of that class) only those and the services they depend on (constructor
 parameters, ``discover_service`` in ``__init__``, ``dependencies`` / ``depends_on``); a
 service a dependency discovers only in its ``init()`` must be listed too. With

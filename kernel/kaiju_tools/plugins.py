@@ -14,10 +14,7 @@
 from __future__ import annotations
 
 import importlib
-import inspect
 import os
-import re
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +24,17 @@ import importlib_metadata
 import pluggy
 
 from . import hookspecs
+from ._diagnose import HOOK_NAMES, UNKNOWN_CLASS, check_async, check_pending, class_names, unknown_hook
+from ._hookcalls import (
+    TRACE_ENV,
+    _install_tracer,
+    _trace,
+    _tracing,
+    await_lifecycle,
+    call_each,
+    collect,
+    collect_first,
+)
 from .exceptions import ConfigProblem, PluginError
 from .registry import close_matches
 
@@ -47,7 +55,6 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "kaiju.plugins"
 DISABLE_ENV = "KAIJU_DISABLE_PLUGINS"
-TRACE_ENV = "KAIJU_TRACE_HOOKS"
 FIRST_PARTY = frozenset({"kaiju-plugin-config-yaml", "kaiju-plugin-rpc", "kaiju-plugin-scheduler",
                          "kaiju-plugin-logging", "kaiju-plugin-redis"})
 """The distributions of this repository (``kaiju-plugin-*``, package ``kaiju_plugins.*``)."""
@@ -108,95 +115,6 @@ def make_plugin_manager() -> pluggy.PluginManager:
     if _tracing():
         _install_tracer(pm)
     return pm
-
-
-def _install_tracer(pm: pluggy.PluginManager) -> None:
-    starts: list[float] = []
-
-    def before(hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
-        starts.append(time.perf_counter())
-
-    def after(outcome: Any, hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
-        took = (time.perf_counter() - starts.pop()) * 1e6
-        names = ",".join(i.plugin_name for i in reversed(impls)) or "-"
-        print(f"kaiju-trace: hook={hook_name} plugins={names} duration_us={took:.0f}", file=sys.stderr)
-
-    pm.add_hookcall_monitoring(before, after)
-
-
-def _tracing() -> bool:
-    return os.environ.get(TRACE_ENV, "").strip() not in ("", "0", "false", "no")
-
-
-def _trace(hook_name: str, plugin: str, start: float) -> None:
-    took = (time.perf_counter() - start) * 1e6
-    print(f"kaiju-trace: hook={hook_name} plugins={plugin} duration_us={took:.0f}", file=sys.stderr)
-
-
-def _impls(pm: pluggy.PluginManager, hook_name: str) -> list[Any]:
-    caller = getattr(pm.hook, hook_name)
-    return [i for i in reversed(caller.get_hookimpls()) if not (i.hookwrapper or i.wrapper)]
-
-
-def _failed(impl: Any, what: str, hook_name: str, exc: Exception) -> PluginError:
-    return PluginError(f"plugin {impl.plugin_name!r}: {what} {hook_name} raised {type(exc).__name__}: {exc}")
-
-
-def _call(impl: Any, hook_name: str, kwargs: dict[str, Any], trace: bool, what: str = "hook") -> Any:
-    """Call one implementation with the arguments it asks for; errors name its plugin."""
-    start = time.perf_counter()
-    try:
-        result = impl.function(**{a: kwargs[a] for a in impl.argnames})
-    except Exception as exc:
-        raise _failed(impl, what, hook_name, exc) from exc
-    if trace:
-        _trace(hook_name, impl.plugin_name, start)
-    return result
-
-
-def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
-    """Call a hook's implementations one by one (pluggy call order) -> ``[(plugin, result)]``.
-
-    Unlike ``pm.hook.<name>()``, an error names the plugin that raised it.
-    """
-    trace = _tracing()
-    out = []
-    for impl in _impls(pm, hook_name):
-        result = _call(impl, hook_name, kwargs, trace)
-        if result is not None:
-            out.append((impl.plugin_name, result))
-    return out
-
-
-async def await_lifecycle(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> None:
-    """Call a lifecycle hook, awaiting each implementation's result in call order."""
-    trace = _tracing()
-    for impl in _impls(pm, hook_name):
-        result = _call(impl, hook_name, kwargs, trace, "lifecycle hook")
-        if inspect.isawaitable(result):
-            try:
-                await result
-            except Exception as exc:
-                raise _failed(impl, "lifecycle hook", hook_name, exc) from exc
-
-
-def collect(app: Any, hook_name: str) -> list[Any]:
-    """Results of a hook for an app's active plugins (call once at start-up, not per request)."""
-    from .app import PLUGINS_KEY
-
-    return [result for _, result in call_each(app[PLUGINS_KEY].pm, hook_name, app=app)]
-
-
-def collect_first(app: Any, hook_name: str) -> Any:
-    """The first non-``None`` result of a hook for an app's active plugins (pluggy order)."""
-    from .app import PLUGINS_KEY
-
-    trace = _tracing()
-    for impl in _impls(app[PLUGINS_KEY].pm, hook_name):
-        result = _call(impl, hook_name, {"app": app}, trace)
-        if result is not None:
-            return result
-    return None
 
 
 class Plugins:
@@ -272,7 +190,7 @@ class Plugins:
             raise PluginError(f"{info.label} has an invalid hook implementation: {exc}") from exc
         info.module = plugin
         info.hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or ())
-        problem = _check_async(self.pm, plugin, info) or _check_pending(self.pm, info)
+        problem = check_async(self.pm, plugin, info) or check_pending(self.pm, info)
         if problem:
             self.pm.unregister(plugin)
             info.status, info.cause = "failed", problem
@@ -374,9 +292,9 @@ class Plugins:
                 info.status, info.cause = "failed", f"import failed: {type(exc).__name__}: {exc}"
                 continue
             info.hooks = sorted(n for n in dir(module) if n.startswith("kaiju_") and callable(getattr(module, n)))
-            unknown = [n for n in info.hooks if n not in _HOOK_NAMES]
+            unknown = [n for n in info.hooks if n not in HOOK_NAMES]
             if unknown:
-                info.cause = "not listed in `packages:`; " + "; ".join(_unknown_hook(n) for n in unknown)
+                info.cause = "not listed in `packages:`; " + "; ".join(unknown_hook(n) for n in unknown)
             else:
                 info.cause = "not listed in `packages:`"
         return sorted(self.infos.values(), key=lambda i: (not i.always_active, not i.first_party, i.name))
@@ -390,12 +308,7 @@ class Plugins:
         for info in self.infos.values():
             if info.status not in ("inactive", "disabled") or info.entry_point is None:
                 continue
-            try:
-                module = info.entry_point.load()
-                classes = list(getattr(module, "kaiju_register_services", lambda: ())() or ())
-            except Exception:  # noqa: BLE001 -- a broken inactive plugin explains nothing
-                continue
-            if any(getattr(c, "__name__", None) == cls_name for c in classes):
+            if cls_name in class_names(info):
                 return info
         return None
 
@@ -404,7 +317,7 @@ class Plugins:
         (or disabled) plugin provides replaced by how to activate that plugin."""
         out = []
         for problem in problems:
-            match = _UNKNOWN_CLASS.fullmatch(problem.message)
+            match = UNKNOWN_CLASS.fullmatch(problem.message)
             info = self.provided_by(match.group(1)) if match else None
             if match and info is not None:
                 if info.status == "disabled":
@@ -417,38 +330,3 @@ class Plugins:
                 problem = ConfigProblem(problem.where, problem.message, hint)
             out.append(problem)
         return out
-
-
-def _check_async(pm: pluggy.PluginManager, module: Any, info: PluginInfo) -> str:
-    for caller in pm.get_hookcallers(module) or ():
-        for impl in caller.get_hookimpls():
-            if impl.plugin is not module:
-                continue
-            is_async = inspect.iscoroutinefunction(impl.function) or inspect.isasyncgenfunction(impl.function)
-            if is_async and caller.name not in hookspecs.ASYNC_HOOKS:
-                sig = f"async def {caller.name}{inspect.signature(impl.function)}"
-                return (f"hook {caller.name} must not be async (`{sig}`): pluggy cannot await it. "
-                        "Only lifecycle hooks may be async; make it a plain def")
-            if (impl.hookwrapper or impl.wrapper) and caller.name in hookspecs.ASYNC_HOOKS:
-                return f"hook {caller.name} cannot be a wrapper: lifecycle hooks are awaited one by one"
-    return ""
-
-
-_HOOK_NAMES = frozenset(n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "kaiju_spec"))
-_UNKNOWN_CLASS = re.compile(r"unknown service class '(\w+)'")
-
-
-def _unknown_hook(name: str) -> str:
-    hint = close_matches(name, _HOOK_NAMES, n=1)
-    return f"{name} is not a kaiju hook ({hint or 'see kaiju_tools.hookspecs for the names'})"
-
-
-def _check_pending(pm: pluggy.PluginManager, info: PluginInfo) -> str:
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        unknown = [n for n in info.hooks if n not in _HOOK_NAMES]
-        if unknown:
-            return "unknown hook implementation: " + "; ".join(_unknown_hook(n) for n in unknown)
-        return f"unknown hook implementation: {exc} (check the name against kaiju_tools.hookspecs)"
-    return ""
