@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import urllib.request
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from kaiju_tools._cli import _port, command_index
 from kernel_support import AppDir, free_port
 from suite_support import EVENTS_SERVICES, events, run, stop, wait_port
 
@@ -148,3 +152,44 @@ def test_a_declared_service_that_is_not_configured_is_a_clear_error(app: AppDir)
     assert "Configured: db, web, mailer" in result.stderr
     assert "Traceback" not in result.stderr
     assert events(app.root / "events.txt") == []
+
+
+# ---- the parsing helpers, for any input ----------------------------------------------------
+
+_OPTION = st.sampled_from(["-c", "--config", "-f", "--env-file", "-e", "--env", "--host", "--port"])
+_VALUE = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
+
+
+@given(st.lists(st.tuples(_OPTION, _VALUE), max_size=4), st.from_regex(r"[a-z][a-z-]{0,10}", fullmatch=True),
+       st.lists(_VALUE, max_size=3))
+def test_the_command_word_is_found_after_any_options(options: list[tuple[str, str]], word: str,
+                                                     rest: list[str]) -> None:
+    argv = [x for pair in options for x in pair] + [word, *rest]
+    assert command_index(argv) == 2 * len(options)
+
+
+@given(st.integers())
+def test_a_port_is_accepted_exactly_when_it_is_0_to_65535(port: int) -> None:
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    parser.add_argument("--port", type=_port)
+    if 0 <= port <= 65535:
+        assert parser.parse_args(["--port", str(port)]).port == port
+    else:
+        with pytest.raises(argparse.ArgumentError, match=f"expected a port number 0-65535, got {port}"):
+            parser.parse_args(["--port", str(port)])
+
+
+def _not_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return True
+    return False
+
+
+@given(st.text(max_size=10).filter(_not_int))
+def test_a_port_that_is_not_a_number_is_refused_with_the_value(text: str) -> None:
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    parser.add_argument("--port", type=_port)
+    with pytest.raises(argparse.ArgumentError, match="expected a port number 0-65535, got"):
+        parser.parse_args([f"--port={text}"])
