@@ -98,7 +98,7 @@ def _main(
             default_env_paths=default_env_paths,
         )
     except (ConfigError, PluginError) as exc:
-        if not diagnosing:
+        if not diagnosing or cls is None or cls.needs_app:
             return _fail(prog, exc, 2)
         print(f"{prog}: warning: {exc}", file=sys.stderr)  # the diagnosis still runs
         settings = None
@@ -116,7 +116,7 @@ def _main(
             return serve(runtime)
         if not command.needs_app:
             return asyncio.run(command.run(None, cmd_args)) or 0
-        assert settings is not None
+        assert settings is not None  # a diagnostic command that needs the app stopped above
         runtime.only_services = needed_services(cls, settings)
         app = init_app(settings)
         try:
