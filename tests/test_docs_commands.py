@@ -53,6 +53,9 @@ def run_page(page: Path, work: Path, bin_dirs: list[Path]) -> int:
             cwd, last_output = run_sh(page, block, cwd, env, port)
             ran += 1
         elif block.lang == "text" and last_output is not None:
+            if "  [active]\n" in block.text:  # a `plugins` listing is shown whole: verbatim
+                assert block.text.rstrip() in last_output, (
+                    f"docs/{page.name}:{block.line}: the listing is not verbatim in the output:\n{last_output}")
             for line in filter(None, (x.strip() for x in block.text.splitlines())):
                 assert line in last_output, (f"docs/{page.name}:{block.line}: {line!r} is not in the output "
                                              f"of the command before it:\n{last_output}")
@@ -95,3 +98,11 @@ def test_the_plugin_guide_runs_as_written(tmp_path: Path) -> None:
 
 def test_the_readme_links_the_tutorial() -> None:
     assert "(docs/tutorial.md)" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_tutorial_installs_what_its_tests_need() -> None:
+    shell = [b.text for b in blocks(TUTORIAL) if b.lang == "sh"]
+    first_pytest = next(i for i, text in enumerate(shell) if "python -m pytest" in text)
+    assert any("pip install -q -r requirements.txt" in text for text in shell[:first_pytest])
+    template = REPO / "kernel" / "kaiju_tools" / "_templates" / "app" / "requirements.txt.tmpl"
+    assert "pytest" in template.read_text(encoding="utf-8").split()

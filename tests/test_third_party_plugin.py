@@ -117,6 +117,56 @@ def test_unlisted_plugin_service_class_is_unknown(venv_python: str, app_dir: App
     assert "services[0].cls" in result.stderr
 
 
+def test_unknown_class_names_the_inactive_plugin_that_provides_it(
+    venv_python: str, app_dir: AppDir, tmp_path: Path
+) -> None:
+    make_app(app_dir, [], "  - cls: SampleService\n")
+    result = run(venv_python, app_dir, "config", marker=tmp_path / "m")
+    assert result.returncode == 2
+    assert ("hint: the third-party plugin 'sample' (distribution kaiju-sample-plugin 0.3.1) provides it, "
+            "and is installed but not active: add `sample` to `packages:`") in result.stderr
+    assert "did you mean" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_plugins_runs_when_a_listed_plugin_is_broken(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
+    make_app(app_dir, ["sample_route_typo", "sample_broken", "sample"], "  - cls: SampleService\n")
+    result = run(venv_python, app_dir, "plugins", marker=tmp_path / "m")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert ("sample_route_typo  [failed (unknown hook implementation: kaiju_register_route is not a kaiju "
+            "hook (did you mean: kaiju_register_routes?))]") in out
+    assert "sample_broken  [failed (RuntimeError: sample plugin is broken on purpose)]" in out
+    assert "sample  [active]" in out  # the plugins after a broken one are still activated
+    assert "config_yaml  [active]" in out
+    assert "Traceback" not in result.stderr
+
+
+def test_plugins_runs_when_the_settings_are_invalid_too(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
+    make_app(app_dir, ["sample_route_typo"], "  - cls: RouteService\n")
+    result = run(venv_python, app_dir, "plugins", marker=tmp_path / "m")
+    assert result.returncode == 0, result.stderr
+    assert "sample_route_typo  [failed (unknown hook implementation" in result.stdout
+    assert "warning: invalid configuration" in result.stderr  # said, not hidden
+    assert "unknown service class 'RouteService'" in result.stderr
+
+
+def test_a_misspelt_hook_stops_the_app_with_a_did_you_mean(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
+    make_app(app_dir, ["sample_route_typo"])
+    result = run(venv_python, app_dir, "config", marker=tmp_path / "m")
+    assert result.returncode != 0
+    assert "kaiju_register_route is not a kaiju hook (did you mean: kaiju_register_routes?)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_plugins_flags_a_misspelt_hook_of_an_inactive_plugin(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
+    make_app(app_dir, [])
+    result = run(venv_python, app_dir, "plugins", marker=tmp_path / "m")
+    assert result.returncode == 0, result.stderr
+    assert ("sample_route_typo  [inactive (not listed in `packages:`; kaiju_register_route is not a kaiju hook "
+            "(did you mean: kaiju_register_routes?))]") in result.stdout
+
+
 def test_plugins_command_lists_every_plugin_with_status(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
     make_app(app_dir, ["sample"])
     result = run(venv_python, app_dir, "plugins", marker=tmp_path / "m")
@@ -127,7 +177,8 @@ def test_plugins_command_lists_every_plugin_with_status(venv_python: str, app_di
     assert "registered: SampleService" in out
     assert "kaiju_app_started" in out and "kaiju_wrap_request" in out
     assert "sample_broken  [failed (import failed: RuntimeError: sample plugin is broken on purpose)]" in out
-    assert "sample_typo  [inactive (not listed in `packages:`)]" in out
+    assert ("sample_typo  [inactive (not listed in `packages:`; kaiju_app_startd is not a kaiju hook "
+            "(did you mean: kaiju_app_started?))]") in out
     assert "config_yaml  [active]" in out
 
 

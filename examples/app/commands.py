@@ -1,18 +1,22 @@
-"""Custom CLI commands: `python -m app hello --who you`."""
+"""The app's CLI commands: `python -m app hello --who you`."""
 
-from kaiju_tools import Command
+import argparse
+
+from aiohttp import web
+from kaiju_tools import Command, get_services
 
 
 class Hello(Command):
-    """Print a greeting made by the Greeter service."""
+    """Print a greeting made by the greeter service."""
 
-    name = 'hello'
+    name = "hello"
+    services = ("greeter",)  # start only the greeter (and what it needs); the default, None, starts all
 
     @classmethod
-    def add_arguments(cls, parser):
-        parser.add_argument('--who', default='world')
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--who", default="world", help="whom to greet")
 
-    async def run(self, app, args):
-        greeter = app and __import__('kaiju_tools').get_services(app).get('greeter')
+    async def run(self, app: web.Application | None, args: argparse.Namespace) -> int:
+        greeter = get_services(app).discover("greeter")
         print(greeter.greet(args.who))
         return 0

@@ -9,7 +9,7 @@ from app.application import init_app
 
 app = app_factory(
     init_app,
-    base_config_paths=['./settings/config.yml', './settings/services.yml'],
-    base_env_paths=['./settings/env.json'],
-    default_env_paths=['./settings/env.local.json'],
+    base_config_paths=["./settings/config.yml", "./settings/services.yml"],
+    base_env_paths=["./settings/env.json"],
+    default_env_paths=["./settings/env.local.json"],
 )

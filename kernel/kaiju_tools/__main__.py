@@ -1,7 +1,8 @@
-"""``python -m kaiju_tools`` / ``kaiju``: the kernel's own commands without an app.
+"""``python -m kaiju_tools`` / ``kaiju``: the kernel's own commands, without an app.
 
-``kaiju plugins`` lists installed plugins; ``kaiju config -c settings/config.yml`` shows a
-merged configuration.
+``kaiju`` alone prints its help: ``new-app``, ``new-plugin``, ``version``, ``plugins``
+(installed plugins) and ``config`` (``kaiju config -c settings/config.yml`` shows a merged
+configuration). An app's commands run with ``python -m <app>``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def _no_app(settings: object) -> web.Application:
 
 def main() -> None:
     """Entry point of the ``kaiju`` script."""
-    sys.exit(_main(_no_app))
+    sys.exit(_main(_no_app, standalone=True))
 
 
 if __name__ == "__main__":

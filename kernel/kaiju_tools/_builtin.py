@@ -1,16 +1,19 @@
-"""The kernel's built-in plugin (``trylast``): the ``run``, ``config`` and ``plugins`` commands."""
+"""The kernel's built-in plugin (``trylast``): the ``run``, ``config``, ``plugins`` and ``version`` commands."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
+
+import importlib_metadata
 from aiohttp import web
 
 from ._merge import format_key, walk
 from .commands import Command
 from .hookspecs import hookimpl
 
-__all__ = ["ConfigCommand", "PluginsCommand", "RunCommand"]
+__all__ = ["ConfigCommand", "PluginsCommand", "RunCommand", "VersionCommand"]
 
 
 class RunCommand(Command):
@@ -29,6 +32,7 @@ class ConfigCommand(Command):
 
     name = "config"
     needs_app = False
+    standalone = True
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:  # noqa: D102
@@ -64,19 +68,53 @@ class PluginsCommand(Command):
 
     name = "plugins"
     needs_app = False
+    standalone = True
+    diagnostic = True  # it is how a failing plugin is diagnosed: it runs when plugins fail
 
     async def run(self, app: web.Application | None, args: argparse.Namespace) -> int | None:
         """Print one block per plugin; import inactive ones to report their hooks."""
-        for info in self.runtime.plugins.inspect_all():
+        plugins = self.runtime.plugins
+        for info in plugins.inspect_all():
             status = info.status + (f" ({info.cause})" if info.cause else "")
-            kind = "first-party" if info.first_party else "third-party"
             print(f"{info.name}  [{status}]")
-            print(f"    distribution: {info.dist} {info.version} ({kind}); entry point: {info.value}")
+            print(f"    distribution: {info.dist} {info.version} ({info.kind}); entry point: {info.value}")
             print(f"    hooks: {', '.join(info.hooks) or '-'}")
             print(f"    registered: {', '.join(info.registered) or '-'}")
-        for module in self.runtime.plugins.modules:
+        for module in plugins.modules:
             print(f"{module}  [active (module listed in packages:)]")
+        for module, cause in plugins.failed_modules.items():
+            print(f"{module}  [failed ({cause})]")
         return 0
+
+
+class VersionCommand(Command):
+    """Print the versions of kaiju-kernel, Python and the installed plugins (and of the app)."""
+
+    name = "version"
+    needs_app = False
+    standalone = True
+    diagnostic = True
+
+    async def run(self, app: web.Application | None, args: argparse.Namespace) -> int | None:
+        """One ``name version`` line each."""
+        settings = self.runtime.settings
+        if settings is not None and self.runtime.init_app is not None:  # in an app, not `kaiju`
+            print(f"{settings.main.name} {settings.main.version} (main.name, main.version)")
+        print(f"kaiju-kernel {_version('kaiju-kernel')}")
+        print(f"python {platform.python_version()}")
+        seen = set()
+        for info in sorted(self.runtime.plugins.infos.values(), key=lambda i: i.dist):
+            if info.dist not in seen and info.dist != "(in code)":
+                seen.add(info.dist)
+                print(f"{info.dist} {info.version} (plugin {info.name}, {info.kind})")
+        return 0
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib_metadata.version(dist)
+    except importlib_metadata.PackageNotFoundError:
+        return "(not installed: running from a source tree)"
 
 
 @hookimpl(trylast=True)
@@ -84,7 +122,7 @@ def kaiju_register_commands() -> list[type[Command]]:
     """The kernel's own commands (and the scaffolds ``new-app`` / ``new-plugin``)."""
     from ._scaffold import NewAppCommand, NewPluginCommand
 
-    return [RunCommand, ConfigCommand, PluginsCommand, NewAppCommand, NewPluginCommand]
+    return [RunCommand, ConfigCommand, PluginsCommand, VersionCommand, NewAppCommand, NewPluginCommand]
 
 
 def register_builtin_commands() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from aiohttp import web
@@ -67,10 +67,12 @@ class ServiceContainer:
 
     # ---- building -------------------------------------------------------------------
 
-    def build_all(self) -> None:
-        """Build every enabled service (optional ones that fail are recorded in :attr:`failed`)."""
+    def build_all(self, only: Collection[str] | None = None) -> None:
+        """Build every enabled service, or those named in ``only`` and what they depend on
+        (optional ones that fail are recorded in :attr:`failed`)."""
         for name in self._entries:
-            self._build(name)
+            if only is None or name in only:
+                self._build(name)
 
     def _build(self, name: str) -> Service | None:
         if name in self._services:

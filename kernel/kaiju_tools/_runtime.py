@@ -28,6 +28,8 @@ class Runtime:
     init_app: Callable[..., Any] | None = None
     prog: str = "python -m app"
     extra: dict[str, Any] = field(default_factory=dict)
+    only_services: list[str] | None = None
+    """The services ``init_app`` builds (a command's ``services``); ``None``: every enabled one."""
 
     def load_settings(
         self, *, base_config_paths: Sequence[str] = (), base_env_paths: Sequence[str] = (),
@@ -46,6 +48,7 @@ class Runtime:
             environ=environ if environ is not None else os.environ,
         )
         self.loaded = loader.load(strict=False)
+        _cli_overrides(self.loaded.data, self.loaded.origins, args)
         self.settings = self.finish(self.loaded.data, self.loaded.origins, self.loaded.problems)
         return self.settings
 
@@ -76,12 +79,25 @@ class Runtime:
             settings = validate_settings(data, origins)
         except ConfigError as exc:
             problems.extend(exc.problems)
-            raise ConfigError(problems) from None
+            raise ConfigError(self.plugins.explain(problems)) from None
         if problems:
-            raise ConfigError(problems)
+            raise ConfigError(self.plugins.explain(problems))
         settings.runtime = self  # type: ignore[attr-defined]
         self.settings = settings
         return settings
+
+
+def _cli_overrides(data: dict[str, Any], origins: Origins, args: argparse.Namespace) -> None:
+    """``--host`` / ``--port`` set ``run.host`` / ``run.port`` over every file and env value."""
+    for key in ("host", "port"):
+        value = getattr(args, key, None)
+        if value is None:
+            continue
+        run = data.setdefault("run", {})
+        if not isinstance(run, dict):  # reported by validation, with where it was written
+            return
+        run[key] = value
+        origins[("run", key)] = f"CLI --{key} {value}"
 
 
 def settings_from_mapping(data: Mapping[str, Any], plugins: Plugins | None = None) -> ProjectSettings:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["NewAppCommand", "NewPluginCommand", "render_tree", "suggest_name", "validate_name"]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
-_RESERVED_PLUGINS = frozenset({"rpc", "scheduler", "logging", "config_yaml", "builtin"})
+_RESERVED_PLUGINS = frozenset({"rpc", "scheduler", "logging", "config_yaml", "redis", "builtin"})
 
 
 def validate_name(name: str, what: str) -> str:
@@ -108,6 +108,7 @@ class NewAppCommand(Command):
 
     name = "new-app"
     needs_app = False
+    standalone = True
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:  # noqa: D102
@@ -119,8 +120,10 @@ class NewAppCommand(Command):
         name = validate_name(args.app_name, "app")
         target = Path(args.dir) / name
         written = render_tree("app", target, {"name": name})
-        _report(target, written, [f"cd {target}", "python -m pytest      # the app's tests",
-                                  "python -m app          # serve it on 127.0.0.1:8080"])
+        _report(target, written, [f"cd {target}",
+                                  "python -m pip install -r requirements.txt   # pytest, for the tests",
+                                  "python -m pytest       # the app's tests",
+                                  "python -m app          # serve it on 127.0.0.1:8080 (--port to change)"])
         return 0
 
 
@@ -129,6 +132,7 @@ class NewPluginCommand(Command):
 
     name = "new-plugin"
     needs_app = False
+    standalone = True
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:  # noqa: D102

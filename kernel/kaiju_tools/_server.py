@@ -1,4 +1,4 @@
-"""``run_server``: the command line of an app (``python -m app [-c] [-f] [-e] [command]``).
+"""``run_server``: the command line of an app (``python -m app [-c] [-f] [-e] [--host] [--port] [command]``).
 
 Exit codes: 0 success (also after SIGTERM / SIGINT), 1 the app or a command failed,
 2 the settings or the command line are wrong. Errors are printed to stderr as one
@@ -19,36 +19,21 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
+from ._cli import (
+    build_parser,
+    command_args,
+    command_index,
+    commands_for,
+    needed_services,
+    prog_name,
+    unknown_command,
+)
 from ._runtime import Runtime
-from .commands import COMMANDS, Command, describe
-from .exceptions import CommandError, ConfigError, KaijuError, PluginError
+from .commands import Command
+from .exceptions import ConfigError, KaijuError, PluginError
 from .plugins import Plugins
-from .registry import close_matches
 
 __all__ = ["build_parser", "main", "run_server"]
-
-def _prog() -> str:
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    if spec is not None and spec.name.endswith(".__main__"):
-        return f"python -m {spec.name[: -len('.__main__')]}"
-    if spec is not None and spec.name:
-        return f"python -m {spec.name}"
-    return os.path.basename(sys.argv[0]) or "app"
-
-
-def build_parser(plugins: Plugins, prog: str) -> argparse.ArgumentParser:
-    """The top-level parser: ``-c``, ``-f``, ``-e``, a command and its arguments."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Run the application (default command: run) or one of its commands.",
-        epilog=describe(COMMANDS) + f"\n\n'{prog} COMMAND --help' shows a command's own arguments.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_common(parser)
-    parser.add_argument("command", nargs="?", default="run", help="the command to run (default: run)")
-    plugins.pm.hook.kaiju_add_cli_options.call_historic(kwargs={"parser": parser})
-    return parser
 
 
 def main(
@@ -57,46 +42,80 @@ def main(
     base_env_paths: Sequence[str] = (),
     default_env_paths: Sequence[str] = (),
     argv: Sequence[str] | None = None,
+    standalone: bool = False,
 ) -> int:
-    """Run the CLI and return the exit code."""
-    prog = _prog()
+    """Run the CLI and return the exit code (``standalone``: the ``kaiju`` script, no app).
+
+    A closed standard output (``| head -1``) ends the command quietly with exit code 141
+    (128 + SIGPIPE, what a shell reports for a tool killed by SIGPIPE), never a traceback.
+    """
+    try:
+        code = _main(init_app, base_config_paths, base_env_paths, default_env_paths, argv, standalone)
+        sys.stdout.flush()  # inside the try: a reader that went away is reported here, not at exit
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+        return 141
+    return code
+
+
+def _main(
+    init_app: Callable[..., web.Application],
+    base_config_paths: Sequence[str],
+    base_env_paths: Sequence[str],
+    default_env_paths: Sequence[str],
+    argv: Sequence[str] | None,
+    standalone: bool,
+) -> int:
+    prog = "kaiju" if standalone else prog_name()
     try:
         plugins = Plugins()
-        plugins.load_first_party()
-        parser = build_parser(plugins, prog)
+        failures = plugins.load_first_party(strict=False)
+        parser = build_parser(plugins, prog, standalone)
     except KaijuError as exc:
         return _fail(prog, exc, 1)
     argv = list(sys.argv[1:] if argv is None else argv)
-    split = _command_index(argv)
+    split = command_index(argv)
     args = parser.parse_args(argv[: split + 1])
     args.args = argv[split + 1 :]
-    cls = COMMANDS.get(args.command)
+    if args.command is None:  # `kaiju` alone: its own help
+        parser.print_help()
+        return 0
+    commands = commands_for(standalone)
+    cls = commands.get(args.command)
+    diagnosing = cls is not None and cls.diagnostic
+    if failures and not diagnosing:
+        return _fail(prog, failures[0], 1)
+    plugins.keep_going = diagnosing
     if cls is not None:  # -c/-f/-e may also follow the command: take them before loading
-        cmd_args = _command_args(cls, prog, args)
-    runtime = Runtime(plugins, args=args, init_app=init_app, prog=prog)
+        cmd_args = command_args(cls, prog, args, standalone)
+    runtime = Runtime(plugins, args=args, init_app=None if standalone else init_app, prog=prog)
     try:
         settings = runtime.load_settings(
             base_config_paths=base_config_paths, base_env_paths=base_env_paths,
             default_env_paths=default_env_paths,
         )
     except (ConfigError, PluginError) as exc:
-        return _fail(prog, exc, 2)
-    _default_logging(settings.main.loglevel)
+        if not diagnosing or cls is None or cls.needs_app:
+            return _fail(prog, exc, 2)
+        print(f"{prog}: warning: {exc}", file=sys.stderr)  # the diagnosis still runs
+        settings = None
+    _default_logging(settings.main.loglevel if settings is not None else "INFO")
     if cls is None:
-        cls = COMMANDS.get(args.command)  # registered by a plugin that `packages:` activated
+        commands = commands_for(standalone)  # a plugin that `packages:` activated may add commands
+        cls = commands.get(args.command)
         if cls is not None:
-            cmd_args = _command_args(cls, prog, args)
+            cmd_args = command_args(cls, prog, args, standalone)
     if cls is None:
-        hint = close_matches(args.command, COMMANDS.names())
-        return _fail(prog, CommandError(
-            f"unknown command {args.command!r}. {hint} Commands: {', '.join(sorted(COMMANDS.names()))}"
-        ), 2)
+        return _fail(prog, unknown_command(args.command, commands, standalone), 2)
     command = cls(runtime)
     try:
         if args.command == "run":
             return serve(runtime)
         if not command.needs_app:
             return asyncio.run(command.run(None, cmd_args)) or 0
+        assert settings is not None  # a diagnostic command that needs the app stopped above
+        runtime.only_services = needed_services(cls, settings)
         app = init_app(settings)
         try:
             return asyncio.run(_with_app(app, command, cmd_args)) or 0
@@ -110,46 +129,6 @@ def main(
         return _fail(prog, KaijuError(f"the app stopped with errors: {_group_text(exc)}"), 1)
     except KeyboardInterrupt:
         return 130
-
-
-_VALUED = ("-c", "--config", "-f", "--env-file", "-e", "--env")
-
-
-def _command_index(argv: list[str]) -> int:
-    """Index of the command word in ``argv`` (``len(argv)`` when there is none)."""
-    index = 0
-    while index < len(argv):
-        token = argv[index]
-        if token in _VALUED:
-            index += 2
-            continue
-        if not token.startswith("-") or token == "-":
-            return index
-        index += 1
-    return len(argv)
-
-
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", dest="config_paths", action="append", metavar="FILE",
-                        help="another .yml settings file, merged after the base ones (repeatable)")
-    parser.add_argument("-f", "--env-file", dest="env_paths", action="append", metavar="FILE",
-                        help="an .env.json file; replaces default_env_paths (repeatable)")
-    parser.add_argument("-e", "--env", dest="env_values", action="append", metavar="KEY=VALUE",
-                        help="set an env value, parsed as a literal; highest priority (repeatable)")
-
-
-def _command_args(cls: type[Command], prog: str, args: argparse.Namespace) -> argparse.Namespace:
-    """Parse a command's own arguments; ``-c/-f/-e`` after the command join the global ones."""
-    sub = argparse.ArgumentParser(prog=f"{prog} {args.command}", description=cls.summary())
-    _add_common(sub)
-    cls.add_arguments(sub)
-    cmd_args = sub.parse_args(args.args)
-    for dest in ("config_paths", "env_paths", "env_values"):
-        extra = getattr(cmd_args, dest) or []
-        setattr(args, dest, (getattr(args, dest) or []) + extra)
-        delattr(cmd_args, dest)
-    args.args = []
-    return cmd_args
 
 
 async def _with_app(app: web.Application, command: Command, args: argparse.Namespace) -> int | None:

@@ -100,7 +100,7 @@ def init_app(
     quiet_client_errors()  # a client's bad request: one WARNING line, no traceback
     container = ServiceContainer(app, settings)
     app[SERVICES_KEY] = container
-    container.build_all()
+    container.build_all(runtime.only_services)  # a command may need only some services
     container.order()  # a dependency cycle is an error now, not at start
     for _, routes in call_each(plugins.pm, "kaiju_register_routes", app=app):
         for method, path, handler in routes:

@@ -20,16 +20,22 @@ Example::
             print(f"hello {args.who}")
             return 0
 
-A command with ``needs_app = True`` (the default) runs inside a started app: its
-services have run ``init()`` and will run ``close()`` after it; ``app`` is the
-:class:`aiohttp.web.Application`. With ``needs_app = False`` it runs with ``app=None``
-and only the settings (``self.runtime``).
+A command with ``needs_app = True`` (the default) runs inside a started app: ``app`` is
+the :class:`aiohttp.web.Application`; its services have run ``init()`` and will run
+``close()`` after it. Which services: ``services = None`` (the default) builds and starts
+every enabled service; ``services = ("greeter",)`` (names, or service classes: every
+configured service of that class) only those and the services they depend on (constructor
+parameters, ``discover_service`` in ``__init__``, ``dependencies`` / ``depends_on``); a
+service a dependency discovers only in its ``init()`` must be listed too. With
+``needs_app = False`` it runs with ``app=None`` and only the settings (``self.runtime``):
+no service is built.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .registry import ClassRegistry
 
@@ -51,6 +57,15 @@ class Command:
     """One line for ``--help`` (default: the first line of the class docstring)."""
     needs_app: ClassVar[bool] = True
     """Start the app's services around :meth:`run`."""
+    services: ClassVar[Sequence[Any] | None] = None
+    """With ``needs_app``: the services to start (names or service classes, and what they
+    depend on); ``None`` (the default) starts every enabled service."""
+    standalone: ClassVar[bool] = False
+    """Offered by the ``kaiju`` script too, where there is no app (``needs_app`` must be false)."""
+    diagnostic: ClassVar[bool] = False
+    """Runs even when a plugin fails or the settings are invalid: failures are recorded on the
+    plugins (``status`` and ``cause``) instead of stopping the command, and printed as a warning;
+    ``self.runtime.settings`` is then ``None``."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime

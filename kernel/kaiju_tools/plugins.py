@@ -2,9 +2,11 @@
 
 - Entry-point group ``kaiju.plugins``; each entry point is a module whose hook
   implementations are module-level functions (the module is the plugin).
-- First-party plugins (:data:`FIRST_PARTY`) are active whenever installed; any other
+- First-party plugins (:data:`FIRST_PARTY`, this repository's) are active whenever
+  installed, except the opt-in ones (:data:`OPT_IN`: they need an external server); any other
   plugin is active only when ``packages:`` names it (entry-point or distribution name).
-  An inactive plugin is never imported by a running app.
+  A running app imports an inactive plugin only to explain an error that already stops it
+  (:meth:`Plugins.explain`: which inactive or disabled plugin provides an unknown class).
 - ``KAIJU_DISABLE_PLUGINS=a,b`` disables plugins by name; ``KAIJU_TRACE_HOOKS=1`` prints
   every hook call (hook, plugins, duration) to stderr.
 """
@@ -12,9 +14,7 @@
 from __future__ import annotations
 
 import importlib
-import inspect
 import os
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +24,17 @@ import importlib_metadata
 import pluggy
 
 from . import hookspecs
+from ._diagnose import HOOK_NAMES, UNKNOWN_CLASS, check_async, check_pending, class_names, unknown_hook
+from ._hookcalls import (
+    TRACE_ENV,
+    _install_tracer,
+    _trace,
+    _tracing,
+    await_lifecycle,
+    call_each,
+    collect,
+    collect_first,
+)
 from .exceptions import ConfigProblem, PluginError
 from .registry import close_matches
 
@@ -31,6 +42,7 @@ __all__ = [
     "DISABLE_ENV",
     "ENTRY_POINT_GROUP",
     "FIRST_PARTY",
+    "OPT_IN",
     "TRACE_ENV",
     "PluginInfo",
     "Plugins",
@@ -43,11 +55,12 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "kaiju.plugins"
 DISABLE_ENV = "KAIJU_DISABLE_PLUGINS"
-TRACE_ENV = "KAIJU_TRACE_HOOKS"
-FIRST_PARTY = frozenset(
-    {"kaiju-plugin-config-yaml", "kaiju-plugin-rpc", "kaiju-plugin-scheduler", "kaiju-plugin-logging"}
-)
-"""Distributions whose plugins are active whenever they are installed."""
+FIRST_PARTY = frozenset({"kaiju-plugin-config-yaml", "kaiju-plugin-rpc", "kaiju-plugin-scheduler",
+                         "kaiju-plugin-logging", "kaiju-plugin-redis"})
+"""The distributions of this repository (``kaiju-plugin-*``, package ``kaiju_plugins.*``)."""
+OPT_IN = frozenset({"kaiju-plugin-redis"})
+"""First-party distributions that are active only when ``packages:`` lists them, like a
+third-party plugin (the others are active whenever installed)."""
 
 
 def _norm(name: str) -> str:
@@ -71,8 +84,20 @@ class PluginInfo:
 
     @property
     def first_party(self) -> bool:
-        """Whether the plugin is active whenever installed."""
+        """Whether the plugin comes from this repository (:data:`FIRST_PARTY`)."""
         return _norm(self.dist) in FIRST_PARTY
+
+    @property
+    def always_active(self) -> bool:
+        """Whether the plugin is active whenever installed (first-party, not :data:`OPT_IN`)."""
+        return self.first_party and _norm(self.dist) not in OPT_IN
+
+    @property
+    def kind(self) -> str:
+        """``first-party``, ``first-party, opt-in`` or ``third-party`` (for the ``plugins`` command)."""
+        if not self.first_party:
+            return "third-party"
+        return "first-party" if self.always_active else "first-party, opt-in"
 
     @property
     def label(self) -> str:
@@ -92,95 +117,6 @@ def make_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
-def _install_tracer(pm: pluggy.PluginManager) -> None:
-    starts: list[float] = []
-
-    def before(hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
-        starts.append(time.perf_counter())
-
-    def after(outcome: Any, hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
-        took = (time.perf_counter() - starts.pop()) * 1e6
-        names = ",".join(i.plugin_name for i in reversed(impls)) or "-"
-        print(f"kaiju-trace: hook={hook_name} plugins={names} duration_us={took:.0f}", file=sys.stderr)
-
-    pm.add_hookcall_monitoring(before, after)
-
-
-def _tracing() -> bool:
-    return os.environ.get(TRACE_ENV, "").strip() not in ("", "0", "false", "no")
-
-
-def _trace(hook_name: str, plugin: str, start: float) -> None:
-    took = (time.perf_counter() - start) * 1e6
-    print(f"kaiju-trace: hook={hook_name} plugins={plugin} duration_us={took:.0f}", file=sys.stderr)
-
-
-def _impls(pm: pluggy.PluginManager, hook_name: str) -> list[Any]:
-    caller = getattr(pm.hook, hook_name)
-    return [i for i in reversed(caller.get_hookimpls()) if not (i.hookwrapper or i.wrapper)]
-
-
-def _failed(impl: Any, what: str, hook_name: str, exc: Exception) -> PluginError:
-    return PluginError(f"plugin {impl.plugin_name!r}: {what} {hook_name} raised {type(exc).__name__}: {exc}")
-
-
-def _call(impl: Any, hook_name: str, kwargs: dict[str, Any], trace: bool, what: str = "hook") -> Any:
-    """Call one implementation with the arguments it asks for; errors name its plugin."""
-    start = time.perf_counter()
-    try:
-        result = impl.function(**{a: kwargs[a] for a in impl.argnames})
-    except Exception as exc:
-        raise _failed(impl, what, hook_name, exc) from exc
-    if trace:
-        _trace(hook_name, impl.plugin_name, start)
-    return result
-
-
-def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
-    """Call a hook's implementations one by one (pluggy call order) -> ``[(plugin, result)]``.
-
-    Unlike ``pm.hook.<name>()``, an error names the plugin that raised it.
-    """
-    trace = _tracing()
-    out = []
-    for impl in _impls(pm, hook_name):
-        result = _call(impl, hook_name, kwargs, trace)
-        if result is not None:
-            out.append((impl.plugin_name, result))
-    return out
-
-
-async def await_lifecycle(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> None:
-    """Call a lifecycle hook, awaiting each implementation's result in call order."""
-    trace = _tracing()
-    for impl in _impls(pm, hook_name):
-        result = _call(impl, hook_name, kwargs, trace, "lifecycle hook")
-        if inspect.isawaitable(result):
-            try:
-                await result
-            except Exception as exc:
-                raise _failed(impl, "lifecycle hook", hook_name, exc) from exc
-
-
-def collect(app: Any, hook_name: str) -> list[Any]:
-    """Results of a hook for an app's active plugins (call once at start-up, not per request)."""
-    from .app import PLUGINS_KEY
-
-    return [result for _, result in call_each(app[PLUGINS_KEY].pm, hook_name, app=app)]
-
-
-def collect_first(app: Any, hook_name: str) -> Any:
-    """The first non-``None`` result of a hook for an app's active plugins (pluggy order)."""
-    from .app import PLUGINS_KEY
-
-    trace = _tracing()
-    for impl in _impls(app[PLUGINS_KEY].pm, hook_name):
-        result = _call(impl, hook_name, {"app": app}, trace)
-        if result is not None:
-            return result
-    return None
-
-
 class Plugins:
     """The plugins of one app: a plugin manager plus what was found and activated."""
 
@@ -190,6 +126,11 @@ class Plugins:
         self.disabled = {_norm(n) for n in env.get(DISABLE_ENV, "").split(",") if n.strip()}
         self.infos: dict[str, PluginInfo] = {}
         self.modules: list[str] = []
+        self.keep_going = False
+        """Record a plugin that fails to activate (its status and cause) instead of raising
+        (the ``plugins`` command's mode); :attr:`failures` holds the errors."""
+        self.failures: list[PluginError] = []
+        self.failed_modules: dict[str, str] = {}
         for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist = ep.dist
             info = PluginInfo(ep.name, ep.value, dist.name if dist else "?", dist.version if dist else "?",
@@ -201,11 +142,22 @@ class Plugins:
 
         register_builtin_commands()
 
-    def load_first_party(self) -> None:
-        """Activate every installed first-party plugin (not disabled)."""
+    def load_first_party(self, strict: bool = True) -> list[PluginError]:
+        """Activate every installed first-party plugin that is not opt-in nor disabled.
+
+        ``strict=False``: a plugin that fails is recorded (and returned) instead of raised.
+        """
+        failures = []
         for info in self.infos.values():
-            if info.first_party and info.status == "inactive":
-                self.activate(info)
+            if info.always_active and info.status == "inactive":
+                try:
+                    self.activate(info)
+                except PluginError as exc:
+                    if strict:
+                        raise
+                    failures.append(exc)
+        self.failures.extend(failures)
+        return failures
 
     def activate(self, info: PluginInfo) -> None:
         """Import and register one plugin; raise :class:`PluginError` naming it on failure."""
@@ -238,7 +190,7 @@ class Plugins:
             raise PluginError(f"{info.label} has an invalid hook implementation: {exc}") from exc
         info.module = plugin
         info.hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or ())
-        problem = _check_async(self.pm, plugin, info) or _check_pending(self.pm, info)
+        problem = check_async(self.pm, plugin, info) or check_pending(self.pm, info)
         if problem:
             self.pm.unregister(plugin)
             info.status, info.cause = "failed", problem
@@ -276,14 +228,28 @@ class Plugins:
         for index, name in enumerate(packages):
             info = self.infos.get(name) or by_dist.get(_norm(name))
             if info is not None:
-                if info.status == "disabled":
+                if info.status in ("disabled", "failed"):
                     continue
                 if info.status != "active":
-                    self.activate(info)
+                    self._activate_or_record(info)
                 continue
-            if self._import_package(name, index, problems):
-                self.modules.append(name)
+            try:
+                if self._import_package(name, index, problems):
+                    self.modules.append(name)
+            except PluginError as exc:
+                if not self.keep_going:
+                    raise
+                self.failures.append(exc)
+                self.failed_modules[name] = str(exc)
         return problems
+
+    def _activate_or_record(self, info: PluginInfo) -> None:
+        try:
+            self.activate(info)
+        except PluginError as exc:
+            if not self.keep_going:
+                raise
+            self.failures.append(exc)
 
     def _import_package(self, name: str, index: int, problems: list[ConfigProblem]) -> bool:
         from .services import SERVICE_CLASS_REGISTRY
@@ -326,28 +292,41 @@ class Plugins:
                 info.status, info.cause = "failed", f"import failed: {type(exc).__name__}: {exc}"
                 continue
             info.hooks = sorted(n for n in dir(module) if n.startswith("kaiju_") and callable(getattr(module, n)))
-            info.cause = "not listed in `packages:`"
-        return sorted(self.infos.values(), key=lambda i: (not i.first_party, i.name))
+            unknown = [n for n in info.hooks if n not in HOOK_NAMES]
+            if unknown:
+                info.cause = "not listed in `packages:`; " + "; ".join(unknown_hook(n) for n in unknown)
+            else:
+                info.cause = "not listed in `packages:`"
+        return sorted(self.infos.values(), key=lambda i: (not i.always_active, not i.first_party, i.name))
 
+    def provided_by(self, cls_name: str) -> PluginInfo | None:
+        """The inactive or disabled installed plugin whose ``kaiju_register_services`` returns a
+        class named ``cls_name`` (or ``None``).
 
-def _check_async(pm: pluggy.PluginManager, module: Any, info: PluginInfo) -> str:
-    for caller in pm.get_hookcallers(module) or ():
-        for impl in caller.get_hookimpls():
-            if impl.plugin is not module:
+        Imports those plugins: call it only to explain an error that already stops the app.
+        """
+        for info in self.infos.values():
+            if info.status not in ("inactive", "disabled") or info.entry_point is None:
                 continue
-            is_async = inspect.iscoroutinefunction(impl.function) or inspect.isasyncgenfunction(impl.function)
-            if is_async and caller.name not in hookspecs.ASYNC_HOOKS:
-                sig = f"async def {caller.name}{inspect.signature(impl.function)}"
-                return (f"hook {caller.name} must not be async (`{sig}`): pluggy cannot await it. "
-                        "Only lifecycle hooks may be async; make it a plain def")
-            if (impl.hookwrapper or impl.wrapper) and caller.name in hookspecs.ASYNC_HOOKS:
-                return f"hook {caller.name} cannot be a wrapper: lifecycle hooks are awaited one by one"
-    return ""
+            if cls_name in class_names(info):
+                return info
+        return None
 
-
-def _check_pending(pm: pluggy.PluginManager, info: PluginInfo) -> str:
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        return f"unknown hook implementation: {exc} (check the name against kaiju_tools.hookspecs)"
-    return ""
+    def explain(self, problems: list[ConfigProblem]) -> list[ConfigProblem]:
+        """``problems`` with the hint of each unknown service class that an installed but inactive
+        (or disabled) plugin provides replaced by how to activate that plugin."""
+        out = []
+        for problem in problems:
+            match = UNKNOWN_CLASS.fullmatch(problem.message)
+            info = self.provided_by(match.group(1)) if match else None
+            if match and info is not None:
+                if info.status == "disabled":
+                    hint = (f"the {info.kind} {info.label} provides it, and is disabled by the environment "
+                            f"variable {DISABLE_ENV}={os.environ.get(DISABLE_ENV, '')}; remove "
+                            f"{info.name!r} from it")
+                else:
+                    hint = (f"the {info.kind} {info.label} provides it, and is installed but not active: "
+                            f"add `{info.name}` to `packages:`")
+                problem = ConfigProblem(problem.where, problem.message, hint)
+            out.append(problem)
+        return out

@@ -1,6 +1,6 @@
-"""The app's own services (registered by app/__init__.py)."""
+"""The app's services; app/__init__.py registers every class imported here."""
 
-from app.services.greeter import Greeter
 from app.services.cache import LocalCache
+from app.services.greeter import Greeter
 
-__all__ = ['Greeter', 'LocalCache']
+__all__ = ["Greeter", "LocalCache"]

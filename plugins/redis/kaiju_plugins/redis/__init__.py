@@ -1,6 +1,6 @@
 """kaiju-plugin-redis: a Redis connection pool, distributed locks and a cache for kaiju-kernel.
 
-A third-party plugin: active only when ``packages:`` lists ``redis`` (or
+A first-party, opt-in plugin: active only when ``packages:`` lists ``redis`` (or
 ``kaiju-plugin-redis``). See ``docs/plugins/redis.md``.
 """
 
