@@ -88,7 +88,8 @@ def needed_services(cls: type[Command], settings: Any) -> list[str] | None:
     from .services import SERVICE_CLASS_REGISTRY
 
     enabled = {settings.service_name(e): e for e in settings.services if e.enabled}
-    names: list[str] = []
+    names = [n for n, e in enabled.items()
+             if getattr(SERVICE_CLASS_REGISTRY.get(e.cls), "always_start", False)]
     for item in wanted:
         if isinstance(item, str):
             found = [item] if item in enabled else []

@@ -26,7 +26,8 @@ the :class:`aiohttp.web.Application`; its services have run ``init()`` and will 
 every enabled service; ``services = ("greeter",)`` (names, or service classes: every
 configured service of that class) only those and the services they depend on (constructor
 parameters, ``discover_service`` in ``__init__``, ``dependencies`` / ``depends_on``); a
-service a dependency discovers only in its ``init()`` must be listed too. With
+service a dependency discovers only in its ``init()`` must be listed too. Services whose
+class sets ``always_start = True`` (the logging service) start for every command. With
 ``needs_app = False`` it runs with ``app=None`` and only the settings (``self.runtime``):
 no service is built.
 """

@@ -52,12 +52,16 @@ class Service:
     Class attributes a subclass may set:
 
     - ``service_name``: default name when the config gives none (else the class name);
-    - ``dependencies``: names or classes of services that must start before this one.
+    - ``dependencies``: names or classes of services that must start before this one;
+    - ``always_start``: start it for every command that starts the app, also for a command
+      that declares the services it needs (the logging service: one log format for every
+      command).
     """
 
     __abstract__ = True
     service_name: str = ""
     dependencies: ClassVar[tuple[str | type[Service], ...]] = ()
+    always_start: ClassVar[bool] = False
 
     def __init__(self, app: web.Application | None = None, logger: Any = None) -> None:
         self.app = app

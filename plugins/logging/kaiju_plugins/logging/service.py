@@ -75,6 +75,7 @@ class LoggingService(ContextableService):
     """
 
     service_name = "logging"
+    always_start = True  # a command that declares its services still logs in the configured format
 
     def __init__(
         self,
