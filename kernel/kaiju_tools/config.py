@@ -11,7 +11,8 @@ order and the merge, exactly as the guide writes it:
 4. ``-e key=value`` values (``-e k=a=b`` is key ``k``, value ``a=b``).
 
 Environment and ``-e`` values are parsed as literals (:func:`parse_literal`), never
-evaluated. Every problem found is collected and raised together in one
+evaluated. Every file is read under :class:`ConfigLimits` (size, nesting, values after
+alias expansion; ``KAIJU_CONFIG_MAX_*`` environment variables change them). Every problem found is collected and raised together in one
 :class:`~kaiju_tools.ConfigError`. :attr:`LoadedConfig.origins` tells, for every value,
 where it came from.
 """
@@ -24,12 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._limits import ConfigLimits
 from ._merge import Origins, format_key, merge_into
 from .exceptions import ConfigError, ConfigProblem
 from .registry import close_matches
 from .templates import MISSING, parse_literal, render
 
-__all__ = ["ConfigLoader", "ConfigSource", "LoadedConfig", "format_key", "parse_env_arg"]
+__all__ = ["ConfigLimits", "ConfigLoader", "ConfigSource", "LoadedConfig", "format_key", "parse_env_arg"]
 
 
 @dataclass
@@ -104,6 +106,7 @@ class ConfigLoader:
         default_env_paths: Sequence[str | os.PathLike[str]] = (),
         env_values: Sequence[str] = (),
         environ: Mapping[str, str] | None = None,
+        limits: ConfigLimits | None = None,
     ) -> None:
         self._hook = hook
         self.config_paths = [Path(p) for p in (*base_config_paths, *config_paths)]
@@ -111,6 +114,7 @@ class ConfigLoader:
         self.env_paths = [Path(p) for p in (*base_env_paths, *chosen)]
         self._env_values = list(env_values)
         self._environ = os.environ if environ is None else environ
+        self._limits = limits
 
     def load(self, strict: bool = True) -> LoadedConfig:
         """Read, merge and resolve everything; raise one ConfigError listing every problem.
@@ -123,6 +127,7 @@ class ConfigLoader:
         deferred: list[ConfigProblem] = []
         data: dict[str, Any] = {}
         origins: Origins = {}
+        self.limits = self._limits or ConfigLimits.from_environ(self._environ)
         for path in self.config_paths:
             source = self._read(path, "config", problems)
             if source is not None:
@@ -138,7 +143,10 @@ class ConfigLoader:
                 env_origins[key] = source.origins.get((key,), f"env file {path}")
         for key in list(env):
             if key in self._environ:
-                env[key] = parse_literal(self._environ[key])
+                value = parse_literal(self._environ[key])
+                if not self._bounded(value, f"environment variable {key}", deferred):
+                    continue
+                env[key] = value
                 env_origins[key] = f"environment variable {key}"
         for arg in self._env_values:
             try:
@@ -158,6 +166,8 @@ class ConfigLoader:
                     )
                 )
                 continue
+            if not self._bounded(value, f"-e {key}=...", deferred):
+                continue
             env[key] = value
             env_origins[key] = f"-e {arg}"
         self._missing: list[tuple[Any, ...]] = []
@@ -173,6 +183,12 @@ class ConfigLoader:
                 parent.pop(path[-1], None)
         return loaded
 
+    def _bounded(self, value: Any, where: str, problems: list[ConfigProblem]) -> bool:
+        too_deep = self.limits.check_value(value, where)
+        if too_deep is not None:
+            problems.append(too_deep)
+        return too_deep is None
+
     def _read(self, path: Path, kind: str, problems: list[ConfigProblem]) -> ConfigSource | None:
         what = "config file" if kind == "config" else "env file"
         if not path.is_file():
@@ -185,7 +201,8 @@ class ConfigLoader:
             )
             return None
         try:
-            source = self._hook.kaiju_load_config_source(path=path, kind=kind)
+            self.limits.check_size(path)
+            source = self._hook.kaiju_load_config_source(path=path, kind=kind, limits=self.limits)
         except ConfigError as exc:
             problems.extend(exc.problems)
             return None
