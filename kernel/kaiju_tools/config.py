@@ -7,7 +7,8 @@ order and the merge, exactly as the guide writes it:
 1. ``.yml`` files of ``base_config_paths``, then those given with ``-c``;
 2. ``.env.json`` files of ``base_env_paths``, then those given with ``-f`` -- or, when no
    ``-f`` is given, those of ``default_env_paths``;
-3. OS environment variables, for keys present in the env files;
+3. OS environment variables, for keys present in the env files: the variable named as the key,
+   else the key in upper case (``RUN_PORT`` sets ``run_port``);
 4. ``-e key=value`` values (``-e k=a=b`` is key ``k``, value ``a=b``).
 
 Environment and ``-e`` values are parsed as literals (:func:`parse_literal`), never
@@ -142,12 +143,13 @@ class ConfigLoader:
                 env[key] = value
                 env_origins[key] = source.origins.get((key,), f"env file {path}")
         for key in list(env):
-            if key in self._environ:
-                value = parse_literal(self._environ[key])
-                if not self._bounded(value, f"environment variable {key}", deferred):
+            name = self._variable(key)
+            if name is not None:
+                value = parse_literal(self._environ[name])
+                if not self._bounded(value, f"environment variable {name}", deferred):
                     continue
                 env[key] = value
-                env_origins[key] = f"environment variable {key}"
+                env_origins[key] = f"environment variable {name}"
         for arg in self._env_values:
             try:
                 key, value = parse_env_arg(arg)
@@ -182,6 +184,13 @@ class ConfigLoader:
             if isinstance(parent, dict):
                 parent.pop(path[-1], None)
         return loaded
+
+    def _variable(self, key: str) -> str | None:
+        """The environment variable that sets env key ``key``: its own name, else its upper case."""
+        if key in self._environ:
+            return key
+        upper = key.upper()
+        return upper if upper in self._environ else None
 
     def _bounded(self, value: Any, where: str, problems: list[ConfigProblem]) -> bool:
         too_deep = self.limits.check_value(value, where)
