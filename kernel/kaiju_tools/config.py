@@ -179,10 +179,10 @@ class ConfigLoader:
             raise ConfigError([*problems, *deferred])
         loaded = LoadedConfig(data, origins, env, env_origins, self.config_paths, self.env_paths)
         loaded.problems = deferred
-        for path in self._missing:  # drop unresolved values so validation reports only real problems
-            parent = _get(data, path[:-1])
+        for key_path in self._missing:  # drop unresolved values so validation reports only real problems
+            parent = _get(data, key_path[:-1])
             if isinstance(parent, dict):
-                parent.pop(path[-1], None)
+                parent.pop(key_path[-1], None)
         return loaded
 
     def _variable(self, key: str) -> str | None:
@@ -201,13 +201,10 @@ class ConfigLoader:
     def _read(self, path: Path, kind: str, problems: list[ConfigProblem]) -> ConfigSource | None:
         what = "config file" if kind == "config" else "env file"
         if not path.is_file():
-            problems.append(
-                ConfigProblem(
-                    str(path),
-                    f"{what} does not exist (looked in {Path.cwd()})",
-                    "check the path, or run from the directory the paths are relative to",
-                )
-            )
+            hint = "check the path, or run from the directory the paths are relative to"
+            if kind == "env":
+                hint = _create_env_hint(path)
+            problems.append(ConfigProblem(str(path), f"{what} does not exist (looked in {Path.cwd()})", hint))
             return None
         try:
             self.limits.check_size(path)
@@ -277,3 +274,13 @@ class ConfigLoader:
         if used and not missing:
             origins[path] = f"{where}; {', '.join(used)}" if where else ", ".join(used)
         return value
+
+
+def _create_env_hint(path: Path) -> str:
+    """How to create a missing env file: copy its committed example, if there is one."""
+    for example in (path.with_name(f"{path.stem}.example{path.suffix}"), path.with_name(f"{path.name}.example")):
+        if example.is_file():
+            return (f"it is a local file (not committed): create it from the example, "
+                    f"`cp {example} {path}`, and edit it; or choose the env files with -f")
+    return (f"create it, e.g. `echo '{{}}' > {path}` (a JSON object of env values; {{}} overrides "
+            f"nothing), or choose the env files with -f; check the path if it should exist")
