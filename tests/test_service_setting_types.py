@@ -102,7 +102,7 @@ def test_the_issue_a_word_for_a_number_is_a_config_error_with_file_and_line(app:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert ("services[0].settings.interval (settings/config.yml:4): setting 'interval' of Poller "
-            "(service 'Poller'): expected float, got str: 'soon'") in result.stderr
+            "'Poller': expected float, got str: 'soon'") in result.stderr
     assert "built" not in result.stdout
 
 
@@ -138,7 +138,7 @@ def test_every_wrong_type_is_reported_in_one_run(app: AppDir) -> None:
         (8, "maybe", "int | null", "float: 1.5"),
     ]:
         assert (f"services[0].settings.{key} (settings/config.yml:{line}): setting {key!r} of Poller "
-                f"(service 'Poller'): expected {expected}, got {got}") in result.stderr
+                f"'Poller': expected {expected}, got {got}") in result.stderr
     assert "services[1].settings.a (settings/config.yml:11): setting 'a' of Extra" in result.stderr
     assert "expected float, got str: 'heavy'" in result.stderr
 

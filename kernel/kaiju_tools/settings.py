@@ -323,7 +323,7 @@ def _check_setting_types(
             continue
         if isinstance(value, str) and find_templates(value):
             continue
-        check.add((*path, key), f"setting {key!r} of {cls.__name__} (service {name!r}): expected "
+        check.add((*path, key), f"setting {key!r} of {cls.__name__} {name!r}: expected "
                   f"{type_name(allowed)}, got {value_name(value)}: {value!r}",
                   f"write a {type_name(allowed)} value (see {cls.__name__}.__init__)")
 

@@ -341,5 +341,5 @@ class TestBadInput:
         assert "handlers[2]: expected a mapping of handler settings" in text
         assert "queue_size: expected a positive number of records, got 0" in text
         # a wrong type for the annotation is found by the kernel, when the settings are validated
-        assert "loggers: setting 'loggers' of LoggingService (service 'logging'): expected list | null, got dict" \
+        assert "loggers: setting 'loggers' of LoggingService 'logging': expected list | null, got dict" \
             in self.problems(loggers={"name": "t"})
