@@ -1,19 +1,22 @@
 """The guide's loading order, end to end: real files, ``python -m app`` in a subprocess.
 
 Order: base ``.yml`` files, ``-c`` files, base ``env.json`` files, ``-f`` files (which
-replace ``default_env_paths``), OS environment (keys present in env files only), ``-e``.
+replace ``default_env_paths``), OS environment (keys present in env files only, by their
+own name or in upper case), ``-e``.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kernel_support import AppDir
-from suite_support import EVENTS_SERVICES, config_json, run
+from kernel_support import EXAMPLES, AppDir, child_env, free_port
+from suite_support import CHILD_ENV, EVENTS_SERVICES, config_json, run, stop, wait_port
 
 
 @pytest.fixture
@@ -113,6 +116,30 @@ def test_os_environment_overrides_env_files_for_known_keys(layered: AppDir) -> N
     assert etc["k_f"] == "os beats -f"
     assert etc["k_int"] == 8080  # parsed as a literal, whole-string template keeps the type
     assert etc["not_in_env"] == "dflt"  # not a key of any env file: the OS variable is ignored
+
+
+def test_upper_case_environment_variables_set_lower_case_keys(layered: AppDir) -> None:
+    env = {"K_OS": "upper", "K_INT": "9", "k_f": "exact", "K_F": "upper loses", "Not_In_Env": "x"}
+    etc = config_json(layered, "-f", "settings/f1.env.json", env=env)["etc"]
+    assert etc["k_os"] == "upper"
+    assert etc["k_int"] == 9
+    assert etc["k_f"] == "exact"  # the variable named as the key comes first
+    shown = run(layered, "config", env=env).stdout
+    assert "k_os = \"upper\"  # environment variable K_OS" in shown
+
+
+def test_the_issue_run_port_in_upper_case_is_served_on() -> None:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=EXAMPLES, env=child_env({**CHILD_ENV,
+                            "RUN_PORT": str(port)}), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_port(port, proc)
+        code, _, err = stop(proc)
+        assert code == 0, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def test_e_has_the_last_word(layered: AppDir) -> None:

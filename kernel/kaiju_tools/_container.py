@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ._annotations import parameter_hints
 from ._graph import start_order
 from ._logger import get_logger
 from .exceptions import ConfigError, ConfigProblem, DependencyCycle, ServiceNotFound, ServiceStartError
@@ -212,10 +213,7 @@ SERVICES_KEY = web.AppKey("kaiju.services", ServiceContainer)
 def _service_params(cls: type) -> dict[str, tuple[type[Service], bool]]:
     """Constructor parameters annotated with a Service subclass -> (class, has a default)."""
     init = cls.__init__
-    try:
-        hints = typing.get_type_hints(init)
-    except Exception:  # unresolved forward references: fall back to raw annotations
-        hints = dict(getattr(init, "__annotations__", {}))
+    hints = parameter_hints(init)  # one by one: an unresolvable annotation spoils only itself
     out: dict[str, tuple[type[Service], bool]] = {}
     try:
         params = inspect.signature(init).parameters

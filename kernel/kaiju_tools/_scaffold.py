@@ -5,7 +5,8 @@ application, commands, views and ``__main__``; ``settings/``; ``tests/`` using
 :mod:`kaiju_tools.testing`). ``new-plugin`` writes a plugin distribution (``pyproject.toml``
 with the ``kaiju.plugins`` entry point, a plugin module with hook implementations, a
 service class, tests). Templates live in ``kaiju_tools/_templates`` (``*.tmpl`` files with
-``{{name}}``-style placeholders). A target that exists is refused; nothing is overwritten.
+``{{name}}``-style placeholders; ``dot_x.tmpl`` is written as ``.x``). A target that exists
+is refused; nothing is overwritten.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def _collect(node: object, rel: Path, values: dict[str, str], out: list[tuple[Pa
                 _collect(child, rel / _fill(name, values, dirs=True), values, out)
         elif name.endswith(".tmpl"):
             text = _fill(child.read_text(encoding="utf-8"), values)
-            out.append((rel / name[: -len(".tmpl")], text))
+            name = name[: -len(".tmpl")]
+            out.append((rel / (f".{name[4:]}" if name.startswith("dot_") else name), text))  # dot_gitignore
 
 
 def _fill(text: str, values: dict[str, str], dirs: bool = False) -> str:

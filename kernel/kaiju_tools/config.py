@@ -7,11 +7,13 @@ order and the merge, exactly as the guide writes it:
 1. ``.yml`` files of ``base_config_paths``, then those given with ``-c``;
 2. ``.env.json`` files of ``base_env_paths``, then those given with ``-f`` -- or, when no
    ``-f`` is given, those of ``default_env_paths``;
-3. OS environment variables, for keys present in the env files;
+3. OS environment variables, for keys present in the env files: the variable named as the key,
+   else the key in upper case (``RUN_PORT`` sets ``run_port``);
 4. ``-e key=value`` values (``-e k=a=b`` is key ``k``, value ``a=b``).
 
 Environment and ``-e`` values are parsed as literals (:func:`parse_literal`), never
-evaluated. Every problem found is collected and raised together in one
+evaluated. Every file is read under :class:`ConfigLimits` (size, nesting, values after
+alias expansion; ``KAIJU_CONFIG_MAX_*`` environment variables change them). Every problem found is collected and raised together in one
 :class:`~kaiju_tools.ConfigError`. :attr:`LoadedConfig.origins` tells, for every value,
 where it came from.
 """
@@ -24,12 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._limits import ConfigLimits
 from ._merge import Origins, format_key, merge_into
 from .exceptions import ConfigError, ConfigProblem
 from .registry import close_matches
 from .templates import MISSING, parse_literal, render
 
-__all__ = ["ConfigLoader", "ConfigSource", "LoadedConfig", "format_key", "parse_env_arg"]
+__all__ = ["ConfigLimits", "ConfigLoader", "ConfigSource", "LoadedConfig", "format_key", "parse_env_arg"]
 
 
 @dataclass
@@ -104,6 +107,7 @@ class ConfigLoader:
         default_env_paths: Sequence[str | os.PathLike[str]] = (),
         env_values: Sequence[str] = (),
         environ: Mapping[str, str] | None = None,
+        limits: ConfigLimits | None = None,
     ) -> None:
         self._hook = hook
         self.config_paths = [Path(p) for p in (*base_config_paths, *config_paths)]
@@ -111,6 +115,7 @@ class ConfigLoader:
         self.env_paths = [Path(p) for p in (*base_env_paths, *chosen)]
         self._env_values = list(env_values)
         self._environ = os.environ if environ is None else environ
+        self._limits = limits
 
     def load(self, strict: bool = True) -> LoadedConfig:
         """Read, merge and resolve everything; raise one ConfigError listing every problem.
@@ -123,6 +128,7 @@ class ConfigLoader:
         deferred: list[ConfigProblem] = []
         data: dict[str, Any] = {}
         origins: Origins = {}
+        self.limits = self._limits or ConfigLimits.from_environ(self._environ)
         for path in self.config_paths:
             source = self._read(path, "config", problems)
             if source is not None:
@@ -137,9 +143,13 @@ class ConfigLoader:
                 env[key] = value
                 env_origins[key] = source.origins.get((key,), f"env file {path}")
         for key in list(env):
-            if key in self._environ:
-                env[key] = parse_literal(self._environ[key])
-                env_origins[key] = f"environment variable {key}"
+            name = self._variable(key)
+            if name is not None:
+                value = parse_literal(self._environ[name])
+                if not self._bounded(value, f"environment variable {name}", deferred):
+                    continue
+                env[key] = value
+                env_origins[key] = f"environment variable {name}"
         for arg in self._env_values:
             try:
                 key, value = parse_env_arg(arg)
@@ -158,6 +168,8 @@ class ConfigLoader:
                     )
                 )
                 continue
+            if not self._bounded(value, f"-e {key}=...", deferred):
+                continue
             env[key] = value
             env_origins[key] = f"-e {arg}"
         self._missing: list[tuple[Any, ...]] = []
@@ -167,25 +179,36 @@ class ConfigLoader:
             raise ConfigError([*problems, *deferred])
         loaded = LoadedConfig(data, origins, env, env_origins, self.config_paths, self.env_paths)
         loaded.problems = deferred
-        for path in self._missing:  # drop unresolved values so validation reports only real problems
-            parent = _get(data, path[:-1])
+        for key_path in self._missing:  # drop unresolved values so validation reports only real problems
+            parent = _get(data, key_path[:-1])
             if isinstance(parent, dict):
-                parent.pop(path[-1], None)
+                parent.pop(key_path[-1], None)
         return loaded
+
+    def _variable(self, key: str) -> str | None:
+        """The environment variable that sets env key ``key``: its own name, else its upper case."""
+        if key in self._environ:
+            return key
+        upper = key.upper()
+        return upper if upper in self._environ else None
+
+    def _bounded(self, value: Any, where: str, problems: list[ConfigProblem]) -> bool:
+        too_deep = self.limits.check_value(value, where)
+        if too_deep is not None:
+            problems.append(too_deep)
+        return too_deep is None
 
     def _read(self, path: Path, kind: str, problems: list[ConfigProblem]) -> ConfigSource | None:
         what = "config file" if kind == "config" else "env file"
         if not path.is_file():
-            problems.append(
-                ConfigProblem(
-                    str(path),
-                    f"{what} does not exist (looked in {Path.cwd()})",
-                    "check the path, or run from the directory the paths are relative to",
-                )
-            )
+            hint = "check the path, or run from the directory the paths are relative to"
+            if kind == "env":
+                hint = _create_env_hint(path)
+            problems.append(ConfigProblem(str(path), f"{what} does not exist (looked in {Path.cwd()})", hint))
             return None
         try:
-            source = self._hook.kaiju_load_config_source(path=path, kind=kind)
+            self.limits.check_size(path)
+            source = self._hook.kaiju_load_config_source(path=path, kind=kind, limits=self.limits)
         except ConfigError as exc:
             problems.extend(exc.problems)
             return None
@@ -251,3 +274,13 @@ class ConfigLoader:
         if used and not missing:
             origins[path] = f"{where}; {', '.join(used)}" if where else ", ".join(used)
         return value
+
+
+def _create_env_hint(path: Path) -> str:
+    """How to create a missing env file: copy its committed example, if there is one."""
+    for example in (path.with_name(f"{path.stem}.example{path.suffix}"), path.with_name(f"{path.name}.example")):
+        if example.is_file():
+            return (f"it is a local file (not committed): create it from the example, "
+                    f"`cp {example} {path}`, and edit it; or choose the env files with -f")
+    return (f"create it, e.g. `echo '{{}}' > {path}` (a JSON object of env values; {{}} overrides "
+            f"nothing), or choose the env files with -f; check the path if it should exist")

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from .commands import Command
-    from .config import ConfigSource
+    from .config import ConfigLimits, ConfigSource
     from .exceptions import ConfigProblem
     from .health import HealthCheck
     from .locks import LockProvider
@@ -92,12 +92,14 @@ def kaiju_add_cli_options(parser: argparse.ArgumentParser) -> None:
 
 
 @hookspec(firstresult=True)
-def kaiju_load_config_source(path: Path, kind: str) -> ConfigSource | None:
+def kaiju_load_config_source(path: Path, kind: str, limits: ConfigLimits) -> ConfigSource | None:
     """Read one configuration source.
 
     :param path: an existing file (the kernel reports missing files itself)
     :param kind: ``"config"`` for a project settings file (``.yml``), ``"env"`` for a flat
         map of template values (``.env.json``)
+    :param limits: the bounds to read it under (the kernel has checked the file's size):
+        nesting depth and values after alias expansion, each violation a ``ConfigError``
     :return: a :class:`kaiju_tools.config.ConfigSource`, or ``None`` when this plugin does
         not read this kind of file; raise :class:`kaiju_tools.ConfigError` for a file it
         reads but finds malformed (name the file and line)

@@ -3,7 +3,8 @@
 Every section is optional: a config without ``run:`` serves on ``127.0.0.1:8080``, one
 without ``main:`` is named ``app``. :func:`validate_settings` checks everything it can and
 reports every problem at once (unknown keys with close matches, wrong types, unknown
-service classes, unknown service settings, duplicate service names).
+service classes, unknown service settings, service settings of the wrong type for the
+constructor's annotations, duplicate service names).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any
 
 from aiohttp import web
 
+from ._annotations import expected_types, type_name, value_name
 from ._merge import Origins, format_key
 from .exceptions import ConfigError, ConfigProblem
 from .registry import close_matches
 from .services import SERVICE_CLASS_REGISTRY, Service, ServiceClassRegistry
+from .templates import find_templates
 
 __all__ = [
     "MainSettings",
@@ -284,6 +287,7 @@ def _check_service_settings(
         params = inspect.signature(cls).parameters
     except (TypeError, ValueError):
         return
+    _check_setting_types(check, cls, settings, path, name)
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
     allowed = [n for n, p in params.items() if n not in ("app", "logger") and p.kind in (
@@ -305,6 +309,23 @@ def _check_service_settings(
         if pname not in settings and not _is_service_annotation(param.annotation, cls):
             check.add((*path, pname), f"{cls.__name__} needs the setting {pname!r}, which is missing "
                       f"(service {name!r})", f"add `{pname}:` under settings")
+
+
+def _check_setting_types(
+    check: _Checker, cls: type[Service], settings: Mapping[str, Any], path: tuple[Any, ...], name: str
+) -> None:
+    """Each setting against its parameter's annotation (the rpc plugin's params rules); a string
+    with a template left in it is resolved later and not checked."""
+    by_name, var_kw = expected_types(cls)
+    for key, value in settings.items():
+        allowed = by_name.get(key, var_kw if key not in ("app", "logger") else None)
+        if allowed is None or type(value) in allowed:
+            continue
+        if isinstance(value, str) and find_templates(value):
+            continue
+        check.add((*path, key), f"setting {key!r} of {cls.__name__} {name!r}: expected "
+                  f"{type_name(allowed)}, got {value_name(value)}: {value!r}",
+                  f"write a {type_name(allowed)} value (see {cls.__name__}.__init__)")
 
 
 def _is_service_annotation(annotation: Any, owner: type) -> bool:

@@ -9,6 +9,7 @@ import importlib_metadata
 import pytest
 from kaiju_plugins.config_yaml import plugin
 from kaiju_tools import ConfigError, ConfigLoader
+from kaiju_tools.config import ConfigLimits
 from kaiju_tools.plugins import ENTRY_POINT_GROUP, make_plugin_manager
 
 
@@ -30,14 +31,14 @@ def test_the_entry_point_names_the_plugin_module() -> None:
 def test_the_hook_reads_yaml_and_json(hook, tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_text('{"k": 1}', encoding="utf-8")  # valid YAML and JSON alike
-    source = hook.kaiju_load_config_source(path=path, kind="config")
+    source = hook.kaiju_load_config_source(path=path, kind="config", limits=ConfigLimits())
     assert source.data == {"k": 1}
 
 
 def test_the_hook_leaves_other_files_to_other_plugins(hook, tmp_path: Path) -> None:
     path = tmp_path / "a.toml"
     path.write_text("k = 1\n", encoding="utf-8")
-    assert hook.kaiju_load_config_source(path=path, kind="config") is None
+    assert hook.kaiju_load_config_source(path=path, kind="config", limits=ConfigLimits()) is None
 
 
 def test_the_kernel_loader_with_this_plugin(hook, tmp_path: Path) -> None:

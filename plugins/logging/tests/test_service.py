@@ -340,11 +340,13 @@ class TestBadInput:
 
     def test_duplicate_handler_names_and_bad_shapes(self) -> None:
         text = self.problems(handlers=[{"cls": "JSONHandler"}, {"cls": "JSONHandler"}, "TextHandler"],
-                             loggers={"name": "t"}, queue_size=0)
+                             queue_size=0)
         assert "two handlers are named 'JSONHandler'" in text
         assert "handlers[2]: expected a mapping of handler settings" in text
-        assert "loggers: expected a list of logger settings" in text
         assert "queue_size: expected a positive number of records, got 0" in text
+        # a wrong type for the annotation is found by the kernel, when the settings are validated
+        assert "loggers: setting 'loggers' of LoggingService 'logging': expected list | null, got dict" \
+            in self.problems(loggers={"name": "t"})
 
 
 def test_formatter_settings_of_a_handlers_own_formatter(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,8 @@ from redis_support import RedisServer, free_port, run, settings, started_app, un
 @pytest.mark.parametrize(
     ("service_settings", "expected"),
     [
-        ({"port": "6379"}, r"services\[0\]\.settings\.port.*`port` must be an integer >= 1, got '6379'"),
+        ({"port": "6379"},
+         r"services\[0\]\.settings\.port: setting 'port' of RedisService 'redis': expected int, got str: '6379'"),
         ({"port": 70000}, r"`port` must be a port number 1\.\.65535, got 70000"),
         ({"url": "http://127.0.0.1:6379"}, r"`url` must be a redis://, rediss:// or unix:// URL"),
         ({"url": "redis://127.0.0.1:notaport/0"}, r"(?s)`url` must be a valid Redis URL.*Port could not be cast"),

@@ -169,7 +169,7 @@ def test_a_bad_scheduler_setting_names_the_config_key() -> None:
     import pytest
     from kaiju_tools import ConfigError
 
-    with pytest.raises(ConfigError, match=r"services\[0\]\.settings\.shutdown_timeout: .* got 'soon'"):
+    with pytest.raises(ConfigError, match=r"services\[0\]\.settings\.shutdown_timeout: .* got .*'soon'"):
         init_app(
             {
                 "main": {"name": "t"},

@@ -3,7 +3,9 @@
 The plugin answers the kernel's ``kaiju_load_config_source`` hook for ``.yml`` /
 ``.yaml`` files (project settings, with the line of every value) and ``.json`` files
 (flat env maps, with the line of every key). Malformed files raise
-:class:`kaiju_tools.ConfigError` naming the file, line and column.
+:class:`kaiju_tools.ConfigError` naming the file, line and column. Files are read under
+:class:`kaiju_tools.config.ConfigLimits` (nesting depth, values after YAML alias expansion):
+an alias is counted as its anchor's values without being walked again.
 """
 
 from __future__ import annotations

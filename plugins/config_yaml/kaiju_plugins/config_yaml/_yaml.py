@@ -7,29 +7,68 @@ from typing import Any
 
 import yaml
 from kaiju_tools import ConfigError, ConfigProblem, ConfigSource
+from kaiju_tools.config import ConfigLimits
 
 __all__ = ["load_yaml"]
 
 
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        self.mark = mark
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe loader (no Python tags: nothing is ever constructed from code)."""
+    """Safe loader (no Python tags: nothing is ever constructed from code).
+
+    It stops composing at ``max_depth`` nested collections (PyYAML's composer recurses: a
+    deeper file would end in a ``RecursionError``) and keeps the line of every alias.
+    """
+
+    def __init__(self, text: str, max_depth: int) -> None:
+        super().__init__(text)
+        self.max_depth = max_depth
+        self.depth = 0
+        self.alias_lines: dict[tuple[int, Any], int] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            line = self.peek_event().start_mark.line + 1
+            self.alias_lines[(id(parent), index if isinstance(index, int) else id(index))] = line
+            return super().compose_node(parent, index)
+        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            if self.depth > self.max_depth:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
-def load_yaml(path: Path) -> ConfigSource:
+def load_yaml(path: Path, limits: ConfigLimits | None = None) -> ConfigSource:
     """Parse ``path`` as YAML; a mapping at the top (an empty file is an empty mapping).
 
-    :raises ConfigError: malformed YAML (file:line:column), duplicate keys, non-mapping top
+    :param limits: size, nesting and values after alias expansion (default :class:`ConfigLimits`)
+    :raises ConfigError: malformed YAML (file:line:column), duplicate keys, non-mapping top,
+        a limit exceeded (file:line, the limit, how to raise it)
     """
+    limits = limits or ConfigLimits()
+    limits.check_size(path)
     text = _read(path)
     origins: dict[tuple[Any, ...], str] = {}
     problems: list[ConfigProblem] = []
     loader = None
     try:
-        loader = _Loader(text)
+        loader = _Loader(text, limits.max_depth)
         node = loader.get_single_node()
         if node is not None:  # walk before constructing: construction flattens merge keys
-            _walk(node, (), origins, problems, str(path))
+            _Walker(str(path), limits, loader.alias_lines, origins, problems).walk(node, (), 0)
         data = loader.construct_document(node) if node is not None else {}
+    except _TooDeep as exc:
+        raise ConfigError(limits.problem(
+            "max_depth", f"{path}:{exc.mark.line + 1}", f"mappings and lists nest {limits.max_depth + 1} "
+            "levels here", "flatten the settings")) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         raise ConfigError(ConfigProblem(
@@ -53,9 +92,9 @@ def load_yaml(path: Path) -> ConfigSource:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        at = f":{node.start_mark.line + 1}" if node is not None else ""
         raise ConfigError(ConfigProblem(
-            f"{path}{line}", f"expected a mapping of settings at the top of the file, got "
+            f"{path}{at}", f"expected a mapping of settings at the top of the file, got "
             f"{type(data).__name__}", "start the file with keys such as `main:` or `services:`"))
     if problems:
         raise ConfigError(problems)
@@ -71,22 +110,92 @@ def _read(path: Path) -> str:
         raise ConfigError(ConfigProblem(str(path), f"cannot read: {exc.strerror}")) from None
 
 
-def _walk(node: yaml.Node, path: tuple[Any, ...], origins: dict[tuple[Any, ...], str],
-          problems: list[ConfigProblem], name: str) -> None:
-    origins[path] = f"{name}:{node.start_mark.line + 1}"
-    if isinstance(node, yaml.MappingNode):
+class _Walker:
+    """Records the line of every node and counts values as if aliases were expanded.
+
+    An alias is not walked again: its path gets the alias's line, and the values and depth
+    of its anchor (computed once) are added. Memory stays in proportion to the file, not to
+    the alias fan-out.
+    """
+
+    def __init__(self, name: str, limits: ConfigLimits, alias_lines: dict[tuple[int, Any], int],
+                 origins: dict[tuple[Any, ...], str], problems: list[ConfigProblem]) -> None:
+        self.name = name
+        self.limits = limits
+        self.alias_lines = alias_lines
+        self.origins = origins
+        self.problems = problems
+        self.count = 0
+        self.sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values, levels) below it
+        self.open: set[int] = set()
+
+    def walk(self, node: yaml.Node, path: tuple[Any, ...], depth: int, line: int = 0,
+             record: bool = True) -> int:
+        """Walk ``node`` at ``path`` (``depth`` collections above it); return its levels."""
+        done = self.sizes.get(id(node))
+        if done is not None or id(node) in self.open:
+            return self._alias(node, path, depth, line or node.start_mark.line + 1, done, record)
+        if record:
+            self.origins[path] = f"{self.name}:{node.start_mark.line + 1}"
+        before = self.count
+        self._add(1, line or node.start_mark.line + 1)
+        levels = 0
+        self.open.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            levels = 1 + self._mapping(node, path, depth + 1, record)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                below = self.walk(item, (*path, index), depth + 1, self._line(node, index), record)
+                levels = max(levels, below)
+            levels += 1
+        self.open.discard(id(node))
+        self.sizes[id(node)] = (self.count - before, levels)
+        return levels
+
+    def _mapping(self, node: yaml.MappingNode, path: tuple[Any, ...], depth: int, record: bool) -> int:
+        levels = 0
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
             line = key_node.start_mark.line + 1
-            if key in seen:
-                problems.append(ConfigProblem(
-                    f"{name}:{line}", f"duplicate key {key!r} (first at line {seen[key]})",
+            alias_line = self._line(node, id(key_node))
+            if key_node.tag == "tag:yaml.org,2002:merge":  # its values are counted, not recorded
+                levels = max(levels, self.walk(value_node, path, depth - 1, alias_line, False) - 1)
+                continue
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else f"<{key_node.id} at line {line}>"
+            if key in seen and record:
+                self.problems.append(ConfigProblem(
+                    f"{self.name}:{line}", f"duplicate key {key!r} (first at line {seen[key]})",
                     "remove one of them: YAML would silently keep only the last"))
             seen[key] = line
-            _walk(value_node, (*path, key), origins, problems, name)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*path, index), origins, problems, name)
+            levels = max(levels, self.walk(value_node, (*path, key), depth, alias_line, record))
+        return levels
+
+    def _line(self, parent: yaml.Node, index: Any) -> int:
+        return self.alias_lines.get((id(parent), index), 0)
+
+    def _alias(self, node: yaml.Node, path: tuple[Any, ...], depth: int, line: int,
+               done: tuple[int, int] | None, record: bool) -> int:
+        anchor = node.start_mark.line + 1
+        if done is None:
+            raise ConfigError(ConfigProblem(
+                f"{self.name}:{line}", f"the alias refers to the node it is part of (anchored at line "
+                f"{anchor}): a recursive structure cannot be settings",
+                "make the alias refer to a node defined before, outside it"))
+        values, levels = done
+        if depth + levels > self.limits.max_depth:
+            raise ConfigError(self.limits.problem(
+                "max_depth", f"{self.name}:{line}", f"with the alias (of line {anchor}) expanded, "
+                f"mappings and lists nest {depth + levels} levels", "flatten the settings"))
+        self._add(values, line, anchor)
+        if record:
+            self.origins[path] = f"{self.name}:{line} (alias of line {anchor})"
+        return levels
+
+    def _add(self, values: int, line: int, anchor: int = 0) -> None:
+        self.count += values
+        if self.count > self.limits.max_values:
+            found = (f"with the alias (of line {anchor}) expanded, the file has {self.count} values"
+                     if anchor else f"the file has {self.count} values")
+            raise ConfigError(self.limits.problem(
+                "max_values", f"{self.name}:{line}", found,
+                "use fewer aliases (or aliases of smaller nodes)"))
