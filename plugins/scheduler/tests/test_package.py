@@ -56,6 +56,8 @@ def test_every_module_imports_alone_with_warnings_as_errors() -> None:
         "kaiju_plugins.scheduler.scheduler",
         "kaiju_plugins.scheduler._engine",
         "kaiju_plugins.scheduler._task",
+        "kaiju_plugins.scheduler._schedule",
+        "kaiju_plugins.scheduler._runs",
         "kaiju_plugins.scheduler._validate",
         "kaiju_plugins.scheduler._policy",
         "kaiju_plugins.scheduler._errors",

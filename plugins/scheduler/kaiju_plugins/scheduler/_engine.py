@@ -7,6 +7,9 @@ interval``) is pushed back, and a run is started (an :class:`asyncio.Task` per r
 handled by the task's :class:`ExecPolicy` when the previous run is still going. Entries of
 disabled tasks are left in the heap and dropped when they come up (their ``seq`` no longer
 matches the task's). Nothing polls: with no task due, the loop sleeps until the next one.
+
+The engine keeps its bookkeeping for each task in the task's :class:`~._schedule.Schedule`
+record (the heap holds records, not tasks) and hands runs to its :class:`~._runs.Runner`.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._policy import ExecPolicy
-from ._runs import RunMixin
+from ._runs import Runner
+from ._schedule import Schedule
 from ._task import ScheduledTask
 
 __all__ = ["Engine"]
 
 
-class Engine(RunMixin):
+class Engine:
     """Runs :class:`ScheduledTask` objects on the running event loop.
 
     :param logger: where failures and warnings go (a kaiju logger: keyword extras)
@@ -41,18 +45,17 @@ class Engine(RunMixin):
     def __init__(self, logger: Any, spread: bool = True, long_run_intervals: float = 3.0) -> None:
         self.logger = logger
         self.spread = spread
-        self.long_run_intervals = long_run_intervals
         self.running = False
+        self._runner = Runner(self, logger, long_run_intervals)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ctx: contextvars.Context | None = None
-        self._heap: list[tuple[float, int, ScheduledTask]] = []
+        self._heap: list[tuple[float, int, Schedule]] = []
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = 0.0
         self._in_timer = False
         self._resolution = time.get_clock_info("monotonic").resolution
         self._stopping: asyncio.Future[None] | None = None
-        self._runs: set[asyncio.Task[None]] = set()
         self._unreported = 0
         self._next_report = 0.0
 
@@ -71,7 +74,7 @@ class Engine(RunMixin):
         """
         if self.running:
             return
-        self._loop = loop or asyncio.get_running_loop()
+        self._loop = self._runner.loop = loop or asyncio.get_running_loop()
         self._ctx = contextvars.copy_context()
         self._stopping = None
         self.running = True
@@ -79,68 +82,74 @@ class Engine(RunMixin):
         self._in_timer = True  # arm the loop timer once, after the whole batch
         try:
             for task in tasks:
-                if task.enabled and not task._removed:
-                    self._arm_first(task, now)
+                schedule = task._schedule
+                if task._enabled and not schedule.removed:
+                    self._arm_first(schedule, now)
         finally:
             self._in_timer = False
         self._rearm()
 
     def add(self, task: ScheduledTask) -> None:
         """Schedule a new task (now if running, else when :meth:`start` is called)."""
-        if self.running and task.enabled and not task._removed:
+        schedule = task._schedule
+        if self.running and task._enabled and not schedule.removed:
             assert self._loop is not None
-            self._arm_first(task, self._loop.time())
+            self._arm_first(schedule, self._loop.time())
 
     def remove(self, task: ScheduledTask) -> None:
         """Stop scheduling ``task`` for good (a run in progress finishes)."""
-        task._removed = True
-        self._unschedule(task)
+        schedule = task._schedule
+        schedule.removed = True
+        self._unschedule(schedule)
 
-    def _unschedule(self, task: ScheduledTask) -> None:
-        task._seq = -1
-        task.next_run = None
-        task._pending = False
+    @staticmethod
+    def _unschedule(schedule: Schedule) -> None:
+        schedule.seq = -1
+        schedule.next_run = None
+        schedule.pending = False
 
-    def enabled_changed(self, task: ScheduledTask) -> None:
+    def enabled_changed(self, schedule: Schedule) -> None:
         """Called by ``task.enabled = ...``: drop its entry, or put it back on its grid."""
-        if not task.enabled:
-            self._unschedule(task)
-        elif self.running and not task._removed:
+        if not schedule.task._enabled:
+            self._unschedule(schedule)
+        elif self.running and not schedule.removed:
             assert self._loop is not None
-            if task.anchor is None:
-                self._arm_first(task, self._loop.time())
-            elif task._seq < 0:
+            if schedule.anchor is None:
+                self._arm_first(schedule, self._loop.time())
+            elif schedule.seq < 0:
                 now = self._loop.time()
-                k = int((now - task.anchor) // task.interval) + 1
-                self._push(task, task.anchor + k * task.interval)
+                k = int((now - schedule.anchor) // schedule.interval) + 1
+                self._push(schedule, schedule.anchor + k * schedule.interval)
 
-    def _arm_first(self, task: ScheduledTask, now: float) -> None:
+    def _arm_first(self, schedule: Schedule, now: float) -> None:
+        task = schedule.task
+        interval = schedule.interval
         if task.cluster is not None:  # due times on the wall clock: the same in every process
-            task.anchor = now - (time.time() - task.cluster.offset) % task.interval
-            self._push(task, task.anchor + task.interval)
+            schedule.anchor = anchor = now - (time.time() - task.cluster.offset) % interval
+            self._push(schedule, anchor + interval)
             if task.run_at_start:  # the current period, unless another process ran it
-                task._run_grid = task.anchor
-                self._start_run(task)
+                schedule.run_grid = anchor
+                self._runner.start(schedule)
             return
         if task.run_at_start:
-            task.anchor = now
-            self._push(task, now)
+            schedule.anchor = now
+            self._push(schedule, now)
             return
         offset = 0.0
         if self.spread:  # a stable fraction of the interval, from the name (like Prometheus)
-            offset = zlib.crc32(task.name.encode()) / 2**32 * task.interval
-        task.anchor = now - offset
-        self._push(task, task.anchor + task.interval)
+            offset = zlib.crc32(task.name.encode()) / 2**32 * interval
+        schedule.anchor = anchor = now - offset
+        self._push(schedule, anchor + interval)
 
-    def _push(self, task: ScheduledTask, grid: float) -> None:
+    def _push(self, schedule: Schedule, grid: float) -> None:
         due = (
-            grid + random.random() * task.jitter if task.jitter else grid
+            grid + random.random() * schedule.jitter if schedule.jitter else grid
         )  # not for security: spreading runs
         seq = next(self._seq)
-        task._grid = grid
-        task._seq = seq
-        task.next_run = due
-        heapq.heappush(self._heap, (due, seq, task))
+        schedule.grid = grid
+        schedule.seq = seq
+        schedule.next_run = due
+        heapq.heappush(self._heap, (due, seq, schedule))
         if not self._in_timer and (self._timer is None or due < self._timer_when):
             self._rearm()
 
@@ -163,10 +172,10 @@ class Engine(RunMixin):
         blocked = 0
         try:
             while heap and heap[0][0] <= limit:
-                due, seq, task = heapq.heappop(heap)
-                if seq != task._seq:
+                due, seq, schedule = heapq.heappop(heap)
+                if seq != schedule.seq:
                     continue  # disabled or removed since it was pushed
-                blocked += self._fire(task, due, now)
+                blocked += self._fire(schedule, due, now)
         finally:
             self._in_timer = False
             self._rearm()
@@ -181,25 +190,26 @@ class Engine(RunMixin):
                 self._unreported = 0
                 self._next_report = now + 1.0
 
-    def _fire(self, task: ScheduledTask, due: float, now: float) -> int:
+    def _fire(self, schedule: Schedule, due: float, now: float) -> int:
         """Handle one due entry; return the number of grid points missed by a blocked loop."""
-        interval = task.interval
-        grid = task._grid
+        interval = schedule.interval
+        grid = schedule.grid
         missed = 0
         if now - due >= interval:  # whole intervals passed since this entry fell due
             missed = int((now - due) // interval)
-            task.misfires += missed
-        self._push(task, grid + (missed + 1) * interval)
-        run = task._run
+            schedule.task.misfires += missed
+        self._push(schedule, grid + (missed + 1) * interval)
+        run = schedule.run
         if run is None:
-            task._run_grid = grid
-            self._start_run(task)
+            schedule.run_grid = grid
+            self._runner.start(schedule)
             return missed
-        task._pending_grid = grid
+        task = schedule.task
+        schedule.pending_grid = grid
         task.misfires += 1
-        elapsed = now - task._run_started
-        if elapsed >= task._warn_at:
-            task._warn_at = 2 * elapsed
+        elapsed = now - schedule.run_started
+        if elapsed >= schedule.warn_at:
+            schedule.warn_at = 2 * elapsed
             self.logger.warning(
                 "scheduled task is still running after several intervals",
                 task=task.name,
@@ -212,11 +222,11 @@ class Engine(RunMixin):
             )
         policy = task.policy
         if policy is ExecPolicy.WAIT:
-            task._pending = True
+            schedule.pending = True
         elif policy is ExecPolicy.CANCEL:
-            task._pending = True
-            if not task._cancelling:
-                task._cancelling = True
+            schedule.pending = True
+            if not schedule.cancelling:
+                schedule.cancelling = True
                 run.cancel()
         return missed
 
@@ -243,8 +253,8 @@ class Engine(RunMixin):
             self._heap.clear()
             tasks = list(tasks)
             for task in tasks:
-                self._unschedule(task)
-            runs = list(self._runs)  # of every task, removed ones too
+                self._unschedule(task._schedule)
+            runs = list(self._runner.runs)  # of every task, removed ones too
             if runs:
                 _, late = await asyncio.wait(runs, timeout=grace)
                 if late:

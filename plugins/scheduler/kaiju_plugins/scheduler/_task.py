@@ -1,12 +1,16 @@
-"""A periodic task: its settings, its schedule state and its counters."""
+"""A periodic task as its user sees it: settings, counters, ``enabled`` and ``info()``.
+
+The engine's bookkeeping for the task (its grid, heap entry, run in progress) lives in a
+separate record, :class:`~._schedule.Schedule`, that only the engine writes.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._policy import ExecPolicy
+from ._schedule import Schedule
 
 if TYPE_CHECKING:
     from ._cluster import ClusterGuard
@@ -40,20 +44,8 @@ class ScheduledTask:
 
     __slots__ = (
         "__weakref__",
-        "_cancelling",
         "_enabled",
-        "_grid",
-        "_owner",
-        "_pending",
-        "_pending_grid",
-        "_removed",
-        "_run",
-        "_run_grid",
-        "_run_name",
-        "_run_started",
-        "_seq",
-        "_warn_at",
-        "anchor",
+        "_schedule",
         "args",
         "cancelled",
         "cluster",
@@ -70,7 +62,6 @@ class ScheduledTask:
         "method",
         "misfires",
         "name",
-        "next_run",
         "policy",
         "retried",
         "retries",
@@ -94,7 +85,6 @@ class ScheduledTask:
         jitter: float,
         cluster: ClusterGuard | None = None,
     ) -> None:
-        self._owner = owner
         self.name = name
         self.method = method
         self.args = args
@@ -108,10 +98,6 @@ class ScheduledTask:
         #: the task's locks when it is cluster-wide (``None``: it runs in every process)
         self.cluster = cluster
         self._enabled = True
-        #: loop time of the grid's origin: runs are due at ``anchor + k * interval``
-        self.anchor: float | None = None
-        #: loop time the next run is due at (``None`` while not scheduled)
-        self.next_run: float | None = None
         #: loop time the last run started at (``None`` before the first run)
         self.last_run: float | None = None
         self.last_duration: float | None = None
@@ -119,16 +105,8 @@ class ScheduledTask:
         self.runs = self.failures = self.timeouts = self.retried = 0
         self.cancelled = self.misfires = 0
         self.elsewhere = self.lock_errors = 0
-        self._grid = 0.0
-        self._run_grid = self._pending_grid = 0.0
-        self._seq = -1
-        self._run: asyncio.Task[None] | None = None
-        self._run_name = f"scheduler:{name}"
-        self._run_started = 0.0
-        self._warn_at = 0.0
-        self._pending = False
-        self._removed = False
-        self._cancelling = False
+        #: the engine's record of this task (written by the engine only)
+        self._schedule = Schedule(owner, self)
 
     def __repr__(self) -> str:
         state = "enabled" if self._enabled else "disabled"
@@ -144,12 +122,24 @@ class ScheduledTask:
         value = bool(value)
         if value != self._enabled:
             self._enabled = value
-            self._owner.enabled_changed(self)
+            schedule = self._schedule
+            schedule.owner.enabled_changed(schedule)
 
     @property
     def running(self) -> bool:
         """Whether a run is in progress."""
-        return self._run is not None
+        return self._schedule.run is not None
+
+    @property
+    def anchor(self) -> float | None:
+        """Loop time of the grid's origin: runs are due at ``anchor + k * interval``
+        (``None`` before the task was first scheduled)."""
+        return self._schedule.anchor
+
+    @property
+    def next_run(self) -> float | None:
+        """Loop time the next run is due at (``None`` while not scheduled)."""
+        return self._schedule.next_run
 
     def info(self, loop_to_wall: float | None = None) -> dict[str, Any]:
         """Settings, state and counters as a plain dict (times as Unix timestamps).
@@ -158,20 +148,21 @@ class ScheduledTask:
             loop times)
         """
         shift = loop_to_wall or 0.0
+        next_run = self._schedule.next_run
         return {
             "name": self.name,
             "method": getattr(self.method, "__qualname__", repr(self.method)),
             "interval": self.interval,
             "policy": self.policy.name,
             "enabled": self._enabled,
-            "running": self._run is not None,
+            "running": self._schedule.run is not None,
             "max_timeout": self.max_timeout,
             "retries": self.retries,
             "run_at_start": self.run_at_start,
             "jitter": self.jitter,
             "cluster_wide": self.cluster is not None,
             "last_run": None if self.last_run is None else self.last_run + shift,
-            "next_run": None if self.next_run is None else self.next_run + shift,
+            "next_run": None if next_run is None else next_run + shift,
             "last_duration": self.last_duration,
             "last_error": self.last_error,
             "runs": self.runs,
