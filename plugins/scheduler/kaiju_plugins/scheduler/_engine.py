@@ -8,6 +8,12 @@ handled by the task's :class:`ExecPolicy` when the previous run is still going. 
 disabled tasks are left in the heap and dropped when they come up (their ``seq`` no longer
 matches the task's). Nothing polls: with no task due, the loop sleeps until the next one.
 
+Tasks with a ``cron=`` or ``at=`` trigger fall due at wall-clock instants: their entry is
+converted to loop time when it is pushed and checked against the wall clock when it
+fires (a clock stepped back re-arms it; one stepped forward misses due times, which are
+counted, never run as a burst). ``misfire_grace`` skips due times that come too late and
+``coalesce`` says whether several due times missed at once make one run or one each.
+
 The engine keeps its bookkeeping for each task in the task's :class:`~._schedule.Schedule`
 record (the heap holds records, not tasks) and hands runs to its :class:`~._runs.Runner`.
 """
@@ -21,15 +27,19 @@ import itertools
 import random
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._misfire import on_time
 from ._policy import ExecPolicy
 from ._runs import Runner
 from ._schedule import Schedule
 from ._task import ScheduledTask
 
 __all__ = ["Engine"]
+
+_MAX_PASSED = 1000
+"""Missed due times of a wall-clock task counted one by one after a clock step (then no more)."""
 
 
 class Engine:
@@ -47,6 +57,8 @@ class Engine:
         self.spread = spread
         self.running = False
         self._runner = Runner(self, logger, long_run_intervals)
+        #: the wall clock (Unix time) of ``cron=`` / ``at=`` tasks; tests pass a fake one
+        self.wall: Callable[[], float] = time.time
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ctx: contextvars.Context | None = None
         self._heap: list[tuple[float, int, Schedule]] = []
@@ -58,22 +70,27 @@ class Engine:
         self._stopping: asyncio.Future[None] | None = None
         self._unreported = 0
         self._next_report = 0.0
+        self._next_skip_report = 0.0
 
     def loop_to_wall(self) -> float | None:
         """What to add to a loop time to get a Unix time (``None`` before the first start)."""
         if self._loop is None:
             return None
-        return time.time() - self._loop.time()
+        return self.wall() - self._loop.time()
 
     # ---------------------------------------------------------------- schedule
 
-    def start(self, tasks: Iterable[ScheduledTask], loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def start(self, tasks: Iterable[ScheduledTask], loop: asyncio.AbstractEventLoop | None = None,
+              wall: Callable[[], float] | None = None) -> None:
         """Start serving ``tasks`` on the running loop (their grids start now).
 
         :param loop: the loop to use instead of the running one (tests pass a fake clock)
+        :param wall: the wall clock to use instead of :func:`time.time` (tests pass a fake one)
         """
         if self.running:
             return
+        if wall is not None:
+            self.wall = wall
         self._loop = self._runner.loop = loop or asyncio.get_running_loop()
         self._ctx = contextvars.copy_context()
         self._stopping = None
@@ -107,6 +124,7 @@ class Engine:
         schedule.seq = -1
         schedule.next_run = None
         schedule.pending = False
+        schedule.backlog = 0
 
     def enabled_changed(self, schedule: Schedule) -> None:
         """Called by ``task.enabled = ...``: drop its entry, or put it back on its grid."""
@@ -116,6 +134,8 @@ class Engine:
             assert self._loop is not None
             if schedule.anchor is None:
                 self._arm_first(schedule, self._loop.time())
+            elif schedule.seq < 0 and schedule.trigger is not None:
+                self._arm_wall(schedule, self._loop.time(), first=False)
             elif schedule.seq < 0:
                 now = self._loop.time()
                 k = int((now - schedule.anchor) // schedule.interval) + 1
@@ -124,6 +144,13 @@ class Engine:
     def _arm_first(self, schedule: Schedule, now: float) -> None:
         task = schedule.task
         interval = schedule.interval
+        if schedule.trigger is not None:
+            schedule.anchor = now
+            if task.run_at_start:
+                schedule.run_grid = now
+                self._runner.start(schedule)
+            self._arm_wall(schedule, now, first=True)
+            return
         if task.cluster is not None:  # due times on the wall clock: the same in every process
             schedule.anchor = anchor = now - (time.time() - task.cluster.offset) % interval
             self._push(schedule, anchor + interval)
@@ -192,20 +219,37 @@ class Engine:
 
     def _fire(self, schedule: Schedule, due: float, now: float) -> int:
         """Handle one due entry; return the number of grid points missed by a blocked loop."""
+        if schedule.trigger is not None:
+            self._fire_wall(schedule, now)
+            return 0
         interval = schedule.interval
         grid = schedule.grid
         missed = 0
         if now - due >= interval:  # whole intervals passed since this entry fell due
             missed = int((now - due) // interval)
-            schedule.task.misfires += missed
         self._push(schedule, grid + (missed + 1) * interval)
+        runs = 1
+        if missed or schedule.grace is not None:
+            late = now - due  # due time i of the missed + 1 is late by late - i * interval
+            ok = missed + 1 if schedule.grace is None else on_time(late, interval, missed + 1, schedule.grace)
+            runs = self._account(schedule, now, missed + 1, ok, late)
+            if not runs:
+                return missed
         run = schedule.run
         if run is None:
             schedule.run_grid = grid
             self._runner.start(schedule)
+            if runs > 1:
+                schedule.backlog += runs - 1
             return missed
-        task = schedule.task
         schedule.pending_grid = grid
+        self._busy(schedule, run, now, runs)
+        return missed
+
+    def _busy(self, schedule: Schedule, run: asyncio.Task[None], now: float, runs: int) -> None:
+        """A due time found the previous run still going: count it and apply the policy."""
+        task = schedule.task
+        interval = schedule.interval
         task.misfires += 1
         elapsed = now - schedule.run_started
         if elapsed >= schedule.warn_at:
@@ -221,6 +265,8 @@ class Engine:
                 hint="set max_timeout= to bound each run, or policy=CANCEL",
             )
         policy = task.policy
+        if runs > 1 and policy is not ExecPolicy.SKIP:
+            schedule.backlog += runs - 1
         if policy is ExecPolicy.WAIT:
             schedule.pending = True
         elif policy is ExecPolicy.CANCEL:
@@ -228,7 +274,82 @@ class Engine:
             if not schedule.cancelling:
                 schedule.cancelling = True
                 run.cancel()
-        return missed
+
+    def _account(self, schedule: Schedule, now: float, total: int, ok: int, late: float) -> int:
+        """``total`` due times passed at once, ``ok`` of them within ``misfire_grace``: count
+        the others as skipped, coalesce the rest or not; return how many runs to make."""
+        task = schedule.task
+        if ok < total:
+            dropped = total - ok
+            task.misfires += dropped
+            task.skipped += dropped
+            if now >= self._next_skip_report:  # at most one warning a second
+                self._next_skip_report = now + 1.0
+                self.logger.warning(
+                    "scheduled runs skipped: they came later than misfire_grace",
+                    task=task.name,
+                    skipped_now=dropped,
+                    late_by=round(late, 3),
+                    misfire_grace=schedule.grace,
+                    skipped=task.skipped,
+                    hint="the event loop was blocked, the process suspended or the clock stepped",
+                )
+        if ok > 1 and schedule.coalesce:
+            task.misfires += ok - 1
+            return 1
+        return ok
+
+    def _arm_wall(self, schedule: Schedule, now: float, first: bool) -> None:
+        """Push the next wall-clock due time of a ``cron=`` / ``at=`` task (if any)."""
+        assert schedule.trigger is not None
+        wall = self.wall()
+        due = schedule.trigger.first_due(wall) if first else schedule.trigger.next_after(wall)
+        if due is not None:
+            schedule.due_wall = due
+            self._push(schedule, now + (due - wall))
+
+    def _fire_wall(self, schedule: Schedule, now: float) -> None:
+        """Handle the due entry of a ``cron=`` / ``at=`` task, checked on the wall clock."""
+        wall = self.wall()
+        due = schedule.due_wall
+        if wall < due - 1e-3:  # the wall clock went back: wait for the due time on it
+            self._push(schedule, now + (due - wall))
+            return
+        trigger = schedule.trigger
+        assert trigger is not None
+        passed = [due]  # due times passed by now (a blocked loop, a suspension, a clock step)
+        following = trigger.next_after(due)
+        while following is not None and following <= wall:
+            if len(passed) >= _MAX_PASSED:  # count no further: the clock jumped far
+                following = trigger.next_after(wall)
+                break
+            passed.append(following)
+            following = trigger.next_after(following)
+        if following is None:
+            self._unschedule(schedule)  # an at= task has run, or a cron that never matches again
+        else:
+            schedule.due_wall = following
+            self._push(schedule, now + (following - wall))
+        if len(passed) > 1 and now >= self._next_report:  # at most one warning a second
+            self._next_report = now + 1.0
+            self.logger.warning(
+                "scheduler: due times of a wall-clock task were missed",
+                task=schedule.task.name,
+                missed_runs=len(passed) - 1,
+                hint="the event loop was blocked, the process suspended or the clock stepped forward",
+            )
+        grace = schedule.grace
+        ok = len(passed) if grace is None else sum(1 for t in passed if wall - t <= grace)
+        runs = self._account(schedule, now, len(passed), ok, wall - due)
+        if not runs:
+            return
+        run = schedule.run
+        if run is None:
+            schedule.run_grid = now
+            self._runner.start(schedule)
+            schedule.backlog += runs - 1
+            return
+        self._busy(schedule, run, now, runs)
 
     # ---------------------------------------------------------------- stop
 

@@ -107,11 +107,16 @@ class Runner:
                 intervals=round(duration / schedule.interval, 1),
                 policy=task.policy.name,
             )
-        if schedule.pending:
-            schedule.pending = False
+        if schedule.pending or schedule.backlog:  # the policy's run, or runs owed (coalesce=False)
+            if schedule.pending:
+                schedule.pending = False
+            else:
+                schedule.backlog -= 1
             if task._enabled and self.engine.running:
                 schedule.run_grid = schedule.pending_grid
                 self.start(schedule)
+            else:
+                schedule.backlog = 0
 
     async def body(self, task: ScheduledTask) -> None:
         """One run's attempts (the path of cluster-wide runs, inside their locks)."""

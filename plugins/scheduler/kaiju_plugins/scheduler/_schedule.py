@@ -21,13 +21,19 @@ __all__ = ["Schedule"]
 class Schedule:
     """The engine-owned state of one task (one per :class:`ScheduledTask`, for its life).
 
-    ``interval`` and ``jitter`` are copies of the task's (read-only) settings, so that the
-    timer's hot path reads one object per due entry.
+    ``interval``, ``jitter``, ``trigger``, ``grace`` and ``coalesce`` are copies of the
+    task's (read-only) settings, so that the timer's hot path reads one object per due
+    entry. For a ``cron=`` task ``interval`` is its shortest gap between due times (for the
+    long-run warnings), for an ``at=`` task infinity.
     """
 
     __slots__ = (
         "anchor",
+        "backlog",
         "cancelling",
+        "coalesce",
+        "due_wall",
+        "grace",
         "grid",
         "interval",
         "jitter",
@@ -42,14 +48,22 @@ class Schedule:
         "run_started",
         "seq",
         "task",
+        "trigger",
         "warn_at",
     )
 
     def __init__(self, owner: Engine, task: ScheduledTask) -> None:
         self.owner = owner
         self.task = task
-        self.interval = task.interval
+        self.trigger = trigger = task.trigger
+        self.interval: float = task.interval if trigger is None else trigger.period()  # type: ignore[assignment]
         self.jitter = task.jitter
+        self.grace = task.misfire_grace
+        self.coalesce = task.coalesce
+        #: the Unix time the heap entry of a ``cron=`` / ``at=`` task is for
+        self.due_wall = 0.0
+        #: runs still owed for due times missed at once (``coalesce=False``)
+        self.backlog = 0
         #: loop time of the grid's origin: runs are due at ``anchor + k * interval``
         self.anchor: float | None = None
         #: loop time the next run is due at (``None`` while not scheduled)

@@ -15,6 +15,7 @@ from ._schedule import Schedule
 if TYPE_CHECKING:
     from ._cluster import ClusterGuard
     from ._engine import Engine
+    from ._triggers import Trigger
 
 __all__ = ["ScheduledTask"]
 
@@ -33,7 +34,10 @@ class ScheduledTask:
     - ``retried``: attempts made again after a failure;
     - ``cancelled``: runs cancelled (by the ``CANCEL`` policy or at shutdown);
     - ``misfires``: due times that found the previous run still going, plus due times
-      passed while the event loop was blocked;
+      passed while the event loop was blocked (or the process suspended, or, for ``cron`` /
+      ``at`` tasks, the wall clock stepped forward);
+    - ``skipped``: due times not run because they came more than ``misfire_grace`` seconds
+      late (also counted in ``misfires``);
     - ``elsewhere`` (cluster-wide tasks): due times run by another process, or skipped
       because a run was still going in another process;
     - ``lock_errors`` (cluster-wide tasks): due times not run because the lock provider
@@ -49,6 +53,7 @@ class ScheduledTask:
         "args",
         "cancelled",
         "cluster",
+        "coalesce",
         "elsewhere",
         "failures",
         "interval",
@@ -60,6 +65,7 @@ class ScheduledTask:
         "lock_errors",
         "max_timeout",
         "method",
+        "misfire_grace",
         "misfires",
         "name",
         "policy",
@@ -67,7 +73,9 @@ class ScheduledTask:
         "retries",
         "run_at_start",
         "runs",
+        "skipped",
         "timeouts",
+        "trigger",
     )
 
     def __init__(
@@ -77,13 +85,16 @@ class ScheduledTask:
         method: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        interval: float,
+        interval: float | None,
         policy: ExecPolicy,
         max_timeout: float | None,
         retries: int,
         run_at_start: bool,
         jitter: float,
         cluster: ClusterGuard | None = None,
+        trigger: Trigger | None = None,
+        misfire_grace: float | None = None,
+        coalesce: bool = True,
     ) -> None:
         self.name = name
         self.method = method
@@ -97,20 +108,30 @@ class ScheduledTask:
         self.jitter = jitter
         #: the task's locks when it is cluster-wide (``None``: it runs in every process)
         self.cluster = cluster
+        #: the wall-clock due times of a ``cron=`` or ``at=`` task (``None``: ``interval``)
+        self.trigger = trigger
+        #: a due time later than this many seconds is skipped (``None``: run however late)
+        self.misfire_grace = misfire_grace
+        #: several due times missed at once make one run (``False``: one run each)
+        self.coalesce = coalesce
         self._enabled = True
         #: loop time the last run started at (``None`` before the first run)
         self.last_run: float | None = None
         self.last_duration: float | None = None
         self.last_error: str | None = None
         self.runs = self.failures = self.timeouts = self.retried = 0
-        self.cancelled = self.misfires = 0
+        self.cancelled = self.misfires = self.skipped = 0
         self.elsewhere = self.lock_errors = 0
         #: the engine's record of this task (written by the engine only)
         self._schedule = Schedule(owner, self)
 
     def __repr__(self) -> str:
         state = "enabled" if self._enabled else "disabled"
-        return f"<ScheduledTask {self.name!r} every {self.interval:g} s, {self.policy.name}, {state}>"
+        if self.trigger is None:
+            when = f"every {self.interval:g} s"
+        else:
+            when = ", ".join(f"{k} {v}" for k, v in self.trigger.describe().items() if v is not None)
+        return f"<ScheduledTask {self.name!r} {when}, {self.policy.name}, {state}>"
 
     @property
     def enabled(self) -> bool:
@@ -149,10 +170,12 @@ class ScheduledTask:
         """
         shift = loop_to_wall or 0.0
         next_run = self._schedule.next_run
+        trigger = {"cron": None, "tz": None, "at": None} if self.trigger is None else self.trigger.describe()
         return {
             "name": self.name,
             "method": getattr(self.method, "__qualname__", repr(self.method)),
             "interval": self.interval,
+            **trigger,
             "policy": self.policy.name,
             "enabled": self._enabled,
             "running": self._schedule.run is not None,
@@ -161,6 +184,8 @@ class ScheduledTask:
             "run_at_start": self.run_at_start,
             "jitter": self.jitter,
             "cluster_wide": self.cluster is not None,
+            "misfire_grace": self.misfire_grace,
+            "coalesce": self.coalesce,
             "last_run": None if self.last_run is None else self.last_run + shift,
             "next_run": None if next_run is None else next_run + shift,
             "last_duration": self.last_duration,
@@ -171,6 +196,7 @@ class ScheduledTask:
             "retried": self.retried,
             "cancelled": self.cancelled,
             "misfires": self.misfires,
+            "skipped": self.skipped,
             "elsewhere": self.elsewhere,
             "lock_errors": self.lock_errors,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import math
 import warnings
 import zlib
@@ -103,9 +104,14 @@ class Scheduler(ContextableService):
     def schedule_task(
         self,
         method: Callable[..., Any],
-        interval: float,
+        interval: float | None = None,
         params: Any = None,
         *,
+        cron: str | None = None,
+        tz: Any = None,
+        at: datetime.datetime | None = None,
+        misfire_grace: float | None = None,
+        coalesce: bool = True,
         policy: _Policy | str = _Policy.WAIT,
         max_timeout: float | None = None,
         retries: int = 0,
@@ -115,12 +121,24 @@ class Scheduler(ContextableService):
         cluster_wide: bool = False,
         lock_ttl: float | None = None,
     ) -> ScheduledTask:
-        """Run ``method`` every ``interval`` seconds; return the task.
+        """Run ``method`` every ``interval`` seconds, on a ``cron`` schedule or once ``at`` a
+        time; return the task. Give exactly one of ``interval``, ``cron`` and ``at``.
 
         :param method: an async function (a bound method of a service, typically)
         :param interval: seconds between due times (``int``, ``float`` or ``timedelta``)
         :param params: keyword arguments (a mapping) or positional arguments (a list) for
             each call
+        :param cron: a cron expression: 5 fields (``"*/5 9-17 * * mon-fri"``), 6 with seconds
+            first (``"*/10 * * * * *"``) or an alias (``"@hourly"``); due times on the wall
+            clock in ``tz``
+        :param tz: the time zone of ``cron`` (and of a naive ``at``): an IANA name
+            (``"Europe/Berlin"``) or a ``tzinfo``; default UTC
+        :param at: run once at this ``datetime`` (aware, or naive with ``tz``)
+        :param misfire_grace: a due time reached more than this many seconds late (blocked
+            loop, suspended process, clock step) is skipped and counted in ``skipped``
+            (``None``: run however late)
+        :param coalesce: several due times missed at once make one run (``False``: one run
+            each, one after the other)
         :param policy: what to do when a run is due while the previous one is still going
             (:class:`ExecPolicy`, default ``WAIT``)
         :param max_timeout: seconds one attempt may take before it is cancelled and
@@ -147,17 +165,23 @@ class Scheduler(ContextableService):
         """
         task_name = check.task_name(method, name)
         check.check_method(method, task_name)
-        seconds = check.check_interval(interval, task_name)
+        seconds, trigger = check.check_trigger(interval, cron, tz, at, task_name)
+        grace = check.check_grace(misfire_grace, task_name)
+        if not isinstance(coalesce, bool):
+            raise InvalidTaskError(f"task {task_name!r}: coalesce must be True or False, got {coalesce!r}")
         exec_policy = check.check_policy(policy, task_name)
         timeout = check.check_timeout(max_timeout, task_name)
         tries = check.check_retries(retries, task_name)
-        jitter_s = check.check_jitter(jitter, seconds, task_name)
+        if seconds is None and (jitter or cluster_wide):
+            what = "jitter" if jitter else "cluster_wide"
+            raise InvalidTaskError(f"task {task_name!r}: {what} applies to interval= tasks only (not cron= / at=)")
+        jitter_s = check.check_jitter(jitter, seconds or math.inf, task_name)
         if not isinstance(run_at_start, bool):
             raise InvalidTaskError(
                 f"task {task_name!r}: run_at_start must be True or False, got {run_at_start!r}"
             )
         args, kwargs = check.check_params(method, params, task_name)
-        guard = self._cluster_guard(task_name, seconds, cluster_wide, lock_ttl)
+        guard = self._cluster_guard(task_name, seconds or 0.0, cluster_wide, lock_ttl)
         if task_name in self._tasks:
             old = self._tasks[task_name]
             example = f"name=f'{{self.service_name}}.{getattr(method, '__name__', 'job')}'"
@@ -179,6 +203,9 @@ class Scheduler(ContextableService):
             run_at_start,
             jitter_s,
             guard,
+            trigger,
+            grace,
+            coalesce,
         )
         self._tasks[task_name] = task
         self._engine.add(task)
