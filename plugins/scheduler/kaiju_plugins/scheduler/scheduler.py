@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import math
 import warnings
 import zlib
@@ -15,6 +16,7 @@ from kaiju_tools.services import ContextableService
 
 from . import _validate as check
 from ._cluster import ClusterGuard, default_lock_ttl
+from ._config_tasks import locate, parse_tasks, schedule_declared
 from ._engine import Engine
 from ._errors import InvalidTaskError, NoLockProviderError
 from ._policy import ExecPolicy
@@ -53,6 +55,10 @@ class Scheduler(ContextableService):
     :param cluster_prefix: prefix of the lock keys of ``cluster_wide`` tasks (default
         ``scheduler:<app name>:``); processes of one app must share it, different apps
         sharing a lock backend must not
+    :param tasks: tasks declared in the config, scheduled in :meth:`init`: each a mapping
+        with ``method: <service name>.<method name>`` and the keyword arguments of
+        :meth:`schedule_task` (``at`` as an ISO 8601 string); checked here, so a bad entry
+        is a ``ConfigError`` naming its key and ``file:line``
     """
 
     service_name = "scheduler"
@@ -67,6 +73,7 @@ class Scheduler(ContextableService):
         shutdown_timeout: float = 5.0,
         long_run_intervals: float = 3.0,
         cluster_prefix: str | None = None,
+        tasks: list[dict[str, Any]] | None = None,
     ) -> None:
         ContextableService.__init__(self, app=app, logger=logger)
         if cluster_prefix is not None and (not isinstance(cluster_prefix, str) or not cluster_prefix):
@@ -83,6 +90,7 @@ class Scheduler(ContextableService):
         self._tasks: dict[str, ScheduledTask] = {}
         self._engine = Engine(self.logger, spread=spread, long_run_intervals=float(long_run_intervals))
         self._initialized = False
+        self._config_tasks = parse_tasks(tasks, functools.partial(locate, self))
 
     def _bad_setting(self, key: str, expected: str, value: Any) -> None:
         where = f"services.{self.service_name}.settings.{key}"
@@ -273,6 +281,8 @@ class Scheduler(ContextableService):
     async def init(self) -> None:
         """Get ready; tasks start when the app has started (at once without a kaiju app)."""
         self._initialized = True
+        if self._config_tasks and self.app is not None:
+            schedule_declared(self, self._config_tasks)
         if not _started_by_hook(self.app):
             self.start()
 
