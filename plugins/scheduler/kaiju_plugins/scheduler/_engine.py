@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._misfire import on_time
+from ._misfire import Misfires, on_time
 from ._policy import ExecPolicy
 from ._runs import Runner
 from ._schedule import Schedule
@@ -57,6 +57,7 @@ class Engine:
         self.spread = spread
         self.running = False
         self._runner = Runner(self, logger, long_run_intervals)
+        self._misfires = Misfires(logger)
         #: the wall clock (Unix time) of ``cron=`` / ``at=`` tasks; tests pass a fake one
         self.wall: Callable[[], float] = time.time
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -70,7 +71,6 @@ class Engine:
         self._stopping: asyncio.Future[None] | None = None
         self._unreported = 0
         self._next_report = 0.0
-        self._next_skip_report = 0.0
 
     def loop_to_wall(self) -> float | None:
         """What to add to a loop time to get a Unix time (``None`` before the first start)."""
@@ -232,7 +232,7 @@ class Engine:
         if missed or schedule.grace is not None:
             late = now - due  # due time i of the missed + 1 is late by late - i * interval
             ok = missed + 1 if schedule.grace is None else on_time(late, interval, missed + 1, schedule.grace)
-            runs = self._account(schedule, now, missed + 1, ok, late)
+            runs = self._misfires.account(schedule, now, missed + 1, ok, late)
             if not runs:
                 return missed
         run = schedule.run
@@ -275,30 +275,6 @@ class Engine:
                 schedule.cancelling = True
                 run.cancel()
 
-    def _account(self, schedule: Schedule, now: float, total: int, ok: int, late: float) -> int:
-        """``total`` due times passed at once, ``ok`` of them within ``misfire_grace``: count
-        the others as skipped, coalesce the rest or not; return how many runs to make."""
-        task = schedule.task
-        if ok < total:
-            dropped = total - ok
-            task.misfires += dropped
-            task.skipped += dropped
-            if now >= self._next_skip_report:  # at most one warning a second
-                self._next_skip_report = now + 1.0
-                self.logger.warning(
-                    "scheduled runs skipped: they came later than misfire_grace",
-                    task=task.name,
-                    skipped_now=dropped,
-                    late_by=round(late, 3),
-                    misfire_grace=schedule.grace,
-                    skipped=task.skipped,
-                    hint="the event loop was blocked, the process suspended or the clock stepped",
-                )
-        if ok > 1 and schedule.coalesce:
-            task.misfires += ok - 1
-            return 1
-        return ok
-
     def _arm_wall(self, schedule: Schedule, now: float, first: bool) -> None:
         """Push the next wall-clock due time of a ``cron=`` / ``at=`` task (if any)."""
         assert schedule.trigger is not None
@@ -312,7 +288,7 @@ class Engine:
         """Handle the due entry of a ``cron=`` / ``at=`` task, checked on the wall clock."""
         wall = self.wall()
         due = schedule.due_wall
-        if wall < due - 1e-3:  # the wall clock went back: wait for the due time on it
+        if wall < due - 1e-6:  # early on the wall clock (a step back, NTP slewing): wait for it
             self._push(schedule, now + (due - wall))
             return
         trigger = schedule.trigger
@@ -340,7 +316,7 @@ class Engine:
             )
         grace = schedule.grace
         ok = len(passed) if grace is None else sum(1 for t in passed if wall - t <= grace)
-        runs = self._account(schedule, now, len(passed), ok, wall - due)
+        runs = self._misfires.account(schedule, now, len(passed), ok, wall - due)
         if not runs:
             return
         run = schedule.run
@@ -375,23 +351,6 @@ class Engine:
             tasks = list(tasks)
             for task in tasks:
                 self._unschedule(task._schedule)
-            runs = list(self._runner.runs)  # of every task, removed ones too
-            if runs:
-                _, late = await asyncio.wait(runs, timeout=grace)
-                if late:
-                    self.logger.warning(
-                        "scheduler stopping: cancelling runs still going after the grace period",
-                        tasks=sorted(t.get_name() for t in late),
-                        grace=grace,
-                    )
-                    for run in late:
-                        run.cancel()
-                    _, stuck = await asyncio.wait(late, timeout=max(grace, 1.0))
-                    if stuck:
-                        self.logger.error(
-                            "scheduler stopping: runs ignored cancellation and are left running",
-                            tasks=sorted(t.get_name() for t in stuck),
-                            hint="do not swallow asyncio.CancelledError in a scheduled task",
-                        )
+            await self._runner.drain(grace)
         finally:
             self._stopping.set_result(None)

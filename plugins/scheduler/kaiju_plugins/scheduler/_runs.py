@@ -40,6 +40,29 @@ class Runner:
         #: every run in progress, of every task (removed ones too)
         self.runs: set[asyncio.Task[None]] = set()
 
+    async def drain(self, grace: float) -> None:
+        """Give every run in progress ``grace`` seconds, then cancel those still going."""
+        runs = list(self.runs)  # of every task, removed ones too
+        if not runs:
+            return
+        _, late = await asyncio.wait(runs, timeout=grace)
+        if not late:
+            return
+        self.logger.warning(
+            "scheduler stopping: cancelling runs still going after the grace period",
+            tasks=sorted(t.get_name() for t in late),
+            grace=grace,
+        )
+        for run in late:
+            run.cancel()
+        _, stuck = await asyncio.wait(late, timeout=max(grace, 1.0))
+        if stuck:
+            self.logger.error(
+                "scheduler stopping: runs ignored cancellation and are left running",
+                tasks=sorted(t.get_name() for t in stuck),
+                hint="do not swallow asyncio.CancelledError in a scheduled task",
+            )
+
     def start(self, schedule: Schedule) -> None:
         """Start a run of the task of ``schedule`` for the grid point ``schedule.run_grid``."""
         loop = self.loop
