@@ -219,6 +219,23 @@ class Engine:
 
     def _fire(self, schedule: Schedule, due: float, now: float) -> int:
         """Handle one due entry; return the number of grid points missed by a blocked loop."""
+        interval = schedule.interval
+        if now - due >= interval or not schedule.plain:  # late by an interval, or a cron / grace task
+            return self._fire_late(schedule, due, now)
+        grid = schedule.grid
+        self._push(schedule, grid + interval)
+        run = schedule.run
+        if run is None:
+            schedule.run_grid = grid
+            self._runner.start(schedule)
+            return 0
+        schedule.pending_grid = grid
+        self._busy(schedule, run, now, 1)
+        return 0
+
+    def _fire_late(self, schedule: Schedule, due: float, now: float) -> int:
+        """:meth:`_fire` for an entry late by an interval or more, or of a task with a
+        ``cron`` / ``at`` trigger or a ``misfire_grace``."""
         if schedule.trigger is not None:
             self._fire_wall(schedule, now)
             return 0
@@ -228,19 +245,17 @@ class Engine:
         if now - due >= interval:  # whole intervals passed since this entry fell due
             missed = int((now - due) // interval)
         self._push(schedule, grid + (missed + 1) * interval)
-        runs = 1
-        if missed or schedule.grace is not None:
-            late = now - due  # due time i of the missed + 1 is late by late - i * interval
-            ok = missed + 1 if schedule.grace is None else on_time(late, interval, missed + 1, schedule.grace)
-            runs = self._misfires.account(schedule, now, missed + 1, ok, late)
-            if not runs:
-                return missed
+        late = now - due  # due time i of the missed + 1 is late by late - i * interval
+        grace = schedule.grace
+        ok = missed + 1 if grace is None else on_time(late, interval, missed + 1, grace)
+        runs = self._misfires.account(schedule, now, missed + 1, ok, late)
+        if not runs:
+            return missed
         run = schedule.run
         if run is None:
             schedule.run_grid = grid
             self._runner.start(schedule)
-            if runs > 1:
-                schedule.backlog += runs - 1
+            schedule.backlog += runs - 1
             return missed
         schedule.pending_grid = grid
         self._busy(schedule, run, now, runs)

@@ -41,6 +41,7 @@ class Schedule:
         "owner",
         "pending",
         "pending_grid",
+        "plain",
         "removed",
         "run",
         "run_grid",
@@ -60,6 +61,8 @@ class Schedule:
         self.jitter = task.jitter
         self.grace = task.misfire_grace
         self.coalesce = task.coalesce
+        #: an interval task without misfire_grace: the timer's shortest path
+        self.plain = trigger is None and self.grace is None
         #: the Unix time the heap entry of a ``cron=`` / ``at=`` task is for
         self.due_wall = 0.0
         #: runs still owed for due times missed at once (``coalesce=False``)
