@@ -317,3 +317,28 @@ def test_coalesce_false_runs_each_missed_due_time_one_after_the_other() -> None:
     loop.fire_next(3.5)  # due times 1, 2, 3, 4 passed
     assert (many.runs, many.misfires) == (4, 0)
     assert (one.runs, one.misfires) == (1, 3)
+
+
+@given(st.text(max_size=40))
+def test_any_text_is_a_cron_expression_or_a_clear_value_error(text: str) -> None:
+    try:
+        expr = parse_cron(text)
+    except ValueError as exc:
+        assert repr(text) in str(exc) or "cron must be" in str(exc)
+    else:
+        assert cron(expr).next_after(0.0) is not None
+
+
+def test_disabling_a_cron_task_and_enabling_it_again_resumes_at_the_next_due_time() -> None:
+    clocks = Clocks(berlin(2026, 5, 4, 10, 0, 30))
+    scheduler = Scheduler()
+    task = scheduler.schedule_task(job, cron="* * * * *", tz="Europe/Berlin", name="m")
+    clocks.start(scheduler)
+    clocks.run_until(berlin(2026, 5, 4, 10, 1, 30))
+    task.enabled = False
+    assert task.next_run is None
+    clocks.run_until(berlin(2026, 5, 4, 10, 5, 30))
+    task.enabled = True
+    assert task.next_run is not None and local(task.next_run + clocks.offset) == "2026-05-04T10:06:00+02:00"
+    clocks.run_until(berlin(2026, 5, 4, 10, 6, 30))
+    assert (task.runs, task.misfires) == (2, 0)
