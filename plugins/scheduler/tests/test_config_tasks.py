@@ -106,3 +106,8 @@ def test_declared_tasks_are_scheduled_with_their_settings(run: Any) -> None:
         await scheduler.close()
 
     run(main())
+
+
+def test_declared_tasks_need_an_app() -> None:
+    with pytest.raises(ConfigError, match="declared tasks name services of an app"):
+        Scheduler(tasks=[{"method": "reports.send", "interval": 5}])

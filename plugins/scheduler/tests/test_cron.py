@@ -342,3 +342,19 @@ def test_disabling_a_cron_task_and_enabling_it_again_resumes_at_the_next_due_tim
     assert task.next_run is not None and local(task.next_run + clocks.offset) == "2026-05-04T10:06:00+02:00"
     clocks.run_until(berlin(2026, 5, 4, 10, 6, 30))
     assert (task.runs, task.misfires) == (2, 0)
+
+
+def test_a_cluster_wide_task_cannot_be_told_not_to_coalesce() -> None:
+    with pytest.raises(InvalidTaskError, match="always coalesces; remove coalesce=False"):
+        Scheduler().schedule_task(job, 5, name="c", cluster_wide=True, coalesce=False)
+
+
+def test_a_clock_stepped_far_forward_counts_a_bounded_number_of_missed_times() -> None:
+    clocks = Clocks(berlin(2026, 5, 4, 10, 0, 0, 500000))
+    scheduler = Scheduler()
+    task = scheduler.schedule_task(job, cron="* * * * * *", name="s")
+    clocks.start(scheduler)
+    clocks.step(86400)  # a day of seconds passes at once
+    clocks.loop.fire_next(0.0)
+    assert task.runs == 1 and task.misfires == 999  # counted up to 1000, then the next due time
+    assert task.next_run is not None and 0 < task.next_run + clocks.offset - clocks.wall() <= 1

@@ -309,13 +309,14 @@ class Engine:
         trigger = schedule.trigger
         assert trigger is not None
         passed = [due]  # due times passed by now (a blocked loop, a suspension, a clock step)
-        following = trigger.next_after(due)
+        times = trigger.times_after(due)
+        following = next(times, None)
         while following is not None and following <= wall:
             if len(passed) >= _MAX_PASSED:  # count no further: the clock jumped far
                 following = trigger.next_after(wall)
                 break
             passed.append(following)
-            following = trigger.next_after(following)
+            following = next(times, None)
         if following is None:
             self._unschedule(schedule)  # an at= task has run, or a cron that never matches again
         else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import math
+from collections.abc import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
@@ -90,6 +91,13 @@ class Trigger:
         """The first due time strictly after Unix time ``wall`` (``None``: no more)."""
         raise NotImplementedError
 
+    def times_after(self, wall: float) -> Iterator[float]:
+        """The due times strictly after Unix time ``wall``, in order."""
+        due = self.next_after(wall)
+        while due is not None:
+            yield due
+            due = self.next_after(due)
+
     def first_due(self, wall: float) -> float | None:
         """The first due time for a task scheduled at Unix time ``wall``."""
         return self.next_after(wall)
@@ -116,6 +124,10 @@ class CronTrigger(Trigger):
     def next_after(self, wall: float) -> float | None:
         start = datetime.datetime.fromtimestamp(wall, self.tz)
         return next(CronSim(self.expr, start)).timestamp()
+
+    def times_after(self, wall: float) -> Iterator[float]:
+        for due in CronSim(self.expr, datetime.datetime.fromtimestamp(wall, self.tz)):
+            yield due.timestamp()
 
     def period(self) -> float:
         times = CronSim(self.expr, datetime.datetime.now(self.tz))

@@ -91,6 +91,11 @@ class Scheduler(ContextableService):
         self._engine = Engine(self.logger, spread=spread, long_run_intervals=float(long_run_intervals))
         self._initialized = False
         self._config_tasks = parse_tasks(tasks, functools.partial(locate, self))
+        if self._config_tasks and app is None:
+            raise ConfigError(ConfigProblem(
+                locate(self, ()), "Scheduler tasks: declared tasks name services of an app, and this "
+                "scheduler has no app", "call schedule_task() instead, or list the scheduler in an app's services",
+            ))  # fmt: skip
 
     def _bad_setting(self, key: str, expected: str, value: Any) -> None:
         where = f"services.{self.service_name}.settings.{key}"
@@ -183,6 +188,9 @@ class Scheduler(ContextableService):
         if seconds is None and (jitter or cluster_wide):
             what = "jitter" if jitter else "cluster_wide"
             raise InvalidTaskError(f"task {task_name!r}: {what} applies to interval= tasks only (not cron= / at=)")
+        if cluster_wide is True and not coalesce:
+            raise InvalidTaskError(f"task {task_name!r}: a cluster_wide task runs one due time at a time across "
+                                   "processes, so it always coalesces; remove coalesce=False")
         jitter_s = check.check_jitter(jitter, seconds or math.inf, task_name)
         if not isinstance(run_at_start, bool):
             raise InvalidTaskError(
