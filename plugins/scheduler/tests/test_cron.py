@@ -6,6 +6,7 @@ falls back on 2026-10-25 (03:00 CEST -> 02:00 CET).
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 from typing import Any
@@ -83,6 +84,9 @@ class FakeLoop:  # as in test_grid_property.py
         task = FakeTask(coro)
         self.ready.append(task)
         return task
+
+    def create_future(self) -> Any:  # for Engine.stop(), awaited on a real loop
+        return asyncio.get_running_loop().create_future()
 
     def fire_next(self, delay: float) -> None:
         """Fire the earliest live timer ``delay`` seconds late, then run the tasks it made."""
@@ -244,7 +248,7 @@ def test_a_forward_clock_step_makes_one_run_not_a_burst() -> None:
     assert task.runs == 1
     clocks.step(3600)  # NTP steps the wall clock an hour forward
     clocks.loop.fire_next(0.0)  # the timer armed for 10:02
-    assert task.runs == 2 and task.misfires == 60  # 10:02 .. 11:01 coalesced into one run
+    assert task.runs == 2 and task.misfires == 60  # 10:02 .. 11:02: 61 due times, one run
     assert task.next_run is not None and local(task.next_run + clocks.offset) == "2026-05-04T11:03:00+02:00"
 
 
@@ -358,3 +362,20 @@ def test_a_clock_stepped_far_forward_counts_a_bounded_number_of_missed_times() -
     clocks.loop.fire_next(0.0)
     assert task.runs == 1 and task.misfires == 999  # counted up to 1000, then the next due time
     assert task.next_run is not None and 0 < task.next_run + clocks.offset - clocks.wall() <= 1
+
+
+def test_a_one_shot_task_does_not_run_again_when_the_scheduler_restarts(run: Any) -> None:
+    clocks = Clocks(berlin(2026, 5, 4, 10))
+    scheduler = Scheduler()
+    task = scheduler.schedule_task(job, at=datetime.datetime(2026, 5, 4, 10, 5, tzinfo=BERLIN), name="once")
+    clocks.start(scheduler)
+    clocks.run_until(berlin(2026, 5, 4, 10, 6))
+    assert task.runs == 1
+
+    async def restart() -> None:
+        await scheduler._engine.stop(scheduler.tasks.values(), 0.0)
+        clocks.start(scheduler)
+
+    run(restart())
+    clocks.run_until(berlin(2026, 5, 4, 10, 7))
+    assert task.runs == 1 and task.next_run is None

@@ -144,15 +144,16 @@ class Engine:
     def _arm_first(self, schedule: Schedule, now: float) -> None:
         task = schedule.task
         interval = schedule.interval
-        if schedule.trigger is not None:
+        if schedule.trigger is not None:  # a past at= counts only before the first start
+            first = schedule.anchor is None
             schedule.anchor = now
             if task.run_at_start:
                 schedule.run_grid = now
                 self._runner.start(schedule)
-            self._arm_wall(schedule, now, first=True)
+            self._arm_wall(schedule, now, first=first)
             return
         if task.cluster is not None:  # due times on the wall clock: the same in every process
-            schedule.anchor = anchor = now - (time.time() - task.cluster.offset) % interval
+            schedule.anchor = anchor = now - (self.wall() - task.cluster.offset) % interval
             self._push(schedule, anchor + interval)
             if task.run_at_start:  # the current period, unless another process ran it
                 schedule.run_grid = anchor
