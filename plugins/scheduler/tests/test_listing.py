@@ -36,6 +36,12 @@ KEYS = {
     "cluster_wide",
     "elsewhere",
     "lock_errors",
+    "cron",
+    "tz",
+    "at",
+    "misfire_grace",
+    "coalesce",
+    "skipped",
 }
 
 
@@ -70,6 +76,12 @@ def test_listing_before_start_has_no_times() -> None:
         "cluster_wide": False,
         "elsewhere": 0,
         "lock_errors": 0,
+        "cron": None,
+        "tz": None,
+        "at": None,
+        "misfire_grace": None,
+        "coalesce": True,
+        "skipped": 0,
     }
     assert listing[0]["method"].endswith("job")
 

@@ -43,10 +43,10 @@ def test_only_lifecycle_hooks_are_async() -> None:
             assert name in ASYNC_HOOKS
 
 
-def test_depends_on_the_kernel_only() -> None:
+def test_depends_on_the_kernel_and_the_cron_library_only() -> None:
     requires = distribution("kaiju-plugin-scheduler").requires or []
     runtime = [r for r in requires if "extra ==" not in r]
-    assert [r.split(">")[0].split("=")[0].strip() for r in runtime] == ["kaiju-kernel"]
+    assert [r.split(">")[0].split("=")[0].strip() for r in runtime] == ["kaiju-kernel", "cronsim"]
 
 
 def test_every_module_imports_alone_with_warnings_as_errors() -> None:
@@ -56,6 +56,10 @@ def test_every_module_imports_alone_with_warnings_as_errors() -> None:
         "kaiju_plugins.scheduler.scheduler",
         "kaiju_plugins.scheduler._engine",
         "kaiju_plugins.scheduler._task",
+        "kaiju_plugins.scheduler._schedule",
+        "kaiju_plugins.scheduler._runs",
+        "kaiju_plugins.scheduler._triggers",
+        "kaiju_plugins.scheduler._misfire",
         "kaiju_plugins.scheduler._validate",
         "kaiju_plugins.scheduler._policy",
         "kaiju_plugins.scheduler._errors",

@@ -73,6 +73,7 @@ class ClusterGuard:
     async def run(self, task: ScheduledTask, grid_wall: float,
                   body: Callable[[ScheduledTask], Awaitable[None]]) -> None:
         """Run ``body(task)`` if this process wins the due time at ``grid_wall``."""
+        assert task.interval is not None  # cluster-wide tasks are interval tasks (refused otherwise)
         slot = self.slot(grid_wall, task.interval)
         provider = self.provider
         sent = asyncio.get_running_loop().time()

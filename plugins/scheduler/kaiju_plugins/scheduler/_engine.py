@@ -7,6 +7,15 @@ interval``) is pushed back, and a run is started (an :class:`asyncio.Task` per r
 handled by the task's :class:`ExecPolicy` when the previous run is still going. Entries of
 disabled tasks are left in the heap and dropped when they come up (their ``seq`` no longer
 matches the task's). Nothing polls: with no task due, the loop sleeps until the next one.
+
+Tasks with a ``cron=`` or ``at=`` trigger fall due at wall-clock instants: their entry is
+converted to loop time when it is pushed and checked against the wall clock when it
+fires (a clock stepped back re-arms it; one stepped forward misses due times, which are
+counted, never run as a burst). ``misfire_grace`` skips due times that come too late and
+``coalesce`` says whether several due times missed at once make one run or one each.
+
+The engine keeps its bookkeeping for each task in the task's :class:`~._schedule.Schedule`
+record (the heap holds records, not tasks) and hands runs to its :class:`~._runs.Runner`.
 """
 
 from __future__ import annotations
@@ -18,17 +27,22 @@ import itertools
 import random
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._misfire import Misfires, on_time
 from ._policy import ExecPolicy
-from ._runs import RunMixin
+from ._runs import Runner
+from ._schedule import Schedule
 from ._task import ScheduledTask
 
 __all__ = ["Engine"]
 
+_MAX_PASSED = 1000
+"""Missed due times of a wall-clock task counted one by one after a clock step (then no more)."""
 
-class Engine(RunMixin):
+
+class Engine:
     """Runs :class:`ScheduledTask` objects on the running event loop.
 
     :param logger: where failures and warnings go (a kaiju logger: keyword extras)
@@ -41,18 +55,20 @@ class Engine(RunMixin):
     def __init__(self, logger: Any, spread: bool = True, long_run_intervals: float = 3.0) -> None:
         self.logger = logger
         self.spread = spread
-        self.long_run_intervals = long_run_intervals
         self.running = False
+        self._runner = Runner(self, logger, long_run_intervals)
+        self._misfires = Misfires(logger)
+        #: the wall clock (Unix time) of ``cron=`` / ``at=`` tasks; tests pass a fake one
+        self.wall: Callable[[], float] = time.time
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ctx: contextvars.Context | None = None
-        self._heap: list[tuple[float, int, ScheduledTask]] = []
+        self._heap: list[tuple[float, int, Schedule]] = []
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = 0.0
         self._in_timer = False
         self._resolution = time.get_clock_info("monotonic").resolution
         self._stopping: asyncio.Future[None] | None = None
-        self._runs: set[asyncio.Task[None]] = set()
         self._unreported = 0
         self._next_report = 0.0
 
@@ -60,18 +76,22 @@ class Engine(RunMixin):
         """What to add to a loop time to get a Unix time (``None`` before the first start)."""
         if self._loop is None:
             return None
-        return time.time() - self._loop.time()
+        return self.wall() - self._loop.time()
 
     # ---------------------------------------------------------------- schedule
 
-    def start(self, tasks: Iterable[ScheduledTask], loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def start(self, tasks: Iterable[ScheduledTask], loop: asyncio.AbstractEventLoop | None = None,
+              wall: Callable[[], float] | None = None) -> None:
         """Start serving ``tasks`` on the running loop (their grids start now).
 
         :param loop: the loop to use instead of the running one (tests pass a fake clock)
+        :param wall: the wall clock to use instead of :func:`time.time` (tests pass a fake one)
         """
         if self.running:
             return
-        self._loop = loop or asyncio.get_running_loop()
+        if wall is not None:
+            self.wall = wall
+        self._loop = self._runner.loop = loop or asyncio.get_running_loop()
         self._ctx = contextvars.copy_context()
         self._stopping = None
         self.running = True
@@ -79,68 +99,85 @@ class Engine(RunMixin):
         self._in_timer = True  # arm the loop timer once, after the whole batch
         try:
             for task in tasks:
-                if task.enabled and not task._removed:
-                    self._arm_first(task, now)
+                schedule = task._schedule
+                if task._enabled and not schedule.removed:
+                    self._arm_first(schedule, now)
         finally:
             self._in_timer = False
         self._rearm()
 
     def add(self, task: ScheduledTask) -> None:
         """Schedule a new task (now if running, else when :meth:`start` is called)."""
-        if self.running and task.enabled and not task._removed:
+        schedule = task._schedule
+        if self.running and task._enabled and not schedule.removed:
             assert self._loop is not None
-            self._arm_first(task, self._loop.time())
+            self._arm_first(schedule, self._loop.time())
 
     def remove(self, task: ScheduledTask) -> None:
         """Stop scheduling ``task`` for good (a run in progress finishes)."""
-        task._removed = True
-        self._unschedule(task)
+        schedule = task._schedule
+        schedule.removed = True
+        self._unschedule(schedule)
 
-    def _unschedule(self, task: ScheduledTask) -> None:
-        task._seq = -1
-        task.next_run = None
-        task._pending = False
+    @staticmethod
+    def _unschedule(schedule: Schedule) -> None:
+        schedule.seq = -1
+        schedule.next_run = None
+        schedule.pending = False
+        schedule.backlog = 0
 
-    def enabled_changed(self, task: ScheduledTask) -> None:
+    def enabled_changed(self, schedule: Schedule) -> None:
         """Called by ``task.enabled = ...``: drop its entry, or put it back on its grid."""
-        if not task.enabled:
-            self._unschedule(task)
-        elif self.running and not task._removed:
+        if not schedule.task._enabled:
+            self._unschedule(schedule)
+        elif self.running and not schedule.removed:
             assert self._loop is not None
-            if task.anchor is None:
-                self._arm_first(task, self._loop.time())
-            elif task._seq < 0:
+            if schedule.anchor is None:
+                self._arm_first(schedule, self._loop.time())
+            elif schedule.seq < 0 and schedule.trigger is not None:
+                self._arm_wall(schedule, self._loop.time(), first=False)
+            elif schedule.seq < 0:
                 now = self._loop.time()
-                k = int((now - task.anchor) // task.interval) + 1
-                self._push(task, task.anchor + k * task.interval)
+                k = int((now - schedule.anchor) // schedule.interval) + 1
+                self._push(schedule, schedule.anchor + k * schedule.interval)
 
-    def _arm_first(self, task: ScheduledTask, now: float) -> None:
+    def _arm_first(self, schedule: Schedule, now: float) -> None:
+        task = schedule.task
+        interval = schedule.interval
+        if schedule.trigger is not None:  # a past at= counts only before the first start
+            first = schedule.anchor is None
+            schedule.anchor = now
+            if task.run_at_start:
+                schedule.run_grid = now
+                self._runner.start(schedule)
+            self._arm_wall(schedule, now, first=first)
+            return
         if task.cluster is not None:  # due times on the wall clock: the same in every process
-            task.anchor = now - (time.time() - task.cluster.offset) % task.interval
-            self._push(task, task.anchor + task.interval)
+            schedule.anchor = anchor = now - (self.wall() - task.cluster.offset) % interval
+            self._push(schedule, anchor + interval)
             if task.run_at_start:  # the current period, unless another process ran it
-                task._run_grid = task.anchor
-                self._start_run(task)
+                schedule.run_grid = anchor
+                self._runner.start(schedule)
             return
         if task.run_at_start:
-            task.anchor = now
-            self._push(task, now)
+            schedule.anchor = now
+            self._push(schedule, now)
             return
         offset = 0.0
         if self.spread:  # a stable fraction of the interval, from the name (like Prometheus)
-            offset = zlib.crc32(task.name.encode()) / 2**32 * task.interval
-        task.anchor = now - offset
-        self._push(task, task.anchor + task.interval)
+            offset = zlib.crc32(task.name.encode()) / 2**32 * interval
+        schedule.anchor = anchor = now - offset
+        self._push(schedule, anchor + interval)
 
-    def _push(self, task: ScheduledTask, grid: float) -> None:
+    def _push(self, schedule: Schedule, grid: float) -> None:
         due = (
-            grid + random.random() * task.jitter if task.jitter else grid
+            grid + random.random() * schedule.jitter if schedule.jitter else grid
         )  # not for security: spreading runs
         seq = next(self._seq)
-        task._grid = grid
-        task._seq = seq
-        task.next_run = due
-        heapq.heappush(self._heap, (due, seq, task))
+        schedule.grid = grid
+        schedule.seq = seq
+        schedule.next_run = due
+        heapq.heappush(self._heap, (due, seq, schedule))
         if not self._in_timer and (self._timer is None or due < self._timer_when):
             self._rearm()
 
@@ -163,10 +200,10 @@ class Engine(RunMixin):
         blocked = 0
         try:
             while heap and heap[0][0] <= limit:
-                due, seq, task = heapq.heappop(heap)
-                if seq != task._seq:
+                due, seq, schedule = heapq.heappop(heap)
+                if seq != schedule.seq:
                     continue  # disabled or removed since it was pushed
-                blocked += self._fire(task, due, now)
+                blocked += self._fire(schedule, due, now)
         finally:
             self._in_timer = False
             self._rearm()
@@ -181,25 +218,58 @@ class Engine(RunMixin):
                 self._unreported = 0
                 self._next_report = now + 1.0
 
-    def _fire(self, task: ScheduledTask, due: float, now: float) -> int:
+    def _fire(self, schedule: Schedule, due: float, now: float) -> int:
         """Handle one due entry; return the number of grid points missed by a blocked loop."""
-        interval = task.interval
-        grid = task._grid
+        interval = schedule.interval
+        if now - due >= interval or not schedule.plain:  # late by an interval, or a cron / grace task
+            return self._fire_late(schedule, due, now)
+        grid = schedule.grid
+        self._push(schedule, grid + interval)
+        run = schedule.run
+        if run is None:
+            schedule.run_grid = grid
+            self._runner.start(schedule)
+            return 0
+        schedule.pending_grid = grid
+        self._busy(schedule, run, now, 1)
+        return 0
+
+    def _fire_late(self, schedule: Schedule, due: float, now: float) -> int:
+        """:meth:`_fire` for an entry late by an interval or more, or of a task with a
+        ``cron`` / ``at`` trigger or a ``misfire_grace``."""
+        if schedule.trigger is not None:
+            self._fire_wall(schedule, now)
+            return 0
+        interval = schedule.interval
+        grid = schedule.grid
         missed = 0
         if now - due >= interval:  # whole intervals passed since this entry fell due
             missed = int((now - due) // interval)
-            task.misfires += missed
-        self._push(task, grid + (missed + 1) * interval)
-        run = task._run
-        if run is None:
-            task._run_grid = grid
-            self._start_run(task)
+        self._push(schedule, grid + (missed + 1) * interval)
+        late = now - due  # due time i of the missed + 1 is late by late - i * interval
+        grace = schedule.grace
+        ok = missed + 1 if grace is None else on_time(late, interval, missed + 1, grace)
+        runs = self._misfires.account(schedule, now, missed + 1, ok, late)
+        if not runs:
             return missed
-        task._pending_grid = grid
+        run = schedule.run
+        if run is None:
+            schedule.run_grid = grid
+            self._runner.start(schedule)
+            schedule.backlog += runs - 1
+            return missed
+        schedule.pending_grid = grid
+        self._busy(schedule, run, now, runs)
+        return missed
+
+    def _busy(self, schedule: Schedule, run: asyncio.Task[None], now: float, runs: int) -> None:
+        """A due time found the previous run still going: count it and apply the policy."""
+        task = schedule.task
+        interval = schedule.interval
         task.misfires += 1
-        elapsed = now - task._run_started
-        if elapsed >= task._warn_at:
-            task._warn_at = 2 * elapsed
+        elapsed = now - schedule.run_started
+        if elapsed >= schedule.warn_at:
+            schedule.warn_at = 2 * elapsed
             self.logger.warning(
                 "scheduled task is still running after several intervals",
                 task=task.name,
@@ -211,14 +281,68 @@ class Engine(RunMixin):
                 hint="set max_timeout= to bound each run, or policy=CANCEL",
             )
         policy = task.policy
+        if runs > 1 and policy is not ExecPolicy.SKIP:
+            schedule.backlog += runs - 1
         if policy is ExecPolicy.WAIT:
-            task._pending = True
+            schedule.pending = True
         elif policy is ExecPolicy.CANCEL:
-            task._pending = True
-            if not task._cancelling:
-                task._cancelling = True
+            schedule.pending = True
+            if not schedule.cancelling:
+                schedule.cancelling = True
                 run.cancel()
-        return missed
+
+    def _arm_wall(self, schedule: Schedule, now: float, first: bool) -> None:
+        """Push the next wall-clock due time of a ``cron=`` / ``at=`` task (if any)."""
+        assert schedule.trigger is not None
+        wall = self.wall()
+        due = schedule.trigger.first_due(wall) if first else schedule.trigger.next_after(wall)
+        if due is not None:
+            schedule.due_wall = due
+            self._push(schedule, now + (due - wall))
+
+    def _fire_wall(self, schedule: Schedule, now: float) -> None:
+        """Handle the due entry of a ``cron=`` / ``at=`` task, checked on the wall clock."""
+        wall = self.wall()
+        due = schedule.due_wall
+        if wall < due - 1e-6:  # early on the wall clock (a step back, NTP slewing): wait for it
+            self._push(schedule, now + (due - wall))
+            return
+        trigger = schedule.trigger
+        assert trigger is not None
+        passed = [due]  # due times passed by now (a blocked loop, a suspension, a clock step)
+        times = trigger.times_after(due)
+        following = next(times, None)
+        while following is not None and following <= wall:
+            if len(passed) >= _MAX_PASSED:  # count no further: the clock jumped far
+                following = trigger.next_after(wall)
+                break
+            passed.append(following)
+            following = next(times, None)
+        if following is None:
+            self._unschedule(schedule)  # an at= task has run, or a cron that never matches again
+        else:
+            schedule.due_wall = following
+            self._push(schedule, now + (following - wall))
+        if len(passed) > 1 and now >= self._next_report:  # at most one warning a second
+            self._next_report = now + 1.0
+            self.logger.warning(
+                "scheduler: due times of a wall-clock task were missed",
+                task=schedule.task.name,
+                missed_runs=len(passed) - 1,
+                hint="the event loop was blocked, the process suspended or the clock stepped forward",
+            )
+        grace = schedule.grace
+        ok = len(passed) if grace is None else sum(1 for t in passed if wall - t <= grace)
+        runs = self._misfires.account(schedule, now, len(passed), ok, wall - due)
+        if not runs:
+            return
+        run = schedule.run
+        if run is None:
+            schedule.run_grid = now
+            self._runner.start(schedule)
+            schedule.backlog += runs - 1
+            return
+        self._busy(schedule, run, now, runs)
 
     # ---------------------------------------------------------------- stop
 
@@ -243,24 +367,7 @@ class Engine(RunMixin):
             self._heap.clear()
             tasks = list(tasks)
             for task in tasks:
-                self._unschedule(task)
-            runs = list(self._runs)  # of every task, removed ones too
-            if runs:
-                _, late = await asyncio.wait(runs, timeout=grace)
-                if late:
-                    self.logger.warning(
-                        "scheduler stopping: cancelling runs still going after the grace period",
-                        tasks=sorted(t.get_name() for t in late),
-                        grace=grace,
-                    )
-                    for run in late:
-                        run.cancel()
-                    _, stuck = await asyncio.wait(late, timeout=max(grace, 1.0))
-                    if stuck:
-                        self.logger.error(
-                            "scheduler stopping: runs ignored cancellation and are left running",
-                            tasks=sorted(t.get_name() for t in stuck),
-                            hint="do not swallow asyncio.CancelledError in a scheduled task",
-                        )
+                self._unschedule(task._schedule)
+            await self._runner.drain(grace)
         finally:
             self._stopping.set_result(None)

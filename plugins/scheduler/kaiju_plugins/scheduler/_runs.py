@@ -1,48 +1,88 @@
 """One run of a scheduled task: retries, timeouts, outcomes and what they log.
 
-:class:`~._engine.Engine` decides *when* a task runs (its heap and timer); this mixin runs
-it: one :class:`asyncio.Task` per run, attempts with ``max_timeout`` and ``retries``,
-counters on the task (``runs``, ``failures``, ``timeouts``, ...), a warning for a run that
-outlasts several intervals, and the run left pending by the ``QUEUE`` policy started once
-the current one ends.
+:class:`~._engine.Engine` decides *when* a task runs (its heap and timer) and owns a
+:class:`Runner`, which runs it: one :class:`asyncio.Task` per run, attempts with
+``max_timeout`` and ``retries``, counters on the task (``runs``, ``failures``,
+``timeouts``, ...), a warning for a run that outlasts several intervals, and the run left
+pending by the ``WAIT`` or ``CANCEL`` policy started once the current one ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._task import ScheduledTask
+if TYPE_CHECKING:
+    from ._engine import Engine
+    from ._schedule import Schedule
+    from ._task import ScheduledTask
 
-__all__ = ["RunMixin"]
+__all__ = ["Runner"]
 
 
-class RunMixin:
-    """Runs of scheduled tasks; :class:`~._engine.Engine` sets the attributes below."""
+class Runner:
+    """Starts and finishes the runs of the tasks of one :class:`~._engine.Engine`.
 
-    logger: Any
-    long_run_intervals: float
-    running: bool
-    _loop: asyncio.AbstractEventLoop | None
-    _runs: set[asyncio.Task[None]]
+    :param engine: the engine it runs for (read: whether it is still ``running``)
+    :param logger: where failures and warnings go (a kaiju logger: keyword extras)
+    :param long_run_intervals: warn when a run has lasted this many intervals
+    """
 
-    def _start_run(self, task: ScheduledTask) -> None:
-        assert self._loop is not None
+    __slots__ = ("engine", "logger", "long_run_intervals", "loop", "runs")
+
+    def __init__(self, engine: Engine, logger: Any, long_run_intervals: float) -> None:
+        self.engine = engine
+        self.logger = logger
+        self.long_run_intervals = long_run_intervals
+        #: the loop runs are created on (set by the engine when it starts)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        #: every run in progress, of every task (removed ones too)
+        self.runs: set[asyncio.Task[None]] = set()
+
+    async def drain(self, grace: float) -> None:
+        """Give every run in progress ``grace`` seconds, then cancel those still going."""
+        runs = list(self.runs)  # of every task, removed ones too
+        if not runs:
+            return
+        _, late = await asyncio.wait(runs, timeout=grace)
+        if not late:
+            return
+        self.logger.warning(
+            "scheduler stopping: cancelling runs still going after the grace period",
+            tasks=sorted(t.get_name() for t in late),
+            grace=grace,
+        )
+        for run in late:
+            run.cancel()
+        _, stuck = await asyncio.wait(late, timeout=max(grace, 1.0))
+        if stuck:
+            self.logger.error(
+                "scheduler stopping: runs ignored cancellation and are left running",
+                tasks=sorted(t.get_name() for t in stuck),
+                hint="do not swallow asyncio.CancelledError in a scheduled task",
+            )
+
+    def start(self, schedule: Schedule) -> None:
+        """Start a run of the task of ``schedule`` for the grid point ``schedule.run_grid``."""
+        loop = self.loop
+        assert loop is not None
+        task = schedule.task
         if task.cluster is None:  # a cluster-wide run counts when it wins its due time
             task.runs += 1
-        task._run_started = self._loop.time()
-        task._warn_at = self.long_run_intervals * task.interval
-        task._run = run = self._loop.create_task(self._execute(task), name=task._run_name)
-        self._runs.add(run)
+        schedule.run_started = loop.time()
+        schedule.warn_at = self.long_run_intervals * schedule.interval
+        schedule.run = run = loop.create_task(self._execute(schedule), name=schedule.run_name)
+        self.runs.add(run)
 
-    async def _execute(self, task: ScheduledTask) -> None:
-        started = task.last_run = task._run_started
+    async def _execute(self, schedule: Schedule) -> None:
+        task = schedule.task
+        started = task.last_run = schedule.run_started
         try:
             if task.cluster is not None:
-                assert self._loop is not None
-                grid_wall = task._run_grid + time.time() - self._loop.time()
-                await task.cluster.run(task, grid_wall, self._body)
+                assert self.loop is not None
+                grid_wall = schedule.run_grid + time.time() - self.loop.time()
+                await task.cluster.run(task, grid_wall, self.body)
             elif task.retries or task.max_timeout is not None:
                 await self._attempts(task)
             else:  # the common case, without an extra coroutine per run
@@ -51,16 +91,17 @@ class RunMixin:
                 except Exception as exc:  # noqa: BLE001 -- a task's failure must not escape
                     self._failed(task, exc, 1, 1, None)
         except asyncio.CancelledError:
-            self._cancelled(task, started)
+            self._cancelled(schedule, started)
         finally:
-            self._finished(task, started)
+            self._finished(schedule, started)
 
-    def _cancelled(self, task: ScheduledTask, started: float) -> None:
-        assert self._loop is not None
+    def _cancelled(self, schedule: Schedule, started: float) -> None:
+        assert self.loop is not None
+        task = schedule.task
         task.cancelled += 1
-        if task._cancelling:
+        if schedule.cancelling:
             reason = "the next run fell due while it was still going (policy CANCEL)"
-        elif not self.running:
+        elif not self.engine.running:
             reason = "the scheduler stopped and the grace period ended"
         else:
             reason = "cancelled from outside the scheduler"
@@ -68,32 +109,39 @@ class RunMixin:
             "scheduled run cancelled",
             task=task.name,
             reason=reason,
-            ran_for=round(self._loop.time() - started, 3),
+            ran_for=round(self.loop.time() - started, 3),
         )
 
-    def _finished(self, task: ScheduledTask, started: float) -> None:
-        assert self._loop is not None
-        task.last_duration = duration = self._loop.time() - started
-        if task._run is not None:
-            self._runs.discard(task._run)
-            task._run = None
-        task._cancelling = False
-        if duration >= self.long_run_intervals * task.interval:
+    def _finished(self, schedule: Schedule, started: float) -> None:
+        assert self.loop is not None
+        task = schedule.task
+        task.last_duration = duration = self.loop.time() - started
+        run = schedule.run
+        if run is not None:
+            self.runs.discard(run)
+            schedule.run = None
+        schedule.cancelling = False
+        if duration >= self.long_run_intervals * schedule.interval:
             self.logger.warning(
                 "scheduled run outlasted several intervals",
                 task=task.name,
                 ran_for=round(duration, 3),
-                interval=task.interval,
-                intervals=round(duration / task.interval, 1),
+                interval=schedule.interval,
+                intervals=round(duration / schedule.interval, 1),
                 policy=task.policy.name,
             )
-        if task._pending:
-            task._pending = False
-            if task._enabled and self.running:
-                task._run_grid = task._pending_grid
-                self._start_run(task)
+        if schedule.pending or schedule.backlog:  # the policy's run, or runs owed (coalesce=False)
+            if schedule.pending:
+                schedule.pending = False
+            else:
+                schedule.backlog -= 1
+            if task._enabled and self.engine.running:
+                schedule.run_grid = schedule.pending_grid
+                self.start(schedule)
+            else:
+                schedule.backlog = 0
 
-    async def _body(self, task: ScheduledTask) -> None:
+    async def body(self, task: ScheduledTask) -> None:
         """One run's attempts (the path of cluster-wide runs, inside their locks)."""
         if task.retries or task.max_timeout is not None:
             await self._attempts(task)

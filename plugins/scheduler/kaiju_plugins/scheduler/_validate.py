@@ -11,8 +11,10 @@ from typing import Any
 
 from ._errors import InvalidTaskError
 from ._policy import ExecPolicy
+from ._triggers import AtTrigger, CronTrigger, Trigger, parse_cron, parse_tz
 
 __all__ = [
+    "check_grace",
     "check_interval",
     "check_jitter",
     "check_method",
@@ -20,6 +22,7 @@ __all__ = [
     "check_policy",
     "check_retries",
     "check_timeout",
+    "check_trigger",
     "task_name",
 ]
 
@@ -182,3 +185,62 @@ def check_lock_ttl(value: Any, cluster_wide: bool, name: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise InvalidTaskError(f"task {name!r}: lock_ttl must be a number of seconds > 0, got {value!r}")
     return float(value)
+
+
+def check_trigger(interval: Any, cron: Any, tz: Any, at: Any, name: str) -> tuple[float | None, Trigger | None]:
+    """Exactly one of ``interval``, ``cron`` and ``at``; ``tz`` with ``cron`` or a naive ``at``.
+
+    Returns ``(interval seconds, None)`` or ``(None, trigger)``.
+    """
+    given = [k for k, v in (("interval", interval), ("cron", cron), ("at", at)) if v is not None]
+    if not given:
+        return check_interval(interval, name), None  # its message: interval must be ...
+    if len(given) != 1:
+        found = ", ".join(given) or "none"
+        raise InvalidTaskError(
+            f"task {name!r}: give exactly one of interval= (seconds), cron= (a cron expression) or at= "
+            f"(a datetime), got {found}; e.g. interval=60, cron='*/5 9-17 * * mon-fri' or "
+            "at=datetime(2030, 1, 1, 9, tzinfo=ZoneInfo('Europe/Berlin'))"
+        )
+    if interval is not None:
+        if tz is not None:
+            raise InvalidTaskError(f"task {name!r}: tz={tz!r} applies to cron= and at= tasks only; remove it")
+        return check_interval(interval, name), None
+    zone: datetime.tzinfo | None = None
+    if tz is not None:
+        try:
+            zone = parse_tz(tz)
+        except ValueError as exc:
+            raise InvalidTaskError(f"task {name!r}: {exc}") from None
+    if cron is not None:
+        try:
+            expr = parse_cron(cron)
+        except ValueError as exc:
+            raise InvalidTaskError(f"task {name!r}: {exc}") from None
+        return None, CronTrigger(" ".join(str(cron).split()), expr, zone or datetime.UTC)
+    if not isinstance(at, datetime.datetime):
+        raise InvalidTaskError(
+            f"task {name!r}: at must be a datetime.datetime, got {type(at).__name__}: {at!r}"
+        )
+    if at.tzinfo is None or at.utcoffset() is None:
+        if zone is None:
+            raise InvalidTaskError(
+                f"task {name!r}: at={at!r} has no time zone; pass an aware datetime or tz='Europe/Berlin'"
+            )
+        at = at.replace(tzinfo=zone)
+    elif zone is not None:
+        at = at.astimezone(zone)
+    return None, AtTrigger(at)
+
+
+def check_grace(value: Any, name: str) -> float | None:
+    """``misfire_grace``: ``None`` (run however late) or seconds > 0."""
+    if value is None:
+        return None
+    seconds = _seconds(value)
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise InvalidTaskError(
+            f"task {name!r}: misfire_grace must be None (run however late) or a number of seconds > 0, "
+            f"got {value!r}"
+        )
+    return seconds

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
+import functools
 import math
 import warnings
 import zlib
@@ -14,6 +16,7 @@ from kaiju_tools.services import ContextableService
 
 from . import _validate as check
 from ._cluster import ClusterGuard, default_lock_ttl
+from ._config_tasks import locate, parse_tasks, schedule_declared
 from ._engine import Engine
 from ._errors import InvalidTaskError, NoLockProviderError
 from ._policy import ExecPolicy
@@ -52,6 +55,10 @@ class Scheduler(ContextableService):
     :param cluster_prefix: prefix of the lock keys of ``cluster_wide`` tasks (default
         ``scheduler:<app name>:``); processes of one app must share it, different apps
         sharing a lock backend must not
+    :param tasks: tasks declared in the config, scheduled in :meth:`init`: each a mapping
+        with ``method: <service name>.<method name>`` and the keyword arguments of
+        :meth:`schedule_task` (``at`` as an ISO 8601 string); checked here, so a bad entry
+        is a ``ConfigError`` naming its key and ``file:line``
     """
 
     service_name = "scheduler"
@@ -66,6 +73,7 @@ class Scheduler(ContextableService):
         shutdown_timeout: float = 5.0,
         long_run_intervals: float = 3.0,
         cluster_prefix: str | None = None,
+        tasks: list[dict[str, Any]] | None = None,
     ) -> None:
         ContextableService.__init__(self, app=app, logger=logger)
         if cluster_prefix is not None and (not isinstance(cluster_prefix, str) or not cluster_prefix):
@@ -82,6 +90,12 @@ class Scheduler(ContextableService):
         self._tasks: dict[str, ScheduledTask] = {}
         self._engine = Engine(self.logger, spread=spread, long_run_intervals=float(long_run_intervals))
         self._initialized = False
+        self._config_tasks = parse_tasks(tasks, functools.partial(locate, self))
+        if self._config_tasks and app is None:
+            raise ConfigError(ConfigProblem(
+                locate(self, ()), "Scheduler tasks: declared tasks name services of an app, and this "
+                "scheduler has no app", "call schedule_task() instead, or list the scheduler in an app's services",
+            ))  # fmt: skip
 
     def _bad_setting(self, key: str, expected: str, value: Any) -> None:
         where = f"services.{self.service_name}.settings.{key}"
@@ -103,9 +117,14 @@ class Scheduler(ContextableService):
     def schedule_task(
         self,
         method: Callable[..., Any],
-        interval: float,
+        interval: float | None = None,
         params: Any = None,
         *,
+        cron: str | None = None,
+        tz: Any = None,
+        at: datetime.datetime | None = None,
+        misfire_grace: float | None = None,
+        coalesce: bool = True,
         policy: _Policy | str = _Policy.WAIT,
         max_timeout: float | None = None,
         retries: int = 0,
@@ -116,12 +135,24 @@ class Scheduler(ContextableService):
         lock_ttl: float | None = None,
         cancel_on_lock_loss: bool = True,
     ) -> ScheduledTask:
-        """Run ``method`` every ``interval`` seconds; return the task.
+        """Run ``method`` every ``interval`` seconds, on a ``cron`` schedule or once ``at`` a
+        time; return the task. Give exactly one of ``interval``, ``cron`` and ``at``.
 
         :param method: an async function (a bound method of a service, typically)
         :param interval: seconds between due times (``int``, ``float`` or ``timedelta``)
         :param params: keyword arguments (a mapping) or positional arguments (a list) for
             each call
+        :param cron: a cron expression: 5 fields (``"*/5 9-17 * * mon-fri"``), 6 with seconds
+            first (``"*/10 * * * * *"``) or an alias (``"@hourly"``); due times on the wall
+            clock in ``tz``
+        :param tz: the time zone of ``cron`` (and of a naive ``at``): an IANA name
+            (``"Europe/Berlin"``) or a ``tzinfo``; default UTC
+        :param at: run once at this ``datetime`` (aware, or naive with ``tz``)
+        :param misfire_grace: a due time reached more than this many seconds late (blocked
+            loop, suspended process, clock step) is skipped and counted in ``skipped``
+            (``None``: run however late)
+        :param coalesce: several due times missed at once make one run (``False``: one run
+            each, one after the other)
         :param policy: what to do when a run is due while the previous one is still going
             (:class:`ExecPolicy`, default ``WAIT``)
         :param max_timeout: seconds one attempt may take before it is cancelled and
@@ -153,17 +184,26 @@ class Scheduler(ContextableService):
         """
         task_name = check.task_name(method, name)
         check.check_method(method, task_name)
-        seconds = check.check_interval(interval, task_name)
+        seconds, trigger = check.check_trigger(interval, cron, tz, at, task_name)
+        grace = check.check_grace(misfire_grace, task_name)
+        if not isinstance(coalesce, bool):
+            raise InvalidTaskError(f"task {task_name!r}: coalesce must be True or False, got {coalesce!r}")
         exec_policy = check.check_policy(policy, task_name)
         timeout = check.check_timeout(max_timeout, task_name)
         tries = check.check_retries(retries, task_name)
-        jitter_s = check.check_jitter(jitter, seconds, task_name)
+        if seconds is None and (jitter or cluster_wide):
+            what = "jitter" if jitter else "cluster_wide"
+            raise InvalidTaskError(f"task {task_name!r}: {what} applies to interval= tasks only (not cron= / at=)")
+        if cluster_wide is True and not coalesce:
+            raise InvalidTaskError(f"task {task_name!r}: a cluster_wide task runs one due time at a time across "
+                                   "processes, so it always coalesces; remove coalesce=False")
+        jitter_s = check.check_jitter(jitter, seconds or math.inf, task_name)
         if not isinstance(run_at_start, bool):
             raise InvalidTaskError(
                 f"task {task_name!r}: run_at_start must be True or False, got {run_at_start!r}"
             )
         args, kwargs = check.check_params(method, params, task_name)
-        guard = self._cluster_guard(task_name, seconds, cluster_wide, lock_ttl, cancel_on_lock_loss)
+        guard = self._cluster_guard(task_name, seconds or 0.0, cluster_wide, lock_ttl, cancel_on_lock_loss)
         if task_name in self._tasks:
             old = self._tasks[task_name]
             example = f"name=f'{{self.service_name}}.{getattr(method, '__name__', 'job')}'"
@@ -185,6 +225,9 @@ class Scheduler(ContextableService):
             run_at_start,
             jitter_s,
             guard,
+            trigger,
+            grace,
+            coalesce,
         )
         self._tasks[task_name] = task
         self._engine.add(task)
@@ -256,6 +299,8 @@ class Scheduler(ContextableService):
     async def init(self) -> None:
         """Get ready; tasks start when the app has started (at once without a kaiju app)."""
         self._initialized = True
+        if self._config_tasks and self.app is not None:
+            schedule_declared(self, self._config_tasks)
         if not _started_by_hook(self.app):
             self.start()
 
