@@ -30,8 +30,8 @@ NON_STANDARD = [b"NaN", b"Infinity", b"-Infinity", b"[NaN]", b'{"a": Infinity}',
                 b'{"\\uDBFF": 1}', b'"\\ud800\\u0041"', b'"a\\udc00"']
 
 
-def test_the_three_codecs_are_installed_here():
-    assert set(CODEC_NAMES) == {"ujson", "json", "orjson"}
+def test_the_default_codecs_are_installed_here():
+    assert {"ujson", "json"} <= set(CODEC_NAMES)  # orjson (an extra) is tested when installed
 
 
 @pytest.mark.parametrize("codec", CODEC_NAMES)

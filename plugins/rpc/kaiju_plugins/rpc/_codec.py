@@ -67,12 +67,16 @@ def _ujson() -> tuple[Loads, Dumps]:
         return text.encode()
 
     def loads(data: bytes, _decode: Callable[[bytes], Any] = ujson.loads) -> Any:
-        # ujson reads NaN / Infinity and lone surrogates: look for their spelling (two or four
-        # byte searches) and only then decode strictly
-        if b"NaN" in data or b"Infinity" in data:
-            return _strict(data)
+        # ujson reads NaN / Infinity and lone surrogates: look for their spelling and only
+        # then decode strictly. The search runs on a decoded copy: `sub in bytes` first tries
+        # `sub` as an int (raising and formatting a TypeError inside, each time) and
+        # bytes.find parses its arguments the slow way; str's `in` does neither. ujson itself
+        # gets the bytes (given a str, it first tries the buffer protocol and raises inside)
+        text = data.decode() if type(data) is bytes else data
+        if "NaN" in text or "Infinity" in text:
+            return _strict(text)
         value = _decode(data)
-        if b"\\ud" in data or b"\\uD" in data:
+        if "\\ud" in text or "\\uD" in text:
             _no_lone_surrogates(value)
         return value
 
