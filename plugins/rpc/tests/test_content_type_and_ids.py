@@ -154,3 +154,22 @@ def test_every_bound_correlation_id_is_printable_ascii_without_separators(server
     bound = out["result"]["cid"]
     assert bound == headers["Correlation-Id"] and CID_SHAPE.fullmatch(bound)
     assert (bound == cid) == bool(CID_SHAPE.fullmatch(cid))
+
+
+def test_unsafe_correlation_ids_are_reported_once_per_window_then_counted(serve_app):
+    from kaiju_tools.testing import capture_logs
+
+    async def go() -> Any:
+        async with serve_app() as served:
+            for i in range(20):
+                await served.post_raw(PING, {"Correlation-Id": f"bad id {i}"})
+            served.service("rpc")._cid_reports[0] -= 60  # the window has passed
+            await served.post_raw(PING, {"Correlation-Id": "bad id again"})
+
+    with capture_logs("") as logs:
+        asyncio.run(go())
+    reports = logs.filter_records("rpc: unsafe Correlation-Id replaced")
+    assert len(reports) == 2
+    assert reports[0].data["original"] == "'bad id 0'" and "suppressed" not in reports[0].data
+    assert reports[1].data["original"] == "'bad id again'" and reports[1].data["suppressed"] == 19
+

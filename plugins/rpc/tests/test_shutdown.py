@@ -111,3 +111,36 @@ def test_calls_cut_by_shutdown_are_answered_counted_and_logged_once(tmp_path: Pa
     warnings = [line for line in err.splitlines() if "shutting down" in line and line.startswith("WARNING")]
     assert len(warnings) == 1, err
     assert "4 calls" in warnings[0], warnings
+
+
+def test_without_the_stopping_hook_aiohttps_own_cut_gets_the_same_answer():
+    """A runner whose grace period ends before the server's timer (here: aiohttp's, 1 s, where
+    ``run.shutdown_timeout`` says 60) cuts the request itself; the call is answered all the same."""
+    from aiohttp import web
+    from kaiju_tools import init_app
+    from kaiju_tools._runtime import settings_from_mapping
+    from kaiju_tools.http import JSONRPCView
+    from kaiju_tools.testing import capture_logs
+
+    async def go() -> Any:
+        settings = settings_from_mapping({
+            "main": {"name": "cutter", "loglevel": "INFO"}, "run": {"shutdown_timeout": 60},
+            "services": [{"cls": "JSONRPCServer", "name": "rpc"}, {"cls": "RpcCalc", "name": "calc"}]})
+        app = init_app(settings)
+        app.router.add_route("*", "/public/rpc", JSONRPCView)
+        runner = web.AppRunner(app, shutdown_timeout=1)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        answer = asyncio.ensure_future(post(port, {"jsonrpc": "2.0", "method": "calc.sleep", "params": [60, "x"],
+                                                   "id": 7}))
+        await asyncio.sleep(0.5)
+        await runner.cleanup()
+        return await answer
+
+    with capture_logs("") as logs:
+        out = asyncio.run(go())
+    assert out["id"] == 7 and out["error"]["code"] == -32006
+    (warning,) = [r for r in logs.records if "shutting down" in r.getMessage()]
+    assert warning.levelname == "WARNING" and warning.data["calls"] == 1

@@ -76,7 +76,7 @@ def _ujson() -> tuple[Loads, Dumps]:
         if "NaN" in text or "Infinity" in text:
             return _strict(text)
         value = _decode(data)
-        if "\\ud" in text or "\\uD" in text:
+        if "\\u" in text and ("\\ud" in text or "\\uD" in text):  # one search unless escapes appear
             _no_lone_surrogates(value)
         return value
 

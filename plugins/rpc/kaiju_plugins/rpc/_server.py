@@ -95,6 +95,7 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         self.notification_status = notification_status
         self.cancel_on_disconnect = cancel_on_disconnect
         self.error_log = ErrorLog(self.logger)
+        self._cid_reports: list[float] = [float("-inf"), 0]  # the view's unsafe Correlation-Id WARNINGs
         self._not_found_cache: dict[tuple[str, int], dict[str, Any]] = {}
         self._init_flights()
         self.limiter = CallLimiter(max_parallel, max_queue)

@@ -121,13 +121,28 @@ def _is_json(content_type: str | None) -> bool:
     return content_type is not None and content_type.partition(";")[0].strip().lower() in _JSON_TYPES
 
 
+_CID_REPORT_EVERY = 10.0  # seconds: one WARNING per window at most, the others counted
+
+
 def _replace_cid(server: JSONRPCServer, unsafe: str) -> str:
-    """A generated correlation id for a request whose ``Correlation-Id`` is unsafe to log (reported)."""
+    """A generated correlation id for a request whose ``Correlation-Id`` is unsafe to log.
+
+    The original is reported (its ``ascii()`` repr, cut to 200 characters) in one WARNING per
+    10 s at most; the next WARNING says how many were replaced without one (``suppressed``).
+    """
     cid = f"{_CID_PREFIX}{_cid_count()}"
+    reports = server._cid_reports  # noqa: SLF001 -- [time of the last WARNING, replaced since]
+    now = time.monotonic()
+    if now - reports[0] < _CID_REPORT_EVERY:
+        reports[1] += 1
+        return cid
+    extra = {"suppressed": reports[1]} if reports[1] else {}
+    reports[:] = [now, 0]
     token = _cid_var.set(cid)
     try:
         server.logger.warning("rpc: unsafe Correlation-Id replaced", original=ascii(unsafe[:200]), replaced_by=cid,
-                              hint="a Correlation-Id is 1-128 characters of A-Z a-z 0-9 . _ : / + = @ ; ~ -")
+                              hint="a Correlation-Id is 1-128 characters of A-Z a-z 0-9 . _ : / + = @ ; ~ -",
+                              **extra)
     finally:
         _cid_var.reset(token)
     return cid
