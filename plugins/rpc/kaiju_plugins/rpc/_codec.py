@@ -66,19 +66,23 @@ def _ujson() -> tuple[Loads, Dumps]:
             text = strict(obj)
         return text.encode()
 
-    def loads(data: bytes, _decode: Callable[[bytes], Any] = ujson.loads) -> Any:
-        # ujson reads NaN / Infinity and lone surrogates: look for their spelling and only
-        # then decode strictly. The search runs on a decoded copy: `sub in bytes` first tries
-        # `sub` as an int (raising and formatting a TypeError inside, each time) and
-        # bytes.find parses its arguments the slow way; str's `in` does neither. ujson itself
-        # gets the bytes (given a str, it first tries the buffer protocol and raises inside)
+    def careful(data: bytes | str) -> Any:
         text = data.decode() if type(data) is bytes else data
         if "NaN" in text or "Infinity" in text:
             return _strict(text)
-        value = _decode(data)
-        if "\\u" in text and ("\\ud" in text or "\\uD" in text):  # one search unless escapes appear
+        value = ujson.loads(data)
+        if "\\ud" in text or "\\uD" in text:
             _no_lone_surrogates(value)
         return value
+
+    def loads(data: bytes, _decode: Callable[[bytes], Any] = ujson.loads) -> Any:
+        # ujson reads NaN / Infinity and lone surrogates: only a body holding an N, an I or a
+        # backslash can spell them, and `int in bytes` is a memchr; the exact searches run then.
+        # (Not `b"NaN" in data`: a bytes needle is first tried as an int, raising and
+        # formatting a TypeError inside, every time; and bytes.find parses its arguments slowly)
+        if type(data) is not bytes or 78 in data or 73 in data or 92 in data:  # N, I, backslash
+            return careful(data)
+        return _decode(data)
 
     return loads, dumps
 
