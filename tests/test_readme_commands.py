@@ -25,7 +25,8 @@ def test_the_example_serves_the_readme_requests() -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/my/view?name=you", timeout=10) as response:
             assert json.loads(response.read()) == {"message": "Hello, you!"}
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "greeter.add", "params": {"a": 1, "b": 2}})
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/public/rpc", data=body.encode())
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/public/rpc", data=body.encode(),
+                                         headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
             assert json.loads(response.read()) == {"jsonrpc": "2.0", "result": 3, "id": 1}
     finally:

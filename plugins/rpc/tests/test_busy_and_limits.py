@@ -76,7 +76,8 @@ def test_a_body_above_max_body_size_is_refused_with_413_and_a_clear_error(serve_
                 for i in range(0, len(body), 100):
                     yield body[i:i + 100]
 
-            async with served.session.post(served.url, data=chunks()) as resp:
+            async with served.session.post(served.url, data=chunks(),
+                                           headers={"Content-Type": "application/json"}) as resp:
                 chunked = resp.status, json.loads(await resp.read())
             small = await served.post(call("calc.ping"))
             return sized, chunked, small
@@ -88,14 +89,14 @@ def test_a_body_above_max_body_size_is_refused_with_413_and_a_clear_error(serve_
     assert small["result"] == "pong"
 
 
-def test_a_batch_longer_than_max_batch_size_is_refused_whole(serve_app):
+def test_a_batch_longer_than_max_batch_size_is_refused_whole_one_error_per_call(serve_app):
     async def go():
         async with serve_app({"max_batch_size": 3}) as served:
             return await served.post([call("calc.ping", id_=i) for i in range(4)])
 
     out = asyncio.run(go())
-    assert out["id"] is None and out["error"]["code"] == -32004
-    assert "at most 3 calls, got 4" in out["error"]["data"]["problem"]
+    assert [o["id"] for o in out] == [0, 1, 2, 3] and all(o["error"]["code"] == -32004 for o in out)
+    assert "at most 3 calls, got 4" in out[0]["error"]["data"]["problem"]
 
 
 def test_deeply_nested_or_huge_json_never_crashes_the_server(serve_app):

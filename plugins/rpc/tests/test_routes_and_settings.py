@@ -167,7 +167,8 @@ def _post_to_views(config: dict, views: dict, body: bytes) -> dict:
         try:
             async with aiohttp.ClientSession() as session:
                 for path in views:
-                    async with session.post(f"http://127.0.0.1:{port}/{path}", data=body) as resp:
+                    async with session.post(f"http://127.0.0.1:{port}/{path}", data=body,
+                                            headers={"Content-Type": "application/json"}) as resp:
                         out[path] = resp.status, resp.headers.get("X-Tagged"), await resp.json()
         finally:
             await runner.cleanup()

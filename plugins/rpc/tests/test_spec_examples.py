@@ -1,7 +1,10 @@
 """Every example of section 7 of the JSON-RPC 2.0 specification, verbatim, over real HTTP.
 
 The request bodies are the specification's text as written (``-->``); the expected answers
-are its ``<--`` lines, compared as JSON values; "nothing returned" is HTTP 204 with no body.
+are its ``<--`` lines, compared as JSON values; "nothing returned" is HTTP 200 with an empty
+body (``notification_status``). Our -32600 / -32601 error objects add a ``data`` member (what
+is wrong, close method names), which the specification allows ("may be omitted"): it is left
+out of the comparison.
 Batch answers are compared in request order (the specification allows any order; this
 server keeps request order).
 """
@@ -99,11 +102,20 @@ def test_specification_example_is_answered_verbatim(serve_app, request_text, exp
 
     status, out, headers = asyncio.run(scenario())
     if expected_text is NOTHING:
-        assert (status, out) == (204, None)
+        assert (status, out) == (200, None)
     else:
         assert status == 200
         assert headers["Content-Type"].startswith("application/json")
-        assert out == json.loads(expected_text)
+        assert without_data(out) == json.loads(expected_text)
+
+
+def without_data(answer):
+    """The answer without the ``data`` of its error objects."""
+    if type(answer) is list:
+        return [without_data(item) for item in answer]
+    if "error" in answer:
+        answer = {**answer, "error": {k: v for k, v in answer["error"].items() if k != "data"}}
+    return answer
 
 
 def test_notifications_of_the_examples_run_although_never_answered(serve_app):

@@ -18,8 +18,10 @@ from ._errors import (
     RequestTooLarge,
     RPCError,
     ServerBusy,
+    ServerShuttingDown,
 )
 from ._interface import PermissionKeys, PublicInterface
+from ._routes import must_finish
 from ._server import JSONRPCServer
 from ._view import JSONRPCView
 
@@ -40,4 +42,6 @@ __all__ = [
     "RequestTimeout",
     "RequestTooLarge",
     "ServerBusy",
+    "ServerShuttingDown",
+    "must_finish",
 ]

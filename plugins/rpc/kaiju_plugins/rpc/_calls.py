@@ -9,6 +9,7 @@ timer, a slot of the concurrency bound, a task when in a batch).
 from __future__ import annotations
 
 import asyncio
+import difflib
 import math
 import types
 from collections.abc import Generator
@@ -21,10 +22,11 @@ from ._errors import InternalError, MethodNotFound, PermissionDenied, RPCError, 
 from ._interface import PermissionKeys
 
 if TYPE_CHECKING:
+    from ._errorlog import ErrorLog
     from ._limiter import CallLimiter
     from ._routes import Route
 
-__all__ = ["ANYONE", "GUEST", "METHOD_NOT_FOUND", "NOTHING", "NO_PARAMS", "CallEngine", "Suspended",
+__all__ = ["ANYONE", "GUEST", "NOTHING", "NO_PARAMS", "CallEngine", "Suspended",
            "invalid_request", "valid_id"]
 
 GUEST = _GUEST = int(PermissionKeys.GUEST)
@@ -36,7 +38,6 @@ _PENDING = object()  # a call of _run not answered yet
 _DONE = object()  # next()'s default: the generator returned
 _FAST_IDS = frozenset((int, str))  # the common id types (any other is looked at closer)
 _ID_TYPES = (str, int, type(None))
-METHOD_NOT_FOUND = _METHOD_NOT_FOUND = MethodNotFound().to_object()  # shared, never mutated
 
 
 class Suspended:
@@ -58,12 +59,34 @@ class Suspended:
         self.method, self.has_slot, self.runner = method, has_slot, runner
 
 
-def invalid_request(req: Any) -> dict[str, Any]:
-    """The -32600 answer to ``req`` (its id when readable, else null)."""
+def invalid_request(req: Any, problem: str | None = None) -> dict[str, Any]:
+    """The -32600 answer to ``req`` (its id when readable, else null); ``data.problem`` says what is wrong."""
     id_ = req.get("id") if type(req) is dict else None
     if not valid_id(id_):
         id_ = None
-    return {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": id_}
+    data = {"problem": problem or _problem(req),
+            "hint": "a request is {\"jsonrpc\": \"2.0\", \"method\": str, \"params\"?: array | object, "
+                    "\"id\"?: str | number | null}"}
+    return {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request", "data": data}, "id": id_}
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _problem(req: Any) -> str:
+    """What makes ``req`` an invalid request object (checked in the order the server checks)."""
+    if type(req) is not dict:
+        return f"a request must be an object, got {_kind(req)}"
+    if req.get("jsonrpc") != "2.0":
+        got = repr(req["jsonrpc"])[:40] if "jsonrpc" in req else "nothing"
+        return f'"jsonrpc" must be "2.0", got {got}'
+    if "id" in req and not valid_id(req["id"]):
+        return f'"id" must be a string, a number or null, got {_kind(req["id"])}'
+    if type(req.get("method")) is not str:
+        return f'"method" must be a string, got {_kind(req["method"]) if "method" in req else "nothing"}'
+    return f'"params" must be an array or an object, got {_kind(req.get("params"))}'
 
 
 def _denied(route: Route) -> PermissionDenied:
@@ -94,13 +117,16 @@ class CallEngine:
     max_batch_size: int
     default_request_time: float
     logger: Any
+    error_log: ErrorLog
     _chain: Any = None
+    _not_found_cache: dict[tuple[str, int], dict[str, Any]]
+    _api_method: str = "rpc.api"
 
     def _route(self, method: str, params: Any) -> Any:
         """Find, authorise and call a route: its result, or its coroutine when async."""
         route = self.routes_table.get(method)
         if route is None:
-            raise MethodNotFound()
+            raise MethodNotFound(data=self._not_found(method, self._caller_scope())["data"])
         if self.enable_permissions:
             scope = _scope_var.get()
             if (_GUEST if scope is None else scope) > route.scope:
@@ -198,7 +224,7 @@ class CallEngine:
                     id_ = None
                     notify = True
                 elif not valid_id(id_):
-                    out[k] = invalid_request(None)
+                    out[k] = invalid_request(req)
                     continue
             params_type = type(params)
             if type(method) is not str or (params_type is not list and params_type is not dict
@@ -215,7 +241,7 @@ class CallEngine:
                             out[k] = None
                             out[n] = True
                             continue
-                        response = {"jsonrpc": "2.0", "error": _METHOD_NOT_FOUND, "id": id_}
+                        response = {"jsonrpc": "2.0", "error": self._not_found(method, scope), "id": id_}
                         if response_logs:
                             self.logger.info("rpc response", response=response)
                         out[k] = response
@@ -263,10 +289,30 @@ class CallEngine:
             out[k] = response
         return None
 
+    def _not_found(self, method: str, scope: int) -> dict[str, Any]:
+        """The -32601 error object for ``method``: close names among those the caller may call.
+
+        Cached per (method, scope) (shared, never mutated; the cache is bounded and emptied
+        when the method table is rebuilt), so a repeated unknown method costs one lookup.
+        """
+        cache = self._not_found_cache
+        key = (method, scope)
+        error = cache.get(key)
+        if error is None:
+            names = [name for name, route in self.routes_table.items() if scope <= route.scope]
+            similar = difflib.get_close_matches(method, names, n=3, cutoff=0.6) if len(method) <= 200 else []
+            error = {"code": -32601, "message": "Method not found", "data": {
+                "method": method[:200], "similar": similar,
+                "hint": f"call {self._api_method} for the methods you may call, with their params"}}
+            if len(cache) >= 1024:
+                cache.clear()
+            cache[key] = error
+        return error
+
     def _error(self, exc: BaseException, method: Any) -> dict[str, Any]:
         if isinstance(exc, RPCError):
             return exc.to_object()
         if isinstance(exc, PermissionError):
             return PermissionDenied(str(exc) or None, data={"method": method}).to_object()
-        self.logger.error("rpc method raised", method=method, exc_info=exc)
+        self.error_log.report(exc, method)
         return InternalError(data={"method": method, "type": type(exc).__name__, "message": str(exc)}).to_object()

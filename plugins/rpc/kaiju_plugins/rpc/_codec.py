@@ -3,6 +3,16 @@
 Each codec is a ``(loads, dumps)`` pair: ``loads(bytes) -> object`` raises ``ValueError``
 (or ``RecursionError``) on bad input; ``dumps(object) -> bytes`` raises ``TypeError`` /
 ``ValueError`` / ``OverflowError`` on values JSON cannot carry (NaN, infinities, objects).
+
+Every ``loads`` reads standard JSON (RFC 8259) only, alike in the three codecs:
+
+- ``NaN``, ``Infinity``, ``-Infinity`` are errors (ujson and json accept them by default:
+  here a body that spells one is read again by the strict decoder, which refuses them).
+- A lone surrogate escape (``"\\ud800"`` without its pair) is an error: such a string cannot be
+  written back as UTF-8 (orjson refuses it by itself; for ujson and json a body that spells
+  ``\\ud`` / ``\\uD`` has its strings checked).
+- Duplicate keys in an object: the last one wins (what all three do; RFC 8259 leaves it open
+  and rejecting them would cost a hook per object on the hot path).
 """
 
 from __future__ import annotations
@@ -16,6 +26,31 @@ __all__ = ["CODECS", "get_codec"]
 
 Loads = Callable[[bytes], Any]
 Dumps = Callable[[Any], bytes]
+
+_as_text = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or infinities)")
+
+
+_strict_decode = json.JSONDecoder(parse_constant=_refuse_constant).decode
+
+
+def _strict(data: bytes | str) -> Any:
+    """The stdlib decoder without NaN / Infinity (what ``json.loads`` does with bytes first)."""
+    text = data if isinstance(data, str) else data.decode(json.detect_encoding(data), "surrogatepass")
+    value = _strict_decode(text)
+    if "\\ud" in text or "\\uD" in text:
+        _no_lone_surrogates(value)
+    return value
+
+
+def _no_lone_surrogates(value: Any) -> None:
+    try:
+        _as_text(value).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a string holds a lone surrogate (a \\ud800-\\udfff escape without its pair)") from None
 
 
 def _ujson() -> tuple[Loads, Dumps]:
@@ -31,7 +66,25 @@ def _ujson() -> tuple[Loads, Dumps]:
             text = strict(obj)
         return text.encode()
 
-    return ujson.loads, dumps
+    def careful(data: bytes | str) -> Any:
+        text = data.decode() if type(data) is bytes else data
+        if "NaN" in text or "Infinity" in text:
+            return _strict(text)
+        value = ujson.loads(data)
+        if "\\ud" in text or "\\uD" in text:
+            _no_lone_surrogates(value)
+        return value
+
+    def loads(data: bytes, _decode: Callable[[bytes], Any] = ujson.loads) -> Any:
+        # ujson reads NaN / Infinity and lone surrogates: only a body holding an N, an I or a
+        # backslash can spell them, and `int in bytes` is a memchr; the exact searches run then.
+        # (Not `b"NaN" in data`: a bytes needle is first tried as an int, raising and
+        # formatting a TypeError inside, every time; and bytes.find parses its arguments slowly)
+        if type(data) is not bytes or 78 in data or 73 in data or 92 in data:  # N, I, backslash
+            return careful(data)
+        return _decode(data)
+
+    return loads, dumps
 
 
 def _orjson() -> tuple[Loads, Dumps]:
@@ -49,7 +102,7 @@ def _json() -> tuple[Loads, Dumps]:
     def dumps(obj: Any) -> bytes:
         return encode(obj).encode()
 
-    return json.loads, dumps
+    return _strict, dumps
 
 
 CODECS: dict[str, Callable[[], tuple[Loads, Dumps]]] = {"ujson": _ujson, "orjson": _orjson, "json": _json}

@@ -12,7 +12,8 @@
     ├── PermissionDenied             -32002  the caller's scope may not call the method
     ├── ServerBusy                   -32003  the concurrency bound and its queue are full
     ├── RequestTooLarge              -32004  body size or batch length above the server's limit
-    └── InvalidHeader                -32005  a ``Timeout`` / ``Deadline`` header is malformed
+    ├── InvalidHeader                -32005  a ``Timeout`` / ``Deadline`` header is malformed
+    └── ServerShuttingDown           -32006  the server stopped; the call was cut at the end of its grace period
 
 A method may raise any of them (or its own subclass of :class:`RPCError` with another
 code in the server range -32000..-32099, or any code outside the reserved range); the
@@ -39,6 +40,7 @@ __all__ = [
     "RequestTimeout",
     "RequestTooLarge",
     "ServerBusy",
+    "ServerShuttingDown",
     "error_from_object",
 ]
 
@@ -138,10 +140,17 @@ class InvalidHeader(RPCError):
     message = "Invalid header"
 
 
+class ServerShuttingDown(RPCError):
+    """The server is stopping: the call was still running at the end of the shutdown grace period."""
+
+    code = -32006
+    message = "Server shutting down"
+
+
 ERROR_CLASSES: dict[int, type[RPCError]] = {
     cls.code: cls
     for cls in (ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError, RequestTimeout,
-                PermissionDenied, ServerBusy, RequestTooLarge, InvalidHeader)
+                PermissionDenied, ServerBusy, RequestTooLarge, InvalidHeader, ServerShuttingDown)
 }
 """Error class of each code this package defines."""
 

@@ -14,13 +14,17 @@ from typing import Any
 
 from . import _eager
 from ._calls import CallEngine, Suspended, invalid_request, valid_id
-from ._errors import RequestTimeout, RequestTooLarge
+from ._errors import RequestTimeout, RequestTooLarge, ServerShuttingDown
+from ._flight import Flights
 
 __all__ = ["RequestEngine"]
 
 
-class RequestEngine(CallEngine):
-    """Mixin: the request-level API of :class:`JSONRPCServer` on top of :class:`CallEngine`."""
+class RequestEngine(CallEngine, Flights):
+    """Mixin: the request-level API of :class:`JSONRPCServer` on top of :class:`CallEngine`.
+
+    :class:`~._flight.Flights` tracks requests whose calls suspended (disconnects, shutdown).
+    """
 
     async def _finish(self, call: Suspended, deadline: float) -> Any:
         """Complete a suspended (or waiting) call before ``deadline`` (unix time); never raises."""
@@ -31,7 +35,7 @@ class RequestEngine(CallEngine):
         try:
             if not has_slot:
                 await limiter.acquire(loop_deadline)
-                has_slot = started = True
+                has_slot = started = call.has_slot = True
                 marker, value = _eager.start(call.coro)
                 if marker is not _eager.DONE:
                     async with timeout:
@@ -51,6 +55,15 @@ class RequestEngine(CallEngine):
             out = {"jsonrpc": "2.0", "error": self._error(err, call.method), "id": call.id}
         except Exception as exc:
             out = {"jsonrpc": "2.0", "error": self._error(exc, call.method), "id": call.id}
+        except asyncio.CancelledError:
+            if not self._cutting:  # the caller went away (or the server stops the hard way)
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            cut = ServerShuttingDown(data={"method": call.method, "problem": "the server is stopping; the call was "
+                                           "still running at the end of the grace period (run.shutdown_timeout)"})
+            out = {"jsonrpc": "2.0", "error": cut.to_object(), "id": call.id}
         finally:
             if has_slot:
                 limiter.release()
@@ -75,7 +88,8 @@ class RequestEngine(CallEngine):
         if deadline is None:
             deadline = now + self.default_request_time
         if type(data) is list:
-            return await self._batch(data, deadline, now, self._caller_scope())
+            out, pending = self._begin_batch(data, deadline, now, self._caller_scope())
+            return await self._end_batch(out, deadline) if pending else out
         if deadline <= now:
             return self._expired(data)
         out = self._one(data, self._caller_scope())
@@ -92,37 +106,67 @@ class RequestEngine(CallEngine):
                                    "before the call could start"})
         return {"jsonrpc": "2.0", "error": err.to_object(), "id": req["id"] if valid_id(req["id"]) else None}
 
-    async def _batch(self, items: list[Any], deadline: float, now: float, scope: int) -> Any:
-        """A batch: its list of answers, or ``None`` when none is to be given (``scope``: the caller's)."""
+    def _begin_batch(self, items: list[Any], deadline: float, now: float, scope: int) -> tuple[Any, bool]:
+        """Start a batch (``scope``: the caller's): ``(answer, False)`` when it is answered, or
+        ``(items' answers so far, True)`` when some calls suspended: :meth:`_end_batch` finishes it."""
         if not items:
-            return invalid_request(None)
+            return invalid_request(None, "an empty batch: a batch holds one request object or more"), False
         if len(items) > self.max_batch_size:
-            err = RequestTooLarge(data={"problem": f"a batch may hold at most {self.max_batch_size} calls, "
-                                                   f"got {len(items)}", "max_batch_size": self.max_batch_size,
-                                        "hint": "split the batch"})
-            return {"jsonrpc": "2.0", "error": err.to_object(), "id": None}
+            return self._too_large(items), False
         if deadline <= now:
             out = [self._expired(item) for item in items]
         else:
             out, special = self._begin(items, scope)
             if not special:
-                return out
+                return out, False
             if Suspended in map(type, out):
-                await self._gather(out, deadline)
+                return out, True
+        if None in out:
+            return [o for o in out if o is not None] or None, False
+        return out, False
+
+    async def _end_batch(self, out: list[Any], deadline: float, flight: Any = None) -> Any:
+        """Finish the suspended calls of a batch :meth:`_begin_batch` started: its list of answers, or ``None``."""
+        await self._gather(out, deadline, flight)
         if None in out:
             return [o for o in out if o is not None] or None
         return out
 
-    async def _gather(self, out: list[Any], deadline: float) -> None:
-        """Finish the suspended calls of a batch concurrently, each in its own task, in place."""
+    def _too_large(self, items: list[Any]) -> list[dict[str, Any]]:
+        """A batch above ``max_batch_size``: one error per item, its id echoed (null when it has none)."""
+        error = RequestTooLarge(data={"problem": f"a batch may hold at most {self.max_batch_size} calls, "
+                                                 f"got {len(items)}", "max_batch_size": self.max_batch_size,
+                                      "hint": "split the batch"}).to_object()
+        return [{"jsonrpc": "2.0", "error": error,
+                 "id": item.get("id") if type(item) is dict and valid_id(item.get("id")) else None}
+                for item in items]
+
+    async def _gather(self, out: list[Any], deadline: float, flight: Any = None) -> None:
+        """Finish the suspended calls of a batch concurrently, each in its own task, in place.
+
+        ``flight`` (``_flight.Flight``): the request's tracker, told the tasks. Cancelled (the
+        caller went away): queued calls are dropped, running ones cancelled, except started
+        ``must_finish`` calls, which are left to finish.
+        """
         loop = asyncio.get_running_loop()
         waits = [(i, loop.create_task(self._finish(o, deadline))) for i, o in enumerate(out)
                  if type(o) is Suspended]
+        if flight is not None:
+            flight.waits = waits
         try:
             await asyncio.wait([task for _, task in waits])
         except BaseException:
-            for _, task in waits:
-                task.cancel()
+            for i, task in waits:
+                if self._must_finish(out[i]) and not task.done():
+                    self._keep_orphan(task)
+                else:
+                    task.cancel()
             raise
         for i, task in waits:
-            out[i] = task.result()
+            if task.cancelled():  # cut before its first step (the server stops)
+                call = out[i]
+                call.coro.close()
+                out[i] = {"jsonrpc": "2.0", "error": ServerShuttingDown(data={"method": call.method}).to_object(),
+                          "id": call.id}
+            else:
+                out[i] = task.result()

@@ -5,20 +5,39 @@ from __future__ import annotations
 import fnmatch
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from kaiju_tools import ConfigError, ConfigProblem
 
 from ._interface import PermissionKeys, PublicInterface
 from ._params import ParamsChecker
 
-__all__ = ["Route", "build_routes"]
+__all__ = ["Route", "build_routes", "must_finish"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def must_finish(func: F) -> F:
+    """Mark an RPC method that must run to its end once started, even when its caller goes away.
+
+    By default (``cancel_on_disconnect: true``) a call whose HTTP client disconnects is
+    cancelled; a started call of a method marked so is left to finish (a payment, a write
+    that must not stop half-way). Calls still waiting for a slot are dropped either way.
+
+    Example::
+
+        @must_finish
+        async def transfer(self, src: str, dst: str, amount: int) -> None: ...
+    """
+    func._rpc_must_finish = True  # type: ignore[attr-defined]
+    return func
 
 
 class Route:
     """One RPC method: its callable, its prepared params check and its scope."""
 
-    __slots__ = ("method", "func", "is_async", "checker", "call_list", "bare", "scope", "service", "doc")
+    __slots__ = ("method", "func", "is_async", "checker", "call_list", "bare", "scope", "service", "doc",
+                 "must_finish")
 
     def __init__(self, method: str, func: Callable[..., Any], scope: int, service: str) -> None:
         self.method = method
@@ -30,6 +49,7 @@ class Route:
         self.bare = self.checker.accepts_no_params  # a call without params needs no check
         self.scope = int(scope)
         self.service = service
+        self.must_finish = getattr(func, "_rpc_must_finish", False) is True
         doc = inspect.getdoc(func) or ""
         self.doc = doc.strip().split("\n\n")[0].replace("\n", " ")
 

@@ -8,6 +8,7 @@ from aiohttp import web
 from kaiju_tools import ConfigError, ConfigProblem, ContextableService, context, get_services
 
 from ._codec import get_codec
+from ._errorlog import ErrorLog
 from ._interface import PermissionKeys, PublicInterface
 from ._limiter import CallLimiter
 from ._requests import RequestEngine
@@ -35,6 +36,13 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         ``client_max_size``, 1 MiB by default: set ``app: {client_max_size: N}`` to go above)
     :param max_batch_size: most calls in one batch
     :param codec: JSON codec: ``ujson`` (default), ``orjson`` (if installed) or ``json``
+    :param require_json_content_type: serve only bodies sent as ``Content-Type: application/json``
+        (others: HTTP 415), so a web page cannot post calls cross-origin without a CORS
+        preflight; ``False`` for legacy clients that send another type
+    :param notification_status: the HTTP status of an answer without content (notifications):
+        200 (an empty body; what every common client accepts) or 204
+    :param cancel_on_disconnect: cancel the calls of a caller that disconnects (queued ones
+        are dropped, running ones cancelled, except started :func:`must_finish` methods)
     """
 
     service_name = "rpc"
@@ -45,7 +53,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         default_request_time: float = 90, max_request_time: float = 600, enable_permissions: bool = True,
         request_logs: bool = False, response_logs: bool = False, max_parallel: int = 256,
         max_queue: int = 1024, max_body_size: int = 1024 * 1024, max_batch_size: int = 100,
-        codec: str = "ujson",
+        codec: str = "ujson", require_json_content_type: bool = True, notification_status: int = 200,
+        cancel_on_disconnect: bool = True,
     ) -> None:
         super().__init__(app=app, logger=logger)
         problems = []
@@ -58,6 +67,14 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
             if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "max_queue" else 1):
                 problems.append(ConfigProblem(f"{self.service_name}.settings.{key}",
                                               f"expected a positive integer, got {value!r}"))
+        for key, value in (("require_json_content_type", require_json_content_type),
+                           ("cancel_on_disconnect", cancel_on_disconnect)):
+            if not isinstance(value, bool):
+                problems.append(ConfigProblem(f"{self.service_name}.settings.{key}",
+                                              f"expected true or false, got {value!r}"))
+        if notification_status not in (200, 204) or isinstance(notification_status, bool):
+            problems.append(ConfigProblem(f"{self.service_name}.settings.notification_status",
+                                          f"expected 200 or 204, got {notification_status!r}"))
         try:
             self.loads, self.dumps = get_codec(codec)
         except ValueError as exc:
@@ -74,6 +91,13 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         self.max_body_size = max_body_size
         self.max_batch_size = max_batch_size
         self.codec = codec
+        self.require_json_content_type = require_json_content_type
+        self.notification_status = notification_status
+        self.cancel_on_disconnect = cancel_on_disconnect
+        self.error_log = ErrorLog(self.logger)
+        self._cid_reports: list[float] = [float("-inf"), 0]  # the view's unsafe Correlation-Id WARNINGs
+        self._not_found_cache: dict[tuple[str, int], dict[str, Any]] = {}
+        self._init_flights()
         self.limiter = CallLimiter(max_parallel, max_queue)
         self.routes_table: dict[str, Route] = {}
         self._chain: Any = None
@@ -116,6 +140,12 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
             self._chain = compose(wrappers, self._call_inner) if wrappers else None
         self.logger.debug("rpc server ready", methods=len(self.routes_table), call_hooks=len(wrappers))
 
+    async def close(self) -> None:
+        """Stop the shutdown timer; log the calls aiohttp cut at the end of the grace period, if any."""
+        if self._cut_timer is not None:
+            self._cut_timer.cancel()
+        self._log_cut()
+
     def prepare(self, services: Any = None) -> None:
         """(Re)build the method table from ``services`` (default: the app's services).
 
@@ -125,6 +155,9 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         if services is None:
             services = list(get_services(self.app)) if self.app is not None else [self]
         self.routes_table = build_routes(services)
+        self._not_found_cache = {}
+        self._api_method = next((name for name, route in self.routes_table.items() if route.func == self.api),
+                                f"{self.service_name}.api")
 
 
 SERVER_KEY = web.AppKey("kaiju_plugins.rpc.server", JSONRPCServer)

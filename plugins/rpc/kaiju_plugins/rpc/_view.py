@@ -1,16 +1,24 @@
 """``JSONRPCView``: the HTTP transport of :class:`JSONRPCServer` (an aiohttp class view).
 
-Per request: read the body (size-checked), decode it, work out the deadline from the
-``Timeout`` (seconds) / ``Deadline`` (unix time) headers bounded by ``max_request_time``,
-bind ``correlation_id`` and ``deadline`` in :mod:`kaiju_tools.context`, let the server
-answer, encode. Responses are HTTP 200 (errors included, as JSON-RPC over HTTP does);
-204 when there is nothing to answer (notifications); 413 when the body is too large;
-405 for a method other than POST. Never 500.
+Per request: check the content type (JSON only, unless ``require_json_content_type`` is
+off), read the body (size-checked), decode it, work out the deadline from the ``Timeout``
+(seconds) / ``Deadline`` (unix time) headers bounded by ``max_request_time``, bind
+``correlation_id`` (the client's ``Correlation-Id`` when it is safe to log, else a generated
+one: a per-process random prefix and a counter) and ``deadline`` in :mod:`kaiju_tools.context`,
+let the server answer, encode. Responses are HTTP 200 (errors included, as JSON-RPC over HTTP
+does); ``notification_status`` (200 with an empty body, or 204) when there is nothing to answer
+(notifications); 413 when the body is too large; 415 for a body not sent as JSON; 405 for a
+method other than POST. Never 500. A request whose calls suspend is tracked (``_flight``): its
+calls are cancelled when the caller disconnects, and answered when the server stops.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import re
+import secrets
 import time
 from collections.abc import Generator
 from types import CoroutineType
@@ -24,11 +32,12 @@ from multidict import istr
 from . import _eager
 from ._calls import ANYONE as _ANYONE
 from ._calls import GUEST as _GUEST
-from ._calls import METHOD_NOT_FOUND as _METHOD_NOT_FOUND
 from ._calls import NO_PARAMS as _NO_PARAMS
 from ._calls import NOTHING as _NOTHING
 from ._calls import Suspended
-from ._errors import InternalError, InvalidHeader, RequestTooLarge, RPCError
+from ._errors import InternalError, InvalidHeader, InvalidRequest, RequestTooLarge, RPCError
+from ._flight import watch_batch as _watch_batch
+from ._flight import watch_one as _watch_one
 from ._response import json_response
 from ._server import SERVER_KEY, JSONRPCServer
 
@@ -39,6 +48,21 @@ _JSON = "application/json"
 _H_TIMEOUT = istr("Timeout")
 _H_DEADLINE = istr("Deadline")
 _H_CORRELATION_ID = istr("Correlation-Id")
+_H_CONTENT_TYPE = hdrs.CONTENT_TYPE
+_JSON_TYPES = frozenset(("application/json", "application/json-rpc", "application/jsonrequest"))
+# a correlation id is logged in every record of its request: tokens only (no spaces, quotes,
+# separators or control characters), 128 characters at most; anything else is replaced
+_cid_ok = re.compile(r"[A-Za-z0-9._:/+=@;~-]{1,128}").fullmatch
+_cid_count = itertools.count(1).__next__
+_CID_PREFIX = f"{secrets.token_hex(5)}-"  # per process (forked workers draw their own)
+
+
+def _new_cid_prefix() -> None:
+    global _CID_PREFIX  # one module-level string, read per request
+    _CID_PREFIX = f"{secrets.token_hex(5)}-"
+
+
+os.register_at_fork(after_in_child=_new_cid_prefix)
 _PARSE_ERROR = b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}'
 _FAST_IDS = frozenset((int, str))  # the id types of the common case (any other goes the general path)
 _PARAMS_TYPES = frozenset((list, dict))
@@ -82,6 +106,46 @@ def _timeout(server: JSONRPCServer, headers: Any, now: float) -> float:
     if timeout is None:
         return server.default_request_time
     return min(timeout, server.max_request_time)
+
+
+def _unsupported(content_type: str | None) -> web.Response:
+    got = f"got {content_type!r}" if content_type is not None else "no Content-Type header was sent"
+    return _error_response(InvalidRequest(data={
+        "problem": f"a JSON-RPC body must be sent as Content-Type: application/json, {got}",
+        "hint": "send the header `Content-Type: application/json` (curl: -H 'Content-Type: application/json'); "
+                "for legacy clients set the rpc server's require_json_content_type: false"}), 415)
+
+
+def _is_json(content_type: str | None) -> bool:
+    """``application/json`` (any parameters, any case), or the JSON-RPC types some clients send."""
+    return content_type is not None and content_type.partition(";")[0].strip().lower() in _JSON_TYPES
+
+
+_CID_REPORT_EVERY = 10.0  # seconds: one WARNING per window at most, the others counted
+
+
+def _replace_cid(server: JSONRPCServer, unsafe: str) -> str:
+    """A generated correlation id for a request whose ``Correlation-Id`` is unsafe to log.
+
+    The original is reported (its ``ascii()`` repr, cut to 200 characters) in one WARNING per
+    10 s at most; the next WARNING says how many were replaced without one (``suppressed``).
+    """
+    cid = f"{_CID_PREFIX}{_cid_count()}"
+    reports = server._cid_reports  # noqa: SLF001 -- [time of the last WARNING, replaced since]
+    now = time.monotonic()
+    if now - reports[0] < _CID_REPORT_EVERY:
+        reports[1] += 1
+        return cid
+    extra = {"suppressed": reports[1]} if reports[1] else {}
+    reports[:] = [now, 0]
+    token = _cid_var.set(cid)
+    try:
+        server.logger.warning("rpc: unsafe Correlation-Id replaced", original=ascii(unsafe[:200]), replaced_by=cid,
+                              hint="a Correlation-Id is 1-128 characters of A-Z a-z 0-9 . _ : / + = @ ; ~ -",
+                              **extra)
+    finally:
+        _cid_var.reset(token)
+    return cid
 
 
 def _too_large(limit: int) -> web.Response:
@@ -132,6 +196,9 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
     if http_method != "POST":
         return _error_response(RPCError("Method Not Allowed", data={
             "problem": f"JSON-RPC is served over POST, got {http_method}"}), 405, {hdrs.ALLOW: "POST"})
+    content_type = headers.get(_H_CONTENT_TYPE)
+    if content_type != _JSON and server.require_json_content_type and not _is_json(content_type):
+        return _unsupported(content_type)
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
@@ -139,6 +206,10 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
     if len(body) > server.max_body_size:
         return _too_large(server.max_body_size)
     cid = headers.get(_H_CORRELATION_ID)
+    if cid is None:
+        cid = _CID_PREFIX + str(_cid_count())
+    elif _cid_ok(cid) is None:
+        cid = _replace_cid(server, cid)
     now = _time()
     if headers.get(_H_TIMEOUT) is None and headers.get(_H_DEADLINE) is None:
         deadline = now + server.default_request_time
@@ -159,23 +230,24 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
     else:
         scope = _ANYONE
     deadline_token = _deadline_var.set(deadline)
-    cid_token = _cid_var.set(cid) if cid is not None else None
+    cid_token = _cid_var.set(cid)
     try:
         # the common cases inline (the view is the server's own transport); the rest in handle()
         if type(data) is dict and deadline > now:
             out = _answer(server, data, scope)
             if type(out) is Suspended:
-                out = await server._finish(out, deadline)  # noqa: SLF001
+                out = await _watch_one(server, request, out, deadline)
         elif type(data) is list:
-            out = await server._batch(data, deadline, now, scope)  # noqa: SLF001
+            out, pending = server._begin_batch(data, deadline, now, scope)  # noqa: SLF001
+            if pending:
+                out = await _watch_batch(server, request, out, deadline)
         else:
             out = await server.handle(data, deadline)
     finally:
         _deadline_var.reset(deadline_token)
-        if cid_token is not None:
-            _cid_var.reset(cid_token)
+        _cid_var.reset(cid_token)
     if out is None:
-        response = web.Response(status=204)
+        response = web.Response(status=server.notification_status)
     else:
         dumps = server.dumps
         try:
@@ -183,8 +255,7 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
         except (TypeError, ValueError, OverflowError, RecursionError):
             encoded = _encode_safely(server, out)
         response = json_response(encoded)
-    if cid is not None:
-        response.headers[_H_CORRELATION_ID] = cid
+    response.headers[_H_CORRELATION_ID] = cid
     return response
 
 
@@ -205,7 +276,7 @@ def _answer(server: JSONRPCServer, req: dict[str, Any], scope: int) -> Any:
         return server._one(req, scope)  # noqa: SLF001
     route = server.routes_table.get(method)
     if route is None:
-        return {"jsonrpc": "2.0", "error": _METHOD_NOT_FOUND, "id": id_}
+        return {"jsonrpc": "2.0", "error": server._not_found(method, scope), "id": id_}  # noqa: SLF001
     limiter = server.limiter
     if scope > route.scope or limiter.active >= limiter.limit:
         return server._one(req, scope)  # noqa: SLF001

@@ -11,7 +11,7 @@ from kaiju_tools.hookspecs import hookimpl
 from ._client import JSONRPCClient
 from ._server import JSONRPCServer
 
-__all__ = ["kaiju_app_started", "kaiju_register_services"]
+__all__ = ["kaiju_app_started", "kaiju_app_stopping", "kaiju_register_services"]
 
 
 @hookimpl
@@ -29,3 +29,17 @@ def kaiju_app_started(app: web.Application) -> None:
     for service in get_services(app):
         if isinstance(service, JSONRPCServer):
             service.prepare()
+
+
+@hookimpl
+def kaiju_app_stopping(app: web.Application) -> None:
+    """Arm each server's shutdown cut: calls still running shortly before the grace period
+    (``run.shutdown_timeout``) ends are answered ``Server shutting down`` and counted."""
+    from kaiju_tools.app import SETTINGS_KEY
+
+    settings = app.get(SETTINGS_KEY)
+    if settings is None:
+        return
+    for service in get_services(app):
+        if isinstance(service, JSONRPCServer):
+            service.stopping(settings.run.shutdown_timeout)

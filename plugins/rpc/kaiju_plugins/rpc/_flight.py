@@ -1,0 +1,183 @@
+"""Requests whose calls suspended: dropped when their caller goes away, answered when the server stops.
+
+Only a request with a call that suspended (or waits for a slot) is tracked -- a :class:`Flight`
+made when the view starts awaiting it; requests answered in their first step cost nothing here.
+
+- **The caller goes away** (its connection closes): aiohttp reports it to the request's body
+  stream; the flight then cancels the request's calls -- queued calls leave the queue, running
+  calls get ``CancelledError`` -- so their slots are free again at once. A call of a route
+  marked :func:`~._routes.must_finish` that is already running is left to finish (its answer
+  has nowhere to go). ``cancel_on_disconnect: false`` turns this off.
+- **The server stops**: :meth:`Flights.stopping` (the ``kaiju_app_stopping`` hook) arms a timer
+  shortly before the shutdown grace period ends; then every call still running or queued is
+  answered ``-32006 Server shutting down`` (:class:`~._errors.ServerShuttingDown`) while its
+  connection is still open, the calls are counted, and one WARNING gives the count. When aiohttp
+  itself cuts requests at the end of the grace period (no hook ran: another runner), the same
+  happens for the requests it cuts (their count is logged when the server closes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from aiohttp.streams import StreamReader
+
+if TYPE_CHECKING:
+    from ._calls import Suspended
+
+__all__ = ["Flight", "Flights", "watch_batch", "watch_one"]
+
+
+class Flight:
+    """One HTTP request with calls in flight: its handler task, its call or its batch's call tasks."""
+
+    __slots__ = ("server", "task", "call", "waits", "_signal", "_payload")
+
+    def __init__(self, server: Flights, call: Suspended | None) -> None:
+        self.server = server
+        self.task = asyncio.current_task()
+        self.call = call
+        self.waits: list[tuple[int, asyncio.Task[Any]]] | None = None  # set by _gather (batches)
+        self._signal: asyncio.Future[None] | None = None
+        self._payload: Any = None
+
+    def watch(self, request: Any) -> None:
+        """Be told when the request's connection is lost (or aiohttp cuts the request at shutdown).
+
+        aiohttp reports both by setting an exception on the request's body stream; once the
+        body is read, the stream's EOF waiter is free, and this flight's future takes its place.
+        """
+        try:
+            payload = request._payload
+            if type(payload) is not StreamReader or payload._eof_waiter is not None \
+                    or payload._exception is not None:
+                return
+        except AttributeError:  # pragma: no cover -- another aiohttp layout: no disconnect detection
+            return
+        signal = asyncio.get_running_loop().create_future()
+        signal.add_done_callback(self._signalled)
+        payload._eof_waiter = signal
+        self._signal, self._payload = signal, payload
+
+    def unwatch(self) -> None:
+        """Give the body stream its EOF waiter back (the request is answered)."""
+        signal = self._signal
+        if signal is not None:
+            if self._payload._eof_waiter is signal:
+                self._payload._eof_waiter = None
+            signal.cancel()
+
+    def _signalled(self, signal: asyncio.Future[None]) -> None:
+        if signal.cancelled():
+            return
+        exc = signal.exception()
+        if exc is None:
+            return
+        if isinstance(exc, asyncio.CancelledError):  # aiohttp's end of the grace period
+            self.server._cut((self,))
+        elif self.server.cancel_on_disconnect:
+            self.abandon()
+
+    def abandon(self) -> None:
+        """The caller went away: cancel the calls (a started ``must_finish`` call is left to finish)."""
+        call = self.call
+        if call is not None and self.server._must_finish(call):
+            return
+        if self.task is not None:
+            self.task.cancel()  # a batch's _gather keeps its started must_finish calls
+
+    def cut(self) -> int:
+        """Cancel the calls so that each answers ``Server shutting down``; how many were cut."""
+        if self.waits is not None:
+            count = 0
+            for _, task in self.waits:
+                if not task.done():
+                    task.cancel()
+                    count += 1
+            return count
+        if self.call is not None and self.task is not None and not self.task.done():
+            self.task.cancel()
+            return 1
+        return 0
+
+
+async def watch_one(server: Any, request: Any, call: Suspended, deadline: float) -> Any:
+    """``server._finish(call, deadline)``, the request tracked as a :class:`Flight`."""
+    flight = Flight(server, call)
+    flights = server._flights
+    flights.add(flight)
+    flight.watch(request)
+    try:
+        return await server._finish(call, deadline)
+    finally:
+        flights.discard(flight)
+        flight.unwatch()
+
+
+async def watch_batch(server: Any, request: Any, out: list[Any], deadline: float) -> Any:
+    """Finish a batch's suspended calls (``server._end_batch``), the request tracked as a :class:`Flight`."""
+    flight = Flight(server, None)
+    flights = server._flights
+    flights.add(flight)
+    flight.watch(request)
+    try:
+        return await server._end_batch(out, deadline, flight)
+    finally:
+        flights.discard(flight)
+        flight.unwatch()
+
+
+class Flights:
+    """Mixin of :class:`JSONRPCServer`: the flights, the shutdown cut and its log."""
+
+    routes_table: dict[str, Any]
+    cancel_on_disconnect: bool
+    logger: Any
+    _cutting = False  # set when the server stops: a cancelled call is answered, not dropped
+
+    def _init_flights(self) -> None:
+        self._flights: set[Flight] = set()
+        self._orphans: set[asyncio.Task[Any]] = set()  # must_finish calls whose caller went away
+        self._cutting = False
+        self._cut_pending = 0
+        self._cut_timer: asyncio.TimerHandle | None = None
+        self.calls_cut = 0
+        """Calls answered ``Server shutting down`` so far."""
+
+    def _must_finish(self, call: Suspended) -> bool:
+        route = self.routes_table.get(call.method)
+        return route is not None and route.must_finish and call.has_slot
+
+    def stopping(self, grace: float) -> None:
+        """The app begins to stop; requests have ``grace`` seconds (``run.shutdown_timeout``) to finish.
+
+        Shortly before the end (a quarter of it, at most 1 s), the calls still running are cut
+        and answered ``Server shutting down``.
+        """
+        if self._cut_timer is None:
+            margin = min(1.0, grace / 4)
+            loop = asyncio.get_running_loop()
+            self._cut_timer = loop.call_later(max(grace - margin, 0.0), self._cut_all)
+
+    def _cut_all(self) -> None:
+        """The timer of :meth:`stopping`: cut every flight at once, log the count."""
+        self._cut(list(self._flights))
+        self._log_cut()
+
+    def _cut(self, flights: Any) -> None:
+        """Cut ``flights``; the count is logged by :meth:`_log_cut` (at once, or when the server closes)."""
+        self._cutting = True
+        self._cut_pending += sum(flight.cut() for flight in flights)
+
+    def _log_cut(self) -> None:
+        """One WARNING for the calls cut since the last one (aiohttp cuts request by request)."""
+        count, self._cut_pending = self._cut_pending, 0
+        if count:
+            self.calls_cut += count
+            self.logger.warning(f"rpc: shutting down: {count} calls still running at the end of the grace period "
+                                "(run.shutdown_timeout) were answered -32006 Server shutting down", calls=count)
+
+    def _keep_orphan(self, task: asyncio.Task[Any]) -> None:
+        self._orphans.add(task)
+        task.add_done_callback(self._orphans.discard)
