@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 import pytest
 from kernel_support import AppDir
-from suite_support import CHILD_ENV, EVENTS_SERVICES, events, serving
+from suite_support import EVENTS_SERVICES, events, serving
 
 SERVICES = EVENTS_SERVICES + '''
 

@@ -12,14 +12,15 @@ import asyncio
 import gc
 import logging
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from aiohttp import web
 
+from ._logger import get_logger
 from ._runtime import Runtime
+from ._stop import Stopper
 from .commands import COMMANDS, Command, describe
 from .exceptions import CommandError, ConfigError, KaijuError, PluginError
 from .plugins import Plugins
@@ -196,7 +197,10 @@ def run_server(
 
 
 def serve(runtime: Runtime) -> int:
-    """Build the app with the runtime's ``init_app`` and serve it until a signal."""
+    """Build the app with the runtime's ``init_app`` and serve it until a signal.
+
+    The stop follows the contract in docs/deployment.md ("SIGTERM"): see :mod:`._stop`.
+    """
     settings = runtime.settings
     assert settings is not None and runtime.init_app is not None
     app = runtime.init_app(settings)
@@ -205,13 +209,17 @@ def serve(runtime: Runtime) -> int:
     log = logging.getLogger(settings.main.name)
     run = settings.run
     extra: dict[str, Any] = {"access_log": None, **run.extra}
-    if run.drain_delay > 0:
-        app.on_startup.append(_drain_on_signal(run.drain_delay, log))
+    stopper = Stopper(app, get_logger(settings.main.name))
+    stopper.install()
+    loop = asyncio.new_event_loop()
+    stopper.bind(loop)
     try:
+        # in-flight requests get run.shutdown_timeout from the stopper's own drain; aiohttp's
+        # shutdown_timeout only bounds the cut (aiohttp waits it twice: docs/architecture.md)
         web.run_app(
-            app, host=run.host, port=run.port, shutdown_timeout=run.shutdown_timeout,
+            app, host=run.host, port=run.port, shutdown_timeout=_CUT_TIMEOUT, loop=loop,
             print=lambda *a: log.info("serving on http://%s:%s", run.host, run.port),
-            handle_signals=run.drain_delay <= 0, **extra,
+            handle_signals=False, **extra,
         )
     except KaijuError:
         raise
@@ -220,35 +228,14 @@ def serve(runtime: Runtime) -> int:
     except OSError as exc:
         raise KaijuError(f"cannot serve on {run.host}:{run.port}: {exc}. Check run.host / run.port "
                          "(is another process using the port?)") from exc
+    finally:
+        stopper.stopped()  # from here a late signal is ignored, never fatal
     log.info("stopped")
     return 0
 
 
-def _drain_on_signal(delay: float, log: logging.Logger) -> Callable[[web.Application], Any]:
-    """On SIGTERM / SIGINT: readiness false at once, keep serving ``delay`` s, then stop."""
-
-    def graceful_exit() -> None:
-        raise web.GracefulExit()
-
-    async def install(app: web.Application) -> None:
-        from ._health import HEALTH_KEY
-
-        loop = asyncio.get_running_loop()
-
-        def begin(sig: signal.Signals) -> None:
-            monitor = app.get(HEALTH_KEY)
-            if monitor is not None:
-                monitor.stopping = True
-            log.info("%s: readiness is false; serving %g s more before stopping (run.drain_delay)",
-                     sig.name, delay)
-            for other in (signal.SIGINT, signal.SIGTERM):  # a second signal stops at once
-                loop.add_signal_handler(other, graceful_exit)
-            loop.call_later(delay, graceful_exit)
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, begin, sig)
-
-    return install
+_CUT_TIMEOUT = 1.0
+"""aiohttp's ``shutdown_timeout`` under ``run_server``: what a cut handler gets to end."""
 
 
 def _group_text(exc: BaseExceptionGroup[Any]) -> str:
