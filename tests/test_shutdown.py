@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -214,3 +215,32 @@ def test_a_stop_within_the_grace_period_cuts_nothing(app: AppDir) -> None:
     assert code == 0, err
     assert answers == [(200, b"done")] * 2
     assert "cut" not in err
+
+
+def half_headers(port: int) -> socket.socket:
+    """A client that sent part of its request head and stalls (a slow-loris connection)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    sock.sendall(b"GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    return sock
+
+
+def test_a_client_stuck_in_its_headers_does_not_hold_up_the_stop(app: AppDir) -> None:
+    config(app, "  - cls: Recorder\n    name: db\n", run="  shutdown_timeout: 300\n")
+    with serving(app) as (proc, port):
+        sock = half_headers(port)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        code, err = finish(proc)
+        assert sock.recv(1024) == b""  # closed by the server
+        sock.close()
+    assert code == 0, err
+    assert events(app.root / "events.txt")[-1] == "close db"
+
+
+def test_run_keepalive_timeout_bounds_a_header_read(app: AppDir) -> None:
+    config(app, "  - cls: Recorder\n    name: db\n", run="  keepalive_timeout: 1\n")
+    with serving(app) as (proc, port):
+        sock = half_headers(port)
+        assert sock.recv(1024) == b""  # closed by the server (WAIT is the "it did" bound)
+        sock.close()
+        assert proc.poll() is None
