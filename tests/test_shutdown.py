@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 import pytest
 from kernel_support import AppDir
-from suite_support import EVENTS_SERVICES, events, serving
+from suite_support import CHILD_ENV, EVENTS_SERVICES, events, serving
 
 SERVICES = EVENTS_SERVICES + '''
 
@@ -33,6 +33,15 @@ class BlocksOnClose(Recorder):
     async def close(self):
         note(f"close {self.service_name}")
         time.sleep(3600)
+
+
+class SlowClose(Recorder):
+    """close() takes a while, as a pool that waits for its connections does."""
+
+    async def close(self):
+        note(f"close {self.service_name}")
+        await asyncio.sleep(1.5)
+        note(f"closed {self.service_name}")
 '''
 
 MAIN = '''
@@ -244,3 +253,36 @@ def test_run_keepalive_timeout_bounds_a_header_read(app: AppDir) -> None:
         assert sock.recv(1024) == b""  # closed by the server (WAIT is the "it did" bound)
         sock.close()
         assert proc.poll() is None
+
+
+WORKER = '''
+import asyncio
+from kaiju_tools import Command
+from tapp.services import note
+
+
+class Worker(Command):
+    name = "worker"
+
+    async def run(self, app, args):
+        note("working")
+        await asyncio.sleep(3600)
+'''
+
+
+@pytest.mark.parametrize("sigs", [[signal.SIGTERM], [signal.SIGINT, signal.SIGINT, signal.SIGTERM]])
+def test_repeated_signals_while_a_command_stops_never_crash_it(app: AppDir, sigs: list[int]) -> None:
+    app.write("tapp/commands.py", WORKER)
+    config(app, "  - cls: Recorder\n    name: a\n  - cls: SlowClose\n    name: slow\n")
+    proc = app.popen("worker", env=CHILD_ENV)
+    try:
+        wait_for(lambda: count(app, "working") == 1, proc)
+        signal_until_exit(proc, sigs)
+        code, err = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert events(app.root / "events.txt")[-3:] == ["close slow", "closed slow", "close a"]

@@ -102,10 +102,16 @@ def main(
         if not command.needs_app:
             return asyncio.run(command.run(None, cmd_args)) or 0
         app = init_app(settings)
+        stopper = Stopper(app, get_logger(settings.main.name))
+        stopper.install(serving=False)
         try:
-            return asyncio.run(_with_app(app, command, cmd_args)) or 0
+            with asyncio.Runner() as runner:
+                stopper.bind(runner.get_loop())
+                return runner.run(_with_app(app, command, cmd_args, stopper)) or 0
         except web.GracefulExit:  # SIGTERM / SIGINT during a command: services closed, all good
             return 0
+        finally:
+            stopper.stopped()
     except ConfigError as exc:
         return _fail(prog, exc, 2)
     except KaijuError as exc:
@@ -156,12 +162,14 @@ def _command_args(cls: type[Command], prog: str, args: argparse.Namespace) -> ar
     return cmd_args
 
 
-async def _with_app(app: web.Application, command: Command, args: argparse.Namespace) -> int | None:
-    runner = web.AppRunner(app, handle_signals=True)
+async def _with_app(app: web.Application, command: Command, args: argparse.Namespace,
+                    stopper: Stopper) -> int | None:
+    runner = web.AppRunner(app, handle_signals=False)  # the Stopper's handlers are set
     await runner.setup()
     try:
         return await command.run(app, args)
     finally:
+        stopper.begin()  # a signal from here on is logged, never interrupts the cleanup
         await runner.cleanup()
 
 
@@ -209,7 +217,7 @@ def serve(runtime: Runtime) -> int:
     log = logging.getLogger(settings.main.name)
     run = settings.run
     extra: dict[str, Any] = {"access_log": None, **run.extra}
-    stopper = Stopper(app, get_logger(settings.main.name))
+    stopper = Stopper(app, get_logger(settings.main.name), run.drain_delay)
     stopper.install()
     loop = asyncio.new_event_loop()
     stopper.bind(loop)

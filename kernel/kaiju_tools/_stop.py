@@ -49,13 +49,13 @@ class Stopper:
     Phases: ``starting`` -> ``serving`` -> (``draining``) -> ``stopping`` -> ``stopped``.
     """
 
-    def __init__(self, app: web.Application, log: Any) -> None:
+    def __init__(self, app: web.Application, log: Any, drain_delay: float = 0.0) -> None:
         settings = app[SERVICES_KEY].settings
         self.app = app
         self.log = log
         self.grace = settings.run.shutdown_timeout
         self.stop_limit = settings.main.stop_timeout
-        self.drain_delay = settings.run.drain_delay
+        self.drain_delay = drain_delay
         self.phase = "starting"
         self.grace_deadline: float | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -68,12 +68,16 @@ class Stopper:
 
     # ---- installing ---------------------------------------------------------------
 
-    def install(self) -> None:
-        """Add the middleware and the app signals, set the signal handlers (main thread only)."""
+    def install(self, serving: bool = True) -> None:
+        """Add the app signals (and for a server the middleware), set the signal handlers.
+
+        Signal handlers can only be set in the main thread; elsewhere the stop has no handlers.
+        """
         self.app[STOP_KEY] = self
-        self.app.middlewares.append(self._middleware)
         self.app.on_startup.append(self._on_startup)
-        self.app.on_shutdown.append(self._drain)  # after readiness and kaiju_app_stopping
+        if serving:
+            self.app.middlewares.append(self._middleware)
+            self.app.on_shutdown.append(self._drain)  # after readiness and kaiju_app_stopping
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, self._on_signal)
@@ -134,12 +138,18 @@ class Stopper:
             self.log.warning("%s: already stopping, the stop goes on (hard stop limit %s; "
                              "SIGINT %d times forces it)", sig.name, self._hard_limit, FORCE_AFTER)
 
-    def _begin_stop(self) -> None:
-        assert self.loop is not None
+    def begin(self) -> None:
+        """The stop begins (a signal, or a command returned): later signals are only logged."""
+        if self.phase in ("stopping", "stopped"):
+            return
         self.phase = "stopping"
-        self.grace_deadline = self.loop.time() + self.grace
+        if self.loop is not None and not self.loop.is_closed():
+            self.grace_deadline = self.loop.time() + self.grace
         self._arm_watchdog()
-        raise web.GracefulExit()  # run_app catches it and runs the runner's cleanup
+
+    def _begin_stop(self) -> None:
+        self.begin()
+        raise web.GracefulExit()  # out of the loop: the main task is cancelled, its cleanup runs
 
     # ---- the hard stop limit ------------------------------------------------------
 
