@@ -286,3 +286,10 @@ def test_repeated_signals_while_a_command_stops_never_crash_it(app: AppDir, sigs
     assert code == 0, err
     assert "Traceback" not in err
     assert events(app.root / "events.txt")[-3:] == ["close slow", "closed slow", "close a"]
+
+
+def test_run_handle_signals_is_refused_since_run_server_owns_the_signals(app: AppDir) -> None:
+    config(app, "  - cls: Recorder\n    name: db\n", run="  handle_signals: true\n")
+    result = app.run("config", env=CHILD_ENV)
+    assert result.returncode == 2, result.stderr
+    assert "run.handle_signals" in result.stderr and "Traceback" not in result.stderr
