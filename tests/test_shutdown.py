@@ -35,6 +35,14 @@ class BlocksOnClose(Recorder):
         time.sleep(3600)
 
 
+class BlocksOnInit(Recorder):
+    """init() blocks the event loop."""
+
+    async def init(self):
+        note(f"init {self.service_name}")
+        time.sleep(3600)
+
+
 class SlowClose(Recorder):
     """close() takes a while, as a pool that waits for its connections does."""
 
@@ -182,6 +190,23 @@ def test_a_close_that_blocks_the_loop_ends_at_the_hard_limit_with_a_report(app: 
     assert "blocker (stopping)" in report and "a (running)" in report
     assert "main.stop_timeout" in report and "run.shutdown_timeout" in report
     assert "close a" not in events(app.root / "events.txt")
+
+
+def test_a_start_up_that_blocks_the_loop_ends_at_the_hard_limit_after_a_signal(app: AppDir) -> None:
+    config(app, "  - cls: Recorder\n    name: a\n  - cls: BlocksOnInit\n    name: blocker\n",
+           run="  shutdown_timeout: 0.5\n", main="  stop_timeout: 0.5\n")
+    proc = app.popen("run", env=CHILD_ENV)
+    try:
+        wait_for(lambda: count(app, "init blocker") == 1, proc)
+        proc.send_signal(signal.SIGTERM)  # the loop never sees it: the watchdog is armed anyway
+        code, err = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert code == 1, err
+    report = err[err.index("hard stop limit"):]
+    assert "phase: starting" in report and "blocker (starting)" in report and "a (running)" in report
 
 
 def test_a_third_sigint_forces_the_exit_with_a_report(app: AppDir) -> None:

@@ -5,7 +5,8 @@ stop (after ``run.drain_delay`` when set); more signals are logged and the stop 
 third SIGINT forces the exit (code 130). Requests still running when ``run.shutdown_timeout``
 ends are cut: cancelled, answered 503 where the handler lets the cancellation reach the
 kernel, counted and logged once. A watchdog thread ends the process (code 1) with a report of
-what is still running once the stop passes its hard limit, even when the event loop is blocked.
+what is still running once the stop passes its hard limit (counted from the first signal),
+even when the event loop is blocked.
 
 Signals are Python-level handlers (:func:`signal.signal`), not loop handlers: they run in the
 main thread between bytecodes, so a third SIGINT is seen while a ``close()`` blocks the loop.
@@ -63,8 +64,10 @@ class Stopper:
         self._cut: set[asyncio.Task[Any]] = set()
         self._sigints = 0
         self._delay: asyncio.TimerHandle | None = None
+        self._serving = False
         self._hard_limit = ""
-        self._watchdog: threading.Thread | None = None
+        self._deadline: float | None = None  # monotonic; set once, by the first signal or begin()
+        self._wake_r, self._wake_w = os.pipe()
 
     # ---- installing ---------------------------------------------------------------
 
@@ -75,6 +78,8 @@ class Stopper:
         """
         self.app[STOP_KEY] = self
         self.app.on_startup.append(self._on_startup)
+        self._serving = serving
+        threading.Thread(target=self._watch, daemon=True, name="kaiju-stop-watchdog").start()
         if serving:
             self.app.middlewares.append(self._middleware)
             self.app.on_shutdown.append(self._drain)  # after readiness and kaiju_app_stopping
@@ -102,6 +107,8 @@ class Stopper:
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         """Python-level handler: runs in the main thread, also while the loop is blocked."""
+        if self.phase != "stopped":
+            self._arm(self.drain_delay)
         if signum == signal.SIGINT:
             self._sigints += 1
             if self._sigints >= FORCE_AFTER and self.phase != "stopped":
@@ -131,8 +138,11 @@ class Stopper:
         elif self.phase in ("serving", "draining"):  # a second signal skips the rest of the delay
             if self._delay is not None:
                 self._delay.cancel()
-            self.log.info("%s: stopping (in-flight requests get %g s: run.shutdown_timeout)",
-                          sig.name, self.grace)
+            if self._serving:
+                self.log.info("%s: stopping (in-flight requests get %g s: run.shutdown_timeout)",
+                              sig.name, self.grace)
+            else:
+                self.log.info("%s: stopping", sig.name)
             self._begin_stop()
         elif self.phase == "stopping":
             self.log.warning("%s: already stopping, the stop goes on (hard stop limit %s; "
@@ -145,7 +155,7 @@ class Stopper:
         self.phase = "stopping"
         if self.loop is not None and not self.loop.is_closed():
             self.grace_deadline = self.loop.time() + self.grace
-        self._arm_watchdog()
+        self._arm(0.0)
 
     def _begin_stop(self) -> None:
         self.begin()
@@ -153,18 +163,23 @@ class Stopper:
 
     # ---- the hard stop limit ------------------------------------------------------
 
-    def _arm_watchdog(self) -> None:
-        started = len(self.app[SERVICES_KEY].started)
-        limit = self.grace + started * self.stop_limit + SLACK
-        self._hard_limit = (f"{limit:g} s = run.shutdown_timeout {self.grace:g} s + {started} "
-                            f"service(s) x main.stop_timeout {self.stop_limit:g} s + {SLACK:g} s")
-        deadline = time.monotonic() + limit
-        self._watchdog = threading.Thread(target=self._watch, args=(deadline,), daemon=True,
-                                          name="kaiju-stop-watchdog")
-        self._watchdog.start()
+    def _arm(self, delay: float) -> None:
+        """Start the hard stop limit's clock (once; safe inside a signal handler: no locks)."""
+        if self._deadline is not None:
+            return
+        services = len(self.app[SERVICES_KEY])
+        limit = delay + self.grace + services * self.stop_limit + SLACK
+        self._hard_limit = (f"{limit:g} s = run.drain_delay {delay:g} s + run.shutdown_timeout "
+                            f"{self.grace:g} s + {services} service(s) x main.stop_timeout "
+                            f"{self.stop_limit:g} s + {SLACK:g} s")
+        self._deadline = time.monotonic() + limit
+        os.write(self._wake_w, b"!")
 
-    def _watch(self, deadline: float) -> None:
-        while (left := deadline - time.monotonic()) > 0:
+    def _watch(self) -> None:
+        """The watchdog thread: idle until armed, then ends the process at the deadline."""
+        os.read(self._wake_r, 1)
+        assert self._deadline is not None
+        while (left := self._deadline - time.monotonic()) > 0:
             time.sleep(min(left, 1.0))
         self.exit_now(1, f"the stop passed its hard stop limit of {self._hard_limit}")
 
