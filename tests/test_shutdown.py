@@ -56,6 +56,7 @@ MAIN = '''
 import asyncio
 from aiohttp import web
 from kaiju_tools import init_app as init_app_base, run_server
+from kaiju_tools.app import grace_deadline
 import tapp
 from tapp.services import note
 
@@ -71,9 +72,20 @@ async def slow(request):
     return web.Response(text="done")
 
 
+async def deadline(request):
+    return web.Response(text=repr(grace_deadline(request.app)))
+
+
+async def note_deadline(app):
+    left = grace_deadline(app) - asyncio.get_running_loop().time()
+    note(f"grace left {left:.3f}")
+
+
 def init_app(settings, **kws):
     app = init_app_base(settings, **kws)
     app.router.add_get("/slow", slow)
+    app.router.add_get("/deadline", deadline)
+    app.on_shutdown.append(note_deadline)  # after readiness and the kaiju_app_stopping hooks
     return app
 
 
@@ -318,3 +330,17 @@ def test_run_handle_signals_is_refused_since_run_server_owns_the_signals(app: Ap
     result = app.run("config", env=CHILD_ENV)
     assert result.returncode == 2, result.stderr
     assert "run.handle_signals" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_grace_deadline_is_set_when_the_stop_begins(app: AppDir) -> None:
+    config(app, "  - cls: Recorder\n    name: db\n", run="  shutdown_timeout: 30\n")
+    with serving(app) as (proc, port):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+        conn.request("GET", "/deadline")
+        assert conn.getresponse().read() == b"None"  # serving: no stop, no deadline
+        conn.close()
+        proc.send_signal(signal.SIGTERM)
+        code, err = finish(proc)
+    assert code == 0, err
+    [line] = [e for e in events(app.root / "events.txt") if e.startswith("grace left ")]
+    assert 0 < float(line.split()[-1]) <= 30  # loop.time() + run.shutdown_timeout, in the future
