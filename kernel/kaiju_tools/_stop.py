@@ -238,8 +238,9 @@ class Stopper:
         left = [t for t in self.in_flight if not t.done()]
         if not left:
             return
-        self.log.warning("run.shutdown_timeout (%g s) ended with %d requests still running; cut and "
+        self.log.warning("run.shutdown_timeout (%g s) ended with %d %s still running; cut and "
                          "answered 503: %s", self.grace, len(left),
+                         "request" if len(left) == 1 else "requests",
                          self.describe([self.in_flight[t] for t in left]), cut=len(left))
         self._cut.update(left)
         for task in left:
