@@ -12,7 +12,6 @@ import asyncio
 import gc
 import logging
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -28,7 +27,9 @@ from ._cli import (
     prog_name,
     unknown_command,
 )
+from ._logger import get_logger
 from ._runtime import Runtime
+from ._stop import Stopper
 from .commands import Command
 from .exceptions import ConfigError, KaijuError, PluginError
 from .plugins import Plugins
@@ -117,10 +118,16 @@ def _main(
         assert settings is not None  # a diagnostic command that needs the app stopped above
         runtime.only_services = needed_services(cls, settings)
         app = init_app(settings)
+        stopper = Stopper(app, get_logger(settings.main.name))
+        stopper.install(serving=False)
         try:
-            return asyncio.run(_with_app(app, command, cmd_args)) or 0
+            with asyncio.Runner() as runner:
+                stopper.bind(runner.get_loop())
+                return runner.run(_with_app(app, command, cmd_args, stopper)) or 0
         except web.GracefulExit:  # SIGTERM / SIGINT during a command: services closed, all good
             return 0
+        finally:
+            stopper.stopped()
     except ConfigError as exc:
         return _fail(prog, exc, 2)
     except KaijuError as exc:
@@ -131,12 +138,14 @@ def _main(
         return 130
 
 
-async def _with_app(app: web.Application, command: Command, args: argparse.Namespace) -> int | None:
-    runner = web.AppRunner(app, handle_signals=True)
+async def _with_app(app: web.Application, command: Command, args: argparse.Namespace,
+                    stopper: Stopper) -> int | None:
+    runner = web.AppRunner(app, handle_signals=False)  # the Stopper's handlers are set
     await runner.setup()
     try:
         return await command.run(app, args)
     finally:
+        stopper.begin()  # a signal from here on is logged, never interrupts the cleanup
         await runner.cleanup()
 
 
@@ -172,7 +181,10 @@ def run_server(
 
 
 def serve(runtime: Runtime) -> int:
-    """Build the app with the runtime's ``init_app`` and serve it until a signal."""
+    """Build the app with the runtime's ``init_app`` and serve it until a signal.
+
+    The stop follows the contract in docs/deployment.md ("SIGTERM"): see :mod:`._stop`.
+    """
     settings = runtime.settings
     assert settings is not None and runtime.init_app is not None
     app = runtime.init_app(settings)
@@ -181,13 +193,17 @@ def serve(runtime: Runtime) -> int:
     log = logging.getLogger(settings.main.name)
     run = settings.run
     extra: dict[str, Any] = {"access_log": None, **run.extra}
-    if run.drain_delay > 0:
-        app.on_startup.append(_drain_on_signal(run.drain_delay, log))
+    stopper = Stopper(app, get_logger(settings.main.name), run.drain_delay)
+    stopper.install()
+    loop = asyncio.new_event_loop()
+    stopper.bind(loop)
     try:
+        # in-flight requests get run.shutdown_timeout from the stopper's own drain; aiohttp's
+        # shutdown_timeout only bounds the cut (aiohttp waits it twice: docs/architecture.md)
         web.run_app(
-            app, host=run.host, port=run.port, shutdown_timeout=run.shutdown_timeout,
+            app, host=run.host, port=run.port, shutdown_timeout=_CUT_TIMEOUT, loop=loop,
             print=lambda *a: log.info("serving on http://%s:%s", run.host, run.port),
-            handle_signals=run.drain_delay <= 0, **extra,
+            handle_signals=False, **extra,
         )
     except KaijuError:
         raise
@@ -196,34 +212,13 @@ def serve(runtime: Runtime) -> int:
     except OSError as exc:
         raise KaijuError(f"cannot serve on {run.host}:{run.port}: {exc}. Check run.host / run.port "
                          "(is another process using the port?)") from exc
+    finally:
+        stopper.stopped()  # from here a late signal is ignored, never fatal
     return 0
 
 
-def _drain_on_signal(delay: float, log: logging.Logger) -> Callable[[web.Application], Any]:
-    """On SIGTERM / SIGINT: readiness false at once, keep serving ``delay`` s, then stop."""
-
-    def graceful_exit() -> None:
-        raise web.GracefulExit()
-
-    async def install(app: web.Application) -> None:
-        from ._health import HEALTH_KEY
-
-        loop = asyncio.get_running_loop()
-
-        def begin(sig: signal.Signals) -> None:
-            monitor = app.get(HEALTH_KEY)
-            if monitor is not None:
-                monitor.stopping = True
-            log.info("%s: readiness is false; serving %g s more before stopping (run.drain_delay)",
-                     sig.name, delay)
-            for other in (signal.SIGINT, signal.SIGTERM):  # a second signal stops at once
-                loop.add_signal_handler(other, graceful_exit)
-            loop.call_later(delay, graceful_exit)
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, begin, sig)
-
-    return install
+_CUT_TIMEOUT = 1.0
+"""aiohttp's ``shutdown_timeout`` under ``run_server``: what a cut handler gets to end."""
 
 
 def _group_text(exc: BaseExceptionGroup[Any]) -> str:

@@ -22,6 +22,7 @@ from ._health import install as _install_health
 from ._logger import get_logger
 from ._logsetup import quiet_client_errors
 from ._runtime import Runtime, settings_from_mapping
+from ._stop import STOP_KEY
 from .commands import COMMANDS
 from .exceptions import ServiceError, ServiceStartError
 from .hookspecs import compose
@@ -39,6 +40,7 @@ __all__ = [
     "App",
     "get_services",
     "get_settings",
+    "grace_deadline",
     "init_app",
     "run_server",
 ]
@@ -114,6 +116,19 @@ def init_app(
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_stopping)
     return app
+
+
+def grace_deadline(app: web.Application) -> float | None:
+    """When requests still running are cut: a ``loop.time()`` value, or ``None``.
+
+    Set by ``run_server`` when the graceful stop begins (the first SIGTERM / SIGINT, or the
+    end of ``run.drain_delay``), before the ``kaiju_app_stopping`` hooks run: the stop time
+    plus ``run.shutdown_timeout``. ``None`` before that, and under gunicorn or an app runner
+    of your own (aiohttp's ``shutdown_timeout`` applies there). A plugin that wants to answer
+    its own calls before the cut schedules it with ``loop.call_at(deadline - margin, ...)``.
+    """
+    stopper = app.get(STOP_KEY)
+    return None if stopper is None else stopper.grace_deadline
 
 
 def get_attrs(app: web.Application) -> dict[str, Any]:

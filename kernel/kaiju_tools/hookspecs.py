@@ -239,7 +239,8 @@ def kaiju_app_started(app: web.Application) -> Awaitable[None] | None:
 def kaiju_app_stopping(app: web.Application) -> Awaitable[None] | None:
     """Called when the app begins to stop (SIGTERM / SIGINT), before services stop.
 
-    The server has stopped accepting connections; in-flight requests are draining.
+    The server has stopped accepting connections; in-flight requests are draining. Under
+    ``run_server``, ``kaiju_tools.app.grace_deadline(app)`` says when they are cut.
     """
 
 

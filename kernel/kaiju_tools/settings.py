@@ -102,7 +102,8 @@ class ProjectSettings:
 _TOP = ("packages", "app", "run", "main", "etc", "services")
 _SERVICE_KEYS = ("cls", "name", "enabled", "required", "loglevel", "settings", "depends_on")
 _APP_ARGS = set(inspect.signature(web.Application).parameters) - {"self", "loop"} | {"debug"}
-_RUN_ARGS = set(inspect.signature(web.run_app).parameters) - {"app", "loop"} | {"drain_delay"}
+_RUN_ARGS = (set(inspect.signature(web.run_app).parameters) - {"app", "loop", "handle_signals"}
+             | {"drain_delay"})  # run_server handles the signals itself (docs/deployment.md)
 
 
 class _Checker:
