@@ -12,7 +12,11 @@ from kaiju_tools import init_app
 
 def test_scheduler_routes_are_plain_callables() -> None:
     scheduler = Scheduler()
-    assert scheduler.routes == {"list_tasks": scheduler.list_tasks}
+    assert scheduler.routes == {
+        "list_tasks": scheduler.list_tasks, "add_schedule": scheduler.add_schedule, "pause": scheduler.pause,
+        "resume": scheduler.resume, "reschedule": scheduler.reschedule,
+        "remove_schedule": scheduler.remove_schedule, "run_now": scheduler.run_now,
+    }
     assert not hasattr(scheduler, "permissions")  # the rpc plugin's default: system callers only
 
 

@@ -12,12 +12,16 @@ Each run of a ``cluster_wide=True`` task asks the app's lock provider
   the run is cancelled (``cancel_on_loss``), before the key can expire in the backend and
   another process start a run.
 - ``<prefix><task>:due:<n>`` -- taken once for due time number ``n`` and never released
-  (it expires after two intervals plus the TTL), so a process that comes late to the same
-  due time does not run it again.
+  (it expires after two periods plus the TTL), so a process that comes late to the same
+  due time does not run it again. A task kept in a schedule store (a schedule added at run
+  time) claims ``n`` in the store instead (:meth:`ScheduleStore.claim`, greater than the
+  last claimed number), which also holds across a restart of every process.
 
-Due times of cluster-wide tasks are aligned on the wall clock (``offset + n * interval``
-Unix seconds), so every process computes the same ``n`` for the same due time. Without
-the lock (provider error), the run is skipped and logged: it never runs unguarded.
+A due time is numbered by its wall-clock instant in Unix milliseconds: interval tasks are
+aligned on the wall clock (``offset + k * interval`` Unix seconds), ``cron`` / ``at`` due
+times are wall-clock instants already, so every process computes the same ``n`` for the
+same due time. Without the lock (provider error), the run is skipped and logged: it never
+runs unguarded.
 """
 
 from __future__ import annotations
@@ -48,14 +52,17 @@ class ClusterGuard:
     :param offset: the wall-clock phase of the task's due times, in seconds
     :param ttl: the running lock's time to live, in seconds
     :param cancel_on_loss: cancel a run when its lock's lease is lost
+    :param claim: ``await claim(n) -> bool`` claims due time ``n`` in a schedule store
+        (instead of the due-time lock)
     :raises ValueError: ``ttl`` too short for the provider's safety margin
     """
 
-    __slots__ = ("cancel_on_loss", "logger", "margin", "offset", "provider", "run_key", "slot_prefix", "slot_ttl",
-                 "ttl")
+    __slots__ = ("cancel_on_loss", "claim", "logger", "margin", "offset", "provider", "run_key", "slot_prefix",
+                 "slot_ttl", "ttl")
 
     def __init__(self, provider: Any, prefix: str, task_name: str, interval: float, offset: float,
-                 ttl: float, logger: Any, cancel_on_loss: bool = True) -> None:
+                 ttl: float, logger: Any, cancel_on_loss: bool = True,
+                 claim: Callable[[int], Awaitable[bool]] | None = None) -> None:
         self.provider = provider
         self.run_key = f"{prefix}{task_name}:running"
         self.slot_prefix = f"{prefix}{task_name}:due:"
@@ -63,18 +70,22 @@ class ClusterGuard:
         self.ttl = ttl
         self.margin = Lease.margin_of(provider, self.run_key, ttl)
         self.cancel_on_loss = cancel_on_loss
-        self.slot_ttl = 2 * interval + ttl
+        self.slot_ttl = 2 * min(interval, 86400.0) + ttl
         self.logger = logger
+        self.claim = claim
 
-    def slot(self, grid_wall: float, interval: float) -> int:
-        """The number of the due time at Unix time ``grid_wall`` (the nearest one)."""
-        return math.floor((grid_wall - self.offset) / interval + 0.5)
+    def slot(self, grid_wall: float, interval: float | None) -> int:
+        """The number of the due time at Unix time ``grid_wall`` (of an interval task: the
+        nearest one on its grid): its Unix time in milliseconds."""
+        if interval is not None:
+            grid_wall = self.offset + math.floor((grid_wall - self.offset) / interval + 0.5) * interval
+        return math.floor(grid_wall * 1000 + 0.5)
 
-    async def run(self, task: ScheduledTask, grid_wall: float,
+    async def run(self, task: ScheduledTask, grid_wall: float | None,
                   body: Callable[[ScheduledTask], Awaitable[None]]) -> None:
-        """Run ``body(task)`` if this process wins the due time at ``grid_wall``."""
-        assert task.interval is not None  # cluster-wide tasks are interval tasks (refused otherwise)
-        slot = self.slot(grid_wall, task.interval)
+        """Run ``body(task)`` if this process wins the due time at ``grid_wall`` (``None``: a
+        run-now, which only needs the running lock)."""
+        slot = -1 if grid_wall is None else self.slot(grid_wall, task.interval)
         provider = self.provider
         sent = asyncio.get_running_loop().time()
         try:
@@ -92,7 +103,12 @@ class ClusterGuard:
         lease.start()
         try:
             try:
-                first = await provider.acquire(f"{self.slot_prefix}{slot}", ttl=self.slot_ttl)
+                if grid_wall is None:
+                    first = "run-now"
+                elif self.claim is not None:
+                    first = await self.claim(slot) or None
+                else:
+                    first = await provider.acquire(f"{self.slot_prefix}{slot}", ttl=self.slot_ttl)
             except Exception as exc:  # noqa: BLE001
                 self._no_lock(task, slot, exc)
                 return

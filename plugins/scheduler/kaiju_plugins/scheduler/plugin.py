@@ -40,15 +40,19 @@ def kaiju_app_created(app: Any) -> None:
     cache the answer: services schedule tasks in ``init()``, after the app has frozen."""
     from kaiju_tools.app import get_services
     from kaiju_tools.locks import get_lock_provider
+    from kaiju_tools.schedules import get_schedule_store
 
     if any(isinstance(s, Scheduler) for s in get_services(app)):
         get_lock_provider(app)
+        get_schedule_store(app)
 
 
 @hookimpl
-def kaiju_app_started(app: Any) -> None:
-    """Start the schedulers of the app: tasks begin once every service has started."""
+async def kaiju_app_started(app: Any) -> None:
+    """Restore the schedules of the app's schedule store and start the schedulers of the
+    app: tasks begin once every service has started."""
     for scheduler in _schedulers(app):
+        await scheduler.restore()
         scheduler.start()
 
 

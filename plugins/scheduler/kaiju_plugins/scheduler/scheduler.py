@@ -17,6 +17,7 @@ from kaiju_tools.services import ContextableService
 from . import _validate as check
 from ._cluster import ClusterGuard, default_lock_ttl
 from ._config_tasks import locate, parse_tasks, schedule_declared
+from ._dynamic import DynamicSchedules
 from ._engine import Engine
 from ._errors import InvalidTaskError, NoLockProviderError
 from ._policy import ExecPolicy
@@ -27,7 +28,7 @@ __all__ = ["Scheduler"]
 _Policy = ExecPolicy  # annotations inside the class would see its ``ExecPolicy`` attribute
 
 
-class Scheduler(ContextableService):
+class Scheduler(DynamicSchedules, ContextableService):
     """Runs coroutine functions periodically inside the app.
 
     Enable it in the services block of the config (``- cls: Scheduler``) and discover it
@@ -88,6 +89,8 @@ class Scheduler(ContextableService):
         self.spread = spread
         self.cluster_prefix = cluster_prefix or f"scheduler:{_app_name(app)}:"
         self._tasks: dict[str, ScheduledTask] = {}
+        self._claims: dict[str, Callable[[int], Any]] = {}  # stored schedules claim due times in the store
+        self._specs: dict[str, dict[str, Any]] = {}  # schedules added at run time (add_schedule)
         self._engine = Engine(self.logger, spread=spread, long_run_intervals=float(long_run_intervals))
         self._initialized = False
         self._config_tasks = parse_tasks(tasks, functools.partial(locate, self))
@@ -191,9 +194,8 @@ class Scheduler(ContextableService):
         exec_policy = check.check_policy(policy, task_name)
         timeout = check.check_timeout(max_timeout, task_name)
         tries = check.check_retries(retries, task_name)
-        if seconds is None and (jitter or cluster_wide):
-            what = "jitter" if jitter else "cluster_wide"
-            raise InvalidTaskError(f"task {task_name!r}: {what} applies to interval= tasks only (not cron= / at=)")
+        if seconds is None and jitter:
+            raise InvalidTaskError(f"task {task_name!r}: jitter applies to interval= tasks only (not cron= / at=)")
         if cluster_wide is True and not coalesce:
             raise InvalidTaskError(f"task {task_name!r}: a cluster_wide task runs one due time at a time across "
                                    "processes, so it always coalesces; remove coalesce=False")
@@ -203,7 +205,9 @@ class Scheduler(ContextableService):
                 f"task {task_name!r}: run_at_start must be True or False, got {run_at_start!r}"
             )
         args, kwargs = check.check_params(method, params, task_name)
-        guard = self._cluster_guard(task_name, seconds or 0.0, cluster_wide, lock_ttl, cancel_on_lock_loss)
+        period = seconds if trigger is None else trigger.period()
+        guard = self._cluster_guard(task_name, period, cluster_wide, lock_ttl, cancel_on_lock_loss,
+                                    trigger is None)
         if task_name in self._tasks:
             old = self._tasks[task_name]
             example = f"name=f'{{self.service_name}}.{getattr(method, '__name__', 'job')}'"
@@ -234,7 +238,7 @@ class Scheduler(ContextableService):
         return task
 
     def _cluster_guard(self, task_name: str, interval: float, cluster_wide: Any,
-                       lock_ttl: Any, cancel_on_loss: Any) -> ClusterGuard | None:
+                       lock_ttl: Any, cancel_on_loss: Any, on_grid: bool = True) -> ClusterGuard | None:
         for key, value in (("cluster_wide", cluster_wide), ("cancel_on_lock_loss", cancel_on_loss)):
             if not isinstance(value, bool):
                 raise InvalidTaskError(f"task {task_name!r}: {key} must be True or False, got {value!r}")
@@ -249,10 +253,11 @@ class Scheduler(ContextableService):
                 "kaiju_lock_provider). Install kaiju-plugin-redis, list `redis` in `packages:` and add "
                 "`- cls: RedisService` and `- cls: RedisLocks` to `services:`; or drop cluster_wide=True "
                 "to run the task in every process")
-        offset = zlib.crc32(task_name.encode()) / 2**32 * interval if self.spread else 0.0
+        offset = zlib.crc32(task_name.encode()) / 2**32 * interval if self.spread and on_grid else 0.0
         try:
             return ClusterGuard(provider, self.cluster_prefix, task_name, interval, offset,
-                                default_lock_ttl(interval) if ttl is None else ttl, self.logger, cancel_on_loss)
+                                default_lock_ttl(interval) if ttl is None else ttl, self.logger, cancel_on_loss,
+                                self._claims.get(task_name))
         except ValueError as exc:  # the TTL does not fit the provider's safety margin
             raise InvalidTaskError(f"task {task_name!r}: lock_ttl={ttl!r}: {exc}") from None
 
@@ -267,6 +272,8 @@ class Scheduler(ContextableService):
                 f"scheduled: {', '.join(sorted(self._tasks)) or 'none'}"
             ) from None
         self._engine.remove(found)
+        self._specs.pop(name, None)
+        self._claims.pop(name, None)
         return found
 
     @property
@@ -283,11 +290,15 @@ class Scheduler(ContextableService):
 
     @property
     def routes(self) -> dict[str, Callable[..., Any]]:
-        """RPC routes, served by the rpc plugin when it is installed: ``<name>.list_tasks``.
+        """RPC routes, served by the rpc plugin when it is installed: ``<name>.list_tasks``
+        and the run-time schedule methods (``<name>.add_schedule``, ``pause``, ``resume``,
+        ``reschedule``, ``remove_schedule``, ``run_now``).
 
         No ``permissions`` are declared, so only system callers may call them.
         """
-        return {"list_tasks": self.list_tasks}
+        return {"list_tasks": self.list_tasks, "add_schedule": self.add_schedule, "pause": self.pause,
+                "resume": self.resume, "reschedule": self.reschedule, "remove_schedule": self.remove_schedule,
+                "run_now": self.run_now}
 
     # ---------------------------------------------------------------- lifecycle
 
