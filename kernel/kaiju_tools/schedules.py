@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from aiohttp import web
 
@@ -68,4 +68,4 @@ def get_schedule_store(app: web.Application) -> ScheduleStore | None:
             raise PluginError(f"kaiju_schedule_store returned {store!r}, which does not implement "
                               "kaiju_tools.schedules.ScheduleStore (save, delete, load, claim, claimed)")
         cached = _STORES[app] = _NONE if store is None else store
-    return None if cached is _NONE else cached  # type: ignore[no-any-return]
+    return None if cached is _NONE else cast("ScheduleStore", cached)

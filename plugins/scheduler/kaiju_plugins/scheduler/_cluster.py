@@ -102,6 +102,7 @@ class ClusterGuard:
             lease.cancel_on_loss()
         lease.start()
         try:
+            first: object
             try:
                 if grid_wall is None:
                     first = "run-now"

@@ -205,7 +205,7 @@ class Scheduler(DynamicSchedules, ContextableService):
                 f"task {task_name!r}: run_at_start must be True or False, got {run_at_start!r}"
             )
         args, kwargs = check.check_params(method, params, task_name)
-        period = seconds if trigger is None else trigger.period()
+        period = trigger.period() if trigger is not None else float(seconds or 0.0)
         guard = self._cluster_guard(task_name, period, cluster_wide, lock_ttl, cancel_on_lock_loss,
                                     trigger is None)
         if task_name in self._tasks:
