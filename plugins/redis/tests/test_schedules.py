@@ -192,3 +192,29 @@ def test_a_cron_schedule_runs_once_per_due_time_in_two_apps(redis_server: RedisS
     run(main())
     seconds = collections.Counter(round(t) for _, t in RUNS[key])
     assert max(seconds.values()) == 1, seconds
+
+
+def test_other_processes_apply_run_time_changes_within_sync_interval(redis_server: RedisServer) -> None:
+    prefix, key = f"sy-{uuid.uuid4().hex[:8]}:", uuid.uuid4().hex
+
+    async def main() -> None:
+        configs = [config(redis_server.url, prefix, key, who) for who in "ab"]
+        for each in configs:
+            each["services"][3]["settings"]["sync_interval"] = 0.1
+        runners = [await started_app(each) for each in configs]
+        one, other = (get_services(r.app).get("scheduler") for r in runners)
+        try:
+            await one.add_schedule("job", "ticker.tick", interval=0.1)
+            await until(lambda: "job" in other.tasks, "the other app schedules it")
+            await one.pause("job")
+            await until(lambda: not other.tasks["job"].enabled, "the other app pauses it")
+            await one.reschedule("job", cron="* * * * * *")
+            await until(lambda: other.tasks["job"].trigger is not None, "the other app reschedules it")
+            assert other.tasks["job"].enabled is False  # still paused
+            await one.remove_schedule("job")
+            await until(lambda: "job" not in other.tasks, "the other app removes it")
+        finally:
+            for runner in runners:
+                await runner.cleanup()
+
+    run(main())

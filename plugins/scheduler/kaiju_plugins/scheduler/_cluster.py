@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,21 @@ from kaiju_tools.locks import Lease
 if TYPE_CHECKING:
     from ._task import ScheduledTask
 
-__all__ = ["ClusterGuard", "default_lock_ttl"]
+__all__ = ["ClusterGuard", "default_lock_ttl", "lock_provider"]
+
+
+def lock_provider(app: Any) -> Any:
+    """The app's lock provider, or ``None`` (also without a kaiju app)."""
+    if app is None:
+        return None
+    from kaiju_tools.locks import get_lock_provider
+
+    with warnings.catch_warnings():  # asked after the app froze: aiohttp warns on caching
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return get_lock_provider(app)
+        except KeyError:  # an app the kernel did not build
+            return None
 
 
 def default_lock_ttl(interval: float) -> float:

@@ -12,6 +12,7 @@ runs it again; due times missed while no process ran are reached late, and
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -104,18 +105,32 @@ class DynamicSchedules:
         return {**task.info(self._engine.loop_to_wall()), "started": started}
 
     async def restore(self: Scheduler) -> int:  # type: ignore[misc]
-        """Schedule the schedules of the app's store (called when the scheduler starts in an
-        app); return how many. One that cannot be scheduled (its service is gone) is logged
-        and left in the store."""
+        """Make this process's run-time schedules those of the app's store (called when the
+        scheduler starts in an app, then every ``sync_interval`` seconds): add the stored ones
+        it lacks, apply changes made by other processes (pause, reschedule), drop the removed
+        ones; return how many were added or changed. One that cannot be scheduled (its
+        service is gone) is logged and left in the store."""
         store = self._store()
         if store is None:
             return 0
         specs = await store.load(self.cluster_prefix)
         claimed = await store.claimed(self.cluster_prefix)
+        for name in [n for n in self._specs if n not in specs and n in self._tasks]:
+            self.remove_task(name)  # removed by another process
         restored = 0
         for name in sorted(specs):
-            if name in self._tasks:
+            spec = {k: specs[name].get(k) for k in SPEC_KEYS} if isinstance(specs[name], dict) else specs[name]
+            if name in self._specs and self._specs[name] == spec:
                 continue
+            if name in self._specs and name in self._tasks:  # changed by another process
+                if _same_trigger(self._specs[name], spec):
+                    self._tasks[name].enabled = spec.get("enabled", True) is not False
+                    self._specs[name]["enabled"] = self._tasks[name].enabled
+                    restored += 1
+                    continue
+                self.remove_task(name)
+            elif name in self._tasks:
+                continue  # a task scheduled in code has this name: it wins
             try:
                 task = self._schedule_spec(name, specs[name])
             except InvalidTaskError as exc:
@@ -125,9 +140,19 @@ class DynamicSchedules:
             if name in claimed:
                 task._schedule.resume_after = claimed[name] / 1000
             restored += 1
-        if specs:
+        if restored:
             self.logger.info("stored schedules restored", restored=restored, stored=len(specs))
         return restored
+
+    async def _sync_loop(self: Scheduler, every: float) -> None:  # type: ignore[misc]
+        """Apply the store's changes every ``every`` seconds while the scheduler runs."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.restore()
+            except Exception as exc:  # noqa: BLE001 -- a store outage: keep the schedules, try again
+                self.logger.warning("schedule store not read: run-time schedules not synchronised",
+                                    error=f"{type(exc).__name__}: {exc}", retry_in=every)
 
     # ---------------------------------------------------------------- helpers
 
@@ -201,6 +226,10 @@ class DynamicSchedules:
         self._specs[name] = {k: spec.get(k) for k in SPEC_KEYS}
         self._specs[name]["enabled"] = task.enabled
         return task
+
+
+def _same_trigger(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    return all(old.get(k) == new.get(k) for k in SPEC_KEYS if k != "enabled")
 
 
 def _at(value: Any, name: str) -> datetime.datetime | None:

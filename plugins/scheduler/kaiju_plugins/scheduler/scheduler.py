@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import functools
 import math
-import warnings
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +15,7 @@ from kaiju_tools.exceptions import ConfigError, ConfigProblem
 from kaiju_tools.services import ContextableService
 
 from . import _validate as check
-from ._cluster import ClusterGuard, default_lock_ttl
+from ._cluster import ClusterGuard, default_lock_ttl, lock_provider
 from ._config_tasks import locate, parse_tasks, schedule_declared
 from ._dynamic import DynamicSchedules
 from ._engine import Engine
@@ -56,6 +56,8 @@ class Scheduler(DynamicSchedules, ContextableService):
     :param cluster_prefix: prefix of the lock keys of ``cluster_wide`` tasks (default
         ``scheduler:<app name>:``); processes of one app must share it, different apps
         sharing a lock backend must not
+    :param sync_interval: seconds between two reads of the app's schedule store, which
+        apply the run-time schedule changes made by other processes (none without a store)
     :param tasks: tasks declared in the config, scheduled in :meth:`init`: each a mapping
         with ``method: <service name>.<method name>`` and the keyword arguments of
         :meth:`schedule_task` (``at`` as an ISO 8601 string); checked here, so a bad entry
@@ -75,6 +77,7 @@ class Scheduler(DynamicSchedules, ContextableService):
         long_run_intervals: float = 3.0,
         cluster_prefix: str | None = None,
         tasks: list[dict[str, Any]] | None = None,
+        sync_interval: float = 5.0,
     ) -> None:
         ContextableService.__init__(self, app=app, logger=logger)
         if cluster_prefix is not None and (not isinstance(cluster_prefix, str) or not cluster_prefix):
@@ -85,6 +88,10 @@ class Scheduler(DynamicSchedules, ContextableService):
             self._bad_setting("shutdown_timeout", "a number of seconds >= 0", shutdown_timeout)
         if not _number_at_least(long_run_intervals, 1):
             self._bad_setting("long_run_intervals", "a number >= 1", long_run_intervals)
+        if not _number_at_least(sync_interval, 0) or not sync_interval:
+            self._bad_setting("sync_interval", "a number of seconds > 0", sync_interval)
+        self.sync_interval = float(sync_interval)
+        self._sync: asyncio.Task[None] | None = None
         self.shutdown_timeout = float(shutdown_timeout)
         self.spread = spread
         self.cluster_prefix = cluster_prefix or f"scheduler:{_app_name(app)}:"
@@ -245,7 +252,7 @@ class Scheduler(DynamicSchedules, ContextableService):
         ttl = check.check_lock_ttl(lock_ttl, cluster_wide, task_name)
         if not cluster_wide:
             return None
-        provider = _lock_provider(self.app)
+        provider = lock_provider(self.app)
         if provider is None:
             raise NoLockProviderError(
                 f"task {task_name!r} on scheduler {self.service_name!r}: cluster_wide=True needs a lock "
@@ -325,11 +332,19 @@ class Scheduler(DynamicSchedules, ContextableService):
         if self._engine.running:
             return
         self._engine.start(self._tasks.values())
+        if self._store() is not None and self._sync is None:
+            self._sync = asyncio.get_running_loop().create_task(self._sync_loop(self.sync_interval),
+                                                                name=f"scheduler:{self.service_name}:sync")
         self.logger.info("scheduler started", tasks=len(self._tasks))
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop scheduling; runs in progress get ``grace`` seconds (default
         ``shutdown_timeout``) to finish, then are cancelled and awaited."""
+        sync, self._sync = self._sync, None
+        if sync is not None:
+            sync.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sync
         if not self._engine.running:
             await self._engine.stop((), 0.0)  # waits for a stop in progress, if any
             return
@@ -359,20 +374,6 @@ def _app_name(app: Any) -> str:
         return str(get_settings(app).main.name)
     except Exception:  # noqa: BLE001 -- no kaiju app
         return "app"
-
-
-def _lock_provider(app: Any) -> Any:
-    """The app's lock provider, or ``None`` (also without a kaiju app)."""
-    if app is None:
-        return None
-    from kaiju_tools.locks import get_lock_provider
-
-    with warnings.catch_warnings():  # asked after the app froze: aiohttp warns on caching
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            return get_lock_provider(app)
-        except KeyError:  # an app the kernel did not build
-            return None
 
 
 def _number_at_least(value: Any, minimum: float) -> bool:
