@@ -1,6 +1,6 @@
 """The scheduler's kaiju plugin (entry point ``kaiju.plugins: scheduler``).
 
-Registers :class:`Scheduler`; starts every scheduler of an app when the app has started
+Registers :class:`Scheduler` and the ``tasks`` command; restores the stored schedules and starts every scheduler of an app when the app has started
 and stops them (grace period, then cancellation) when the app begins to stop, before
 the other services close.
 """
@@ -12,12 +12,14 @@ from typing import Any
 
 from kaiju_tools.hookspecs import hookimpl
 
+from ._commands import TasksCommand
 from .scheduler import Scheduler
 
 __all__ = [
     "kaiju_app_created",
     "kaiju_app_started",
     "kaiju_app_stopping",
+    "kaiju_register_commands",
     "kaiju_register_services",
 ]
 
@@ -32,6 +34,12 @@ def _schedulers(app: Any) -> list[Scheduler]:
 def kaiju_register_services() -> Iterable[type[Scheduler]]:
     """Add :class:`Scheduler` to the service class registry."""
     return [Scheduler]
+
+
+@hookimpl
+def kaiju_register_commands() -> Iterable[type[TasksCommand]]:
+    """Add the ``tasks`` command (list the app's scheduled tasks)."""
+    return [TasksCommand]
 
 
 @hookimpl
