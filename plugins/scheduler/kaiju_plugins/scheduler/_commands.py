@@ -21,7 +21,8 @@ class TasksCommand(Command):
     name = "tasks"
 
     @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:  # noqa: D102
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """``--json``: the listing as JSON."""
         parser.add_argument("--json", action="store_true", help="print the scheduler's list_tasks() as JSON")
 
     async def run(self, app: Any, args: argparse.Namespace) -> int | None:
