@@ -137,7 +137,7 @@ class DynamicSchedules:
                 self.logger.error("stored schedule not restored", schedule=name, error=str(exc),
                                   hint=f"fix the service or remove the schedule: remove_schedule({name!r})")
                 continue
-            if name in claimed:
+            if name in claimed and not self._engine.running:  # at start: resume where the cluster stopped
                 task._schedule.resume_after = claimed[name] / 1000
             restored += 1
         if restored:

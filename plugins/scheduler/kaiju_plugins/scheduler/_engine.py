@@ -333,8 +333,11 @@ class Engine:
         trigger = schedule.trigger
         assert trigger is not None
         passed = [due]  # due times passed by now (a blocked loop, a suspension, a clock step)
-        times = trigger.times_after(due)
-        following = next(times, None)
+        following = trigger.next_after(due)  # cached for tasks that share an expression
+        if following is not None and following <= wall:  # missed ones: through one cronsim iterator
+            times = trigger.times_after(following)
+            passed.append(following)
+            following = next(times, None)
         while following is not None and following <= wall:
             if len(passed) >= _MAX_PASSED:  # count no further: the clock jumped far
                 following = trigger.next_after(wall)
