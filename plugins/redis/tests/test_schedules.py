@@ -218,3 +218,46 @@ def test_other_processes_apply_run_time_changes_within_sync_interval(redis_serve
                 await runner.cleanup()
 
     run(main())
+
+
+def test_a_cron_task_in_code_can_be_cluster_wide(redis_server: RedisServer) -> None:
+    """Was refused ("cluster_wide applies to interval= tasks only"): due times are now numbered
+    by their wall-clock instant, so two apps run each cron due time once (over RedisLocks)."""
+    prefix = f"cc-{uuid.uuid4().hex[:8]}:"
+    runs: list[float] = []
+
+    async def tick() -> None:
+        runs.append(time.time())
+
+    async def main() -> list[Any]:
+        runners = [await started_app(settings(redis_server.url, {"cls": "RedisLocks", "settings": {"prefix": prefix}},
+                                              {"cls": "Scheduler"})) for _ in range(2)]
+        try:
+            tasks = [get_services(r.app).get("scheduler").schedule_task(tick, cron="* * * * * *", name="sec",
+                                                                        cluster_wide=True) for r in runners]
+            await until(lambda: len(runs) >= 3, "3 runs")
+        finally:
+            for runner in runners:
+                await runner.cleanup()
+        return tasks
+
+    tasks = run(main())
+    seconds = collections.Counter(round(t) for t in runs)
+    assert max(seconds.values()) == 1, seconds
+    assert sum(t.elsewhere for t in tasks) >= len(runs) - 1  # the other app saw each due time too
+
+
+def test_a_name_in_use_is_refused(redis_server: RedisServer) -> None:
+    prefix = f"nu-{uuid.uuid4().hex[:8]}:"
+
+    async def main() -> None:
+        runner = await started_app(config(redis_server.url, prefix, "nu"))
+        try:
+            scheduler = get_services(runner.app).get("scheduler")
+            await scheduler.add_schedule("one", "ticker.tick", interval=60)
+            with pytest.raises(InvalidTaskError, match="task 'one' is already scheduled on 'scheduler'"):
+                await scheduler.add_schedule("one", "ticker.tick", cron="* * * * *")
+        finally:
+            await runner.cleanup()
+
+    run(main())
