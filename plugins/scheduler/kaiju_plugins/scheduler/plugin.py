@@ -60,7 +60,12 @@ async def kaiju_app_started(app: Any) -> None:
     """Restore the schedules of the app's schedule store and start the schedulers of the
     app: tasks begin once every service has started."""
     for scheduler in _schedulers(app):
-        await scheduler.restore()
+        try:
+            await scheduler.restore()
+        except Exception as exc:  # noqa: BLE001 -- the store is down: start the other tasks, sync retries
+            scheduler.logger.error("stored schedules not restored: the schedule store failed",
+                                   error=f"{type(exc).__name__}: {exc}", retry_in=scheduler.sync_interval,
+                                   hint="check the store's backend (e.g. the Redis server)")
         scheduler.start()
 
 
