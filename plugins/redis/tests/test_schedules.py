@@ -261,3 +261,29 @@ def test_a_name_in_use_is_refused(redis_server: RedisServer) -> None:
             await runner.cleanup()
 
     run(main())
+
+
+def test_the_tasks_command_shows_stored_schedules_and_their_last_claimed_due_time(
+        redis_server: RedisServer, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from kaiju_plugins.scheduler._commands import TasksCommand
+
+    prefix, key = f"tc-{uuid.uuid4().hex[:8]}:", uuid.uuid4().hex
+
+    async def main() -> None:
+        runner = await started_app(config(redis_server.url, prefix, key))
+        try:
+            scheduler = get_services(runner.app).get("scheduler")
+            await scheduler.add_schedule("sec", "ticker.tick", cron="* * * * * *", tz="Europe/Berlin")
+            await until(lambda: len(RUNS[key]) >= 1, "a run")
+            await until(lambda: not scheduler.tasks["sec"].running, "the run ended")
+            assert await TasksCommand(None).run(runner.app, argparse.Namespace(json=False)) == 0  # type: ignore[arg-type]
+        finally:
+            await runner.cleanup()
+
+    run(main())
+    out = capsys.readouterr().out
+    assert "sec  (scheduler: enabled, WAIT, cluster-wide, stored)" in out
+    assert "trigger:  cron '* * * * * *' Europe/Berlin" in out
+    assert "last:     ok; last due claimed 20" in out and "counts:   runs 0" not in out

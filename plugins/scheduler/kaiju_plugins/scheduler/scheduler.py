@@ -269,7 +269,10 @@ class Scheduler(DynamicSchedules, ContextableService):
             raise InvalidTaskError(f"task {task_name!r}: lock_ttl={ttl!r}: {exc}") from None
 
     def remove_task(self, task: ScheduledTask | str) -> ScheduledTask:
-        """Unschedule a task (by object or name) for good; a run in progress finishes."""
+        """Unschedule a task (by object or name) for good; a run in progress finishes.
+
+        A run-time schedule kept in a schedule store is dropped in this process only (the next
+        sync brings it back): remove it with :meth:`remove_schedule`."""
         name = task.name if isinstance(task, ScheduledTask) else task
         try:
             found = self._tasks.pop(name)
