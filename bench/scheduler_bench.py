@@ -16,7 +16,15 @@ Lateness is ``start of the job's body - its due time`` where due times are
 runs recorded / due times passed during the run; CPU is process CPU time / wall time
 over the measured window (start-up and tear-down excluded).
 
-Run: ``python bench/scheduler_bench.py [--tasks 1000] [--seconds 5] [--reps 5] [--gc-freeze]``.
+Scenario ``cron`` (``--scenarios cron``; ``kaiju`` and ``asyncio`` only): N cron tasks due
+every minute, task ``i`` at second ``i % 60`` (``"<i % 60> * * * * *"``, the seconds field
+first), so about N / 60 tasks fall due at each wall-clock second. Lateness is ``start of the
+body - its wall-clock due time``; the baseline is one plain task per job sleeping until its
+next due second. Every task runs once a minute, so ``--seconds`` below 60 measures the due
+times of part of a minute (each second's N / 60 tasks alike).
+
+Run: ``python bench/scheduler_bench.py [--tasks 1000] [--seconds 5] [--reps 5] [--gc-freeze]``;
+cron: ``python bench/scheduler_bench.py --scenarios cron --tasks 10000 --seconds 65 --reps 3``.
 """
 
 from __future__ import annotations
@@ -31,11 +39,13 @@ import resource
 import statistics
 import subprocess
 import sys
+import time
 import zlib
 from typing import Any
 
 IMPLS = ("kaiju", "asyncio", "kaiju-same-phase", "asyncio-same-phase")
 SCENARIOS = ("fixed", "mixed")
+CRON_IMPLS = ("kaiju", "asyncio")
 
 
 def intervals(scenario: str, n: int) -> list[float]:
@@ -112,6 +122,69 @@ async def run_asyncio(ivs: list[float], seconds: float, spread: bool) -> dict[st
     return measure(rec, anchors, t0, t1, cpu1 - cpu0)
 
 
+class WallRecorder:
+    """Lateness of runs due at whole wall-clock seconds (the cron scenario)."""
+
+    def __init__(self) -> None:
+        self.late: list[float] = []
+
+    def record(self) -> None:
+        t = time.time()
+        self.late.append(t - math.floor(t))
+
+
+async def run_kaiju_cron(n: int, seconds: float) -> dict[str, Any]:
+    from kaiju_plugins.scheduler import Scheduler
+
+    scheduler = Scheduler(shutdown_timeout=1.0)
+    rec = WallRecorder()
+
+    async def job() -> None:
+        rec.record()
+
+    for i in range(n):
+        scheduler.schedule_task(job, cron=f"{i % 60} * * * * *", name=f"cron-{i}")
+    await scheduler.init()
+    return await measure_cron(rec, n, seconds, scheduler.close)
+
+
+async def run_asyncio_cron(n: int, seconds: float) -> dict[str, Any]:
+    rec = WallRecorder()
+    loop = asyncio.get_running_loop()
+
+    async def worker(second: int) -> None:
+        while True:
+            now = time.time()
+            due = math.floor(now) + 1
+            due += (second - due) % 60
+            await asyncio.sleep(due - time.time())
+            while time.time() < due:  # the loop's monotonic clock and the wall clock drift apart
+                await asyncio.sleep(due - time.time())
+            rec.record()
+
+    workers = [loop.create_task(worker(i % 60)) for i in range(n)]
+
+    async def stop() -> None:
+        for w in workers:
+            w.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+    return await measure_cron(rec, n, seconds, stop)
+
+
+async def measure_cron(rec: WallRecorder, n: int, seconds: float, stop: Any) -> dict[str, Any]:
+    w0 = time.time()
+    cpu0 = cpu_time()
+    await asyncio.sleep(seconds)
+    cpu1, w1 = cpu_time(), time.time()
+    await stop()
+    ideal = sum(1 for s in range(math.floor(w0) + 1, math.floor(w1) + 1) for _ in range(n // 60 + (s % 60 < n % 60)))
+    late = sorted(rec.late)
+    pick = lambda q: late[min(len(late) - 1, int(q * len(late)))] * 1e3
+    return {"p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": late[-1] * 1e3, "fired": len(late) / ideal,
+            "cpu": (cpu1 - cpu0) / (w1 - w0), "runs": len(late), "ideal": ideal}
+
+
 def measure(
     rec: Recorder, anchors: list[tuple[float, float]], t0: float, t1: float, cpu: float
 ) -> dict[str, Any]:
@@ -137,6 +210,10 @@ def child(impl: str, scenario: str, n: int, seconds: float, gc_freeze: bool) -> 
 
         gc.freeze()
 
+    if scenario == "cron":
+        cron_runner = run_kaiju_cron if impl == "kaiju" else run_asyncio_cron
+        print(json.dumps(asyncio.run(cron_runner(n, seconds))))
+        return
     ivs = intervals(scenario, n)
     spread = not impl.endswith("same-phase")
     runner = run_kaiju if impl.startswith("kaiju") else run_asyncio
@@ -148,18 +225,20 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--impls", default=",".join(IMPLS))
+    parser.add_argument("--impls", default=None, help=f"default {','.join(IMPLS)}; cron: {','.join(CRON_IMPLS)}")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="fixed,mixed (default) or cron")
     parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after imports in every child")
     parser.add_argument("--child", nargs=2, metavar=("IMPL", "SCENARIO"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1], args.tasks, args.seconds, args.gc_freeze)
         return
-    impls = args.impls.split(",")
+    scenarios = args.scenarios.split(",")
+    impls = (args.impls or ",".join(CRON_IMPLS if scenarios == ["cron"] else IMPLS)).split(",")
     load_before = os.getloadavg()
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for rep in range(args.reps):  # interleaved, so that machine noise hits every implementation
-        for scenario in SCENARIOS:
+        for scenario in scenarios:
             for impl in impls:
                 out = subprocess.run(
                     [
@@ -189,7 +268,7 @@ def main() -> None:
     )
     print("| scenario | implementation | lateness p50 | p99 | max | fired | CPU | CPU vs asyncio |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for scenario in SCENARIOS:
+    for scenario in scenarios:
         for impl in impls:
             rows = results[(scenario, impl)]
             med = {

@@ -431,6 +431,64 @@ def test_hook_kaiju_lock_provider() -> None:
     assert (token, again, by_stranger) == ("t0", None, False)
 
 
+class MemorySchedules:
+    """A schedule store for one process (enough to test the interface)."""
+
+    def __init__(self) -> None:
+        self.specs: dict[str, dict[str, object]] = {}
+        self.last: dict[str, int] = {}
+
+    async def save(self, namespace: str, name: str, spec: dict[str, object]) -> None:
+        self.specs[name] = dict(spec)
+
+    async def delete(self, namespace: str, name: str) -> bool:
+        self.last.pop(name, None)
+        return self.specs.pop(name, None) is not None
+
+    async def load(self, namespace: str) -> dict[str, dict[str, object]]:
+        return dict(self.specs)
+
+    async def claim(self, namespace: str, name: str, due: int) -> bool:
+        if due <= self.last.get(name, -1):
+            return False
+        self.last[name] = due
+        return True
+
+    async def claimed(self, namespace: str) -> dict[str, int]:
+        return dict(self.last)
+
+
+def test_hook_kaiju_schedule_store() -> None:
+    from kaiju_tools.exceptions import PluginError
+    from kaiju_tools.schedules import ScheduleStore, get_schedule_store
+
+    store = MemorySchedules()
+
+    class Provides:
+        @hookimpl
+        def kaiju_schedule_store(self, app: web.Application) -> object:
+            return store
+
+    app = init_app(settings_from_mapping({}, make_plugins(Provides())))
+    found = get_schedule_store(app)
+    assert found is store and isinstance(found, ScheduleStore)
+    assert get_schedule_store(app) is store  # asked once, cached
+    assert get_schedule_store(init_app(settings_from_mapping({}, make_plugins()))) is None
+
+    async def use() -> list[bool]:
+        return [await found.claim("ns", "job", 5), await found.claim("ns", "job", 5), await found.claim("ns", "job", 6)]
+
+    assert asyncio.run(use()) == [True, False, True]  # each due time once
+
+    class Wrong:
+        @hookimpl
+        def kaiju_schedule_store(self) -> object:
+            return object()
+
+    with pytest.raises(PluginError, match="does not implement kaiju_tools.schedules.ScheduleStore"):
+        get_schedule_store(init_app(settings_from_mapping({}, make_plugins(Wrong()))))
+
+
 def test_without_a_lock_provider_there_is_none() -> None:
     from kaiju_tools.locks import get_lock_provider
 

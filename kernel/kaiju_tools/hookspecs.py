@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .exceptions import ConfigProblem
     from .health import HealthCheck
     from .locks import LockProvider
+    from .schedules import ScheduleStore
     from .services import Service
 
 __all__ = [
@@ -196,6 +197,21 @@ def kaiju_lock_provider(app: web.Application) -> LockProvider | None:
 
     Plugins depend on the interface, never on the plugin that provides it (the Redis
     plugin provides one; the scheduler uses it for tasks that run in one process only).
+    """
+
+
+@hookspec(firstresult=True)
+def kaiju_schedule_store(app: web.Application) -> ScheduleStore | None:
+    """Return the app's schedule store, or ``None``.
+
+    :param app: the application
+    :return: an object implementing :class:`kaiju_tools.schedules.ScheduleStore`; the first
+        plugin that returns one wins (``firstresult``). Called once per app, when a service
+        first asks :func:`kaiju_tools.schedules.get_schedule_store` for it.
+
+    The scheduler keeps schedules added at run time there (restored when a process starts)
+    and claims each due time of a stored schedule there, so that it runs once across every
+    process sharing the store, also across restarts (the Redis plugin provides one).
     """
 
 

@@ -12,7 +12,11 @@ from kaiju_tools import init_app
 
 def test_scheduler_routes_are_plain_callables() -> None:
     scheduler = Scheduler()
-    assert scheduler.routes == {"list_tasks": scheduler.list_tasks}
+    assert scheduler.routes == {
+        "list_tasks": scheduler.list_tasks, "add_schedule": scheduler.add_schedule, "pause": scheduler.pause,
+        "resume": scheduler.resume, "reschedule": scheduler.reschedule,
+        "remove_schedule": scheduler.remove_schedule, "run_now": scheduler.run_now,
+    }
     assert not hasattr(scheduler, "permissions")  # the rpc plugin's default: system callers only
 
 
@@ -55,3 +59,62 @@ def test_list_tasks_over_json_rpc(run: Any) -> None:
         assert [t["name"] for t in body["result"]] == ["nightly"]
 
     run(main())
+
+
+
+
+def test_admin_methods_over_json_rpc(run: Any) -> None:
+    pytest.importorskip("kaiju_plugins.rpc", reason="the RPC routes need kaiju-plugin-rpc")
+    from kaiju_tools import SERVICE_CLASS_REGISTRY, ContextableService
+    from kaiju_tools.http import JSONRPCView
+
+    calls: list[str] = []
+
+    class Ping(ContextableService):
+        service_name = "ping"
+
+        async def ping(self) -> None:
+            calls.append("ping")
+
+    if "Ping" not in SERVICE_CLASS_REGISTRY:
+        SERVICE_CLASS_REGISTRY.register(Ping)
+
+    async def main() -> list[Any]:
+        app = init_app({"main": {"name": "t"}, "services": [
+            {"cls": "Scheduler"}, {"cls": "Ping"},
+            {"cls": "JSONRPCServer", "name": "rpc", "settings": {"enable_permissions": False}},
+        ]})  # fmt: skip
+        app.router.add_route("*", "/rpc", JSONRPCView)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        answers = []
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            async with ClientSession() as session:
+                for i, (method, params) in enumerate([
+                    ("scheduler.add_schedule", {"name": "p", "method": "ping.ping", "cron": "0 3 * * *"}),
+                    ("scheduler.pause", {"name": "p"}),
+                    ("scheduler.resume", {"name": "p"}),
+                    ("scheduler.reschedule", {"name": "p", "interval": 3600}),
+                    ("scheduler.run_now", {"name": "p"}),
+                    ("scheduler.list_tasks", None),
+                    ("scheduler.remove_schedule", {"name": "p"}),
+                    ("scheduler.pause", {"name": "p"}),
+                ]):
+                    body = {"jsonrpc": "2.0", "id": i, "method": method, **({"params": params} if params else {})}
+                    resp = await session.post(f"http://127.0.0.1:{port}/rpc", json=body)
+                    answers.append(await resp.json())
+        finally:
+            await runner.cleanup()
+        return answers
+
+    added, paused, resumed, moved, ran, listed, removed, gone = run(main())
+    assert added["result"]["cron"] == "0 3 * * *" and added["result"]["next_run"] is not None
+    assert paused["result"]["enabled"] is False and resumed["result"]["enabled"] is True
+    assert moved["result"]["interval"] == 3600 and moved["result"]["cron"] is None
+    assert ran["result"]["started"] is True and calls == ["ping"]
+    assert [t["name"] for t in listed["result"]] == ["p"]
+    assert removed["result"] is True
+    assert "error" in gone and "no task 'p'" in str(gone["error"])

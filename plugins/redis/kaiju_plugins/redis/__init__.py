@@ -8,6 +8,7 @@ from ._errors import LockLost, LockNotAcquired, RedisPluginError, RedisUnavailab
 from ._held import HeldLock
 from .cache import RedisCache
 from .locks import RedisLocks
+from .schedules import RedisSchedules
 from .service import RedisService
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "RedisCache",
     "RedisLocks",
     "RedisPluginError",
+    "RedisSchedules",
     "RedisService",
     "RedisUnavailableError",
 ]

@@ -2,7 +2,8 @@
 lists ``redis`` or ``kaiju-plugin-redis``).
 
 Registers :class:`RedisService`, :class:`RedisLocks` and :class:`RedisCache`; contributes a
-readiness check per Redis service; provides the app's lock provider (its ``RedisLocks``).
+readiness check per Redis service; provides the app's lock provider (its ``RedisLocks``) and
+schedule store (its ``RedisSchedules``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,16 @@ from kaiju_tools.hookspecs import hookimpl
 
 from .cache import RedisCache
 from .locks import RedisLocks
+from .schedules import RedisSchedules
 from .service import RedisService
 
-__all__ = ["kaiju_app_created", "kaiju_lock_provider", "kaiju_register_health_checks", "kaiju_register_services"]
+__all__ = [
+    "kaiju_app_created",
+    "kaiju_lock_provider",
+    "kaiju_register_health_checks",
+    "kaiju_register_services",
+    "kaiju_schedule_store",
+]
 
 
 def _services(app: Any, cls: type) -> list[Any]:
@@ -29,7 +37,7 @@ def _services(app: Any, cls: type) -> list[Any]:
 @hookimpl
 def kaiju_register_services() -> Iterable[type]:
     """Add the plugin's service classes to the registry."""
-    return [RedisService, RedisLocks, RedisCache]
+    return [RedisService, RedisLocks, RedisCache, RedisSchedules]
 
 
 @hookimpl
@@ -54,6 +62,13 @@ def kaiju_lock_provider(app: Any) -> RedisLocks | None:
 
 
 @hookimpl
+def kaiju_schedule_store(app: Any) -> RedisSchedules | None:
+    """The app's first :class:`RedisSchedules` service (``None`` when none is configured)."""
+    found = _services(app, RedisSchedules)
+    return found[0] if found else None
+
+
+@hookimpl
 def kaiju_app_created(app: Any) -> None:
     """Cache the app's lock provider now: services ask for it in ``init()``, when the app
     has frozen and can no longer store it (aiohttp warns on changes after freezing)."""
@@ -61,3 +76,7 @@ def kaiju_app_created(app: Any) -> None:
         from kaiju_tools.locks import get_lock_provider
 
         get_lock_provider(app)
+    if _services(app, RedisSchedules):
+        from kaiju_tools.schedules import get_schedule_store
+
+        get_schedule_store(app)

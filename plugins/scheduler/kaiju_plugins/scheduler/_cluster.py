@@ -12,18 +12,23 @@ Each run of a ``cluster_wide=True`` task asks the app's lock provider
   the run is cancelled (``cancel_on_loss``), before the key can expire in the backend and
   another process start a run.
 - ``<prefix><task>:due:<n>`` -- taken once for due time number ``n`` and never released
-  (it expires after two intervals plus the TTL), so a process that comes late to the same
-  due time does not run it again.
+  (it expires after two periods plus the TTL), so a process that comes late to the same
+  due time does not run it again. A task kept in a schedule store (a schedule added at run
+  time) claims ``n`` in the store instead (:meth:`ScheduleStore.claim`, greater than the
+  last claimed number), which also holds across a restart of every process.
 
-Due times of cluster-wide tasks are aligned on the wall clock (``offset + n * interval``
-Unix seconds), so every process computes the same ``n`` for the same due time. Without
-the lock (provider error), the run is skipped and logged: it never runs unguarded.
+A due time is numbered by its wall-clock instant in Unix milliseconds: interval tasks are
+aligned on the wall clock (``offset + k * interval`` Unix seconds), ``cron`` / ``at`` due
+times are wall-clock instants already, so every process computes the same ``n`` for the
+same due time. Without the lock (provider error), the run is skipped and logged: it never
+runs unguarded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +37,21 @@ from kaiju_tools.locks import Lease
 if TYPE_CHECKING:
     from ._task import ScheduledTask
 
-__all__ = ["ClusterGuard", "default_lock_ttl"]
+__all__ = ["ClusterGuard", "default_lock_ttl", "lock_provider"]
+
+
+def lock_provider(app: Any) -> Any:
+    """The app's lock provider, or ``None`` (also without a kaiju app)."""
+    if app is None:
+        return None
+    from kaiju_tools.locks import get_lock_provider
+
+    with warnings.catch_warnings():  # asked after the app froze: aiohttp warns on caching
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return get_lock_provider(app)
+        except KeyError:  # an app the kernel did not build
+            return None
 
 
 def default_lock_ttl(interval: float) -> float:
@@ -48,14 +67,17 @@ class ClusterGuard:
     :param offset: the wall-clock phase of the task's due times, in seconds
     :param ttl: the running lock's time to live, in seconds
     :param cancel_on_loss: cancel a run when its lock's lease is lost
+    :param claim: ``await claim(n) -> bool`` claims due time ``n`` in a schedule store
+        (instead of the due-time lock)
     :raises ValueError: ``ttl`` too short for the provider's safety margin
     """
 
-    __slots__ = ("cancel_on_loss", "logger", "margin", "offset", "provider", "run_key", "slot_prefix", "slot_ttl",
-                 "ttl")
+    __slots__ = ("cancel_on_loss", "claim", "logger", "margin", "offset", "provider", "run_key", "slot_prefix",
+                 "slot_ttl", "ttl")
 
     def __init__(self, provider: Any, prefix: str, task_name: str, interval: float, offset: float,
-                 ttl: float, logger: Any, cancel_on_loss: bool = True) -> None:
+                 ttl: float, logger: Any, cancel_on_loss: bool = True,
+                 claim: Callable[[int], Awaitable[bool]] | None = None) -> None:
         self.provider = provider
         self.run_key = f"{prefix}{task_name}:running"
         self.slot_prefix = f"{prefix}{task_name}:due:"
@@ -63,18 +85,22 @@ class ClusterGuard:
         self.ttl = ttl
         self.margin = Lease.margin_of(provider, self.run_key, ttl)
         self.cancel_on_loss = cancel_on_loss
-        self.slot_ttl = 2 * interval + ttl
+        self.slot_ttl = 2 * min(interval, 86400.0) + ttl
         self.logger = logger
+        self.claim = claim
 
-    def slot(self, grid_wall: float, interval: float) -> int:
-        """The number of the due time at Unix time ``grid_wall`` (the nearest one)."""
-        return math.floor((grid_wall - self.offset) / interval + 0.5)
+    def slot(self, grid_wall: float, interval: float | None) -> int:
+        """The number of the due time at Unix time ``grid_wall`` (of an interval task: the
+        nearest one on its grid): its Unix time in milliseconds."""
+        if interval is not None:
+            grid_wall = self.offset + math.floor((grid_wall - self.offset) / interval + 0.5) * interval
+        return math.floor(grid_wall * 1000 + 0.5)
 
-    async def run(self, task: ScheduledTask, grid_wall: float,
+    async def run(self, task: ScheduledTask, grid_wall: float | None,
                   body: Callable[[ScheduledTask], Awaitable[None]]) -> None:
-        """Run ``body(task)`` if this process wins the due time at ``grid_wall``."""
-        assert task.interval is not None  # cluster-wide tasks are interval tasks (refused otherwise)
-        slot = self.slot(grid_wall, task.interval)
+        """Run ``body(task)`` if this process wins the due time at ``grid_wall`` (``None``: a
+        run-now, which only needs the running lock)."""
+        slot = -1 if grid_wall is None else self.slot(grid_wall, task.interval)
         provider = self.provider
         sent = asyncio.get_running_loop().time()
         try:
@@ -91,8 +117,14 @@ class ClusterGuard:
             lease.cancel_on_loss()
         lease.start()
         try:
+            first: object
             try:
-                first = await provider.acquire(f"{self.slot_prefix}{slot}", ttl=self.slot_ttl)
+                if grid_wall is None:
+                    first = "run-now"
+                elif self.claim is not None:
+                    first = await self.claim(slot) or None
+                else:
+                    first = await provider.acquire(f"{self.slot_prefix}{slot}", ttl=self.slot_ttl)
             except Exception as exc:  # noqa: BLE001
                 self._no_lock(task, slot, exc)
                 return

@@ -119,6 +119,19 @@ class Engine:
         schedule.removed = True
         self._unschedule(schedule)
 
+    def run_now(self, task: ScheduledTask) -> bool:
+        """Start a run of ``task`` at once, off its due times; ``False`` when the engine is not
+        running or a run of the task is going."""
+        schedule = task._schedule
+        if not self.running or schedule.run is not None or schedule.removed:
+            return False
+        assert self._loop is not None
+        schedule.run_grid = self._loop.time()
+        schedule.run_wall = self.wall()
+        schedule.manual = True
+        self._runner.start(schedule)
+        return True
+
     @staticmethod
     def _unschedule(schedule: Schedule) -> None:
         schedule.seq = -1
@@ -149,12 +162,18 @@ class Engine:
             schedule.anchor = now
             if task.run_at_start:
                 schedule.run_grid = now
+                schedule.run_wall = self.wall()
                 self._runner.start(schedule)
             self._arm_wall(schedule, now, first=first)
             return
         if task.cluster is not None:  # due times on the wall clock: the same in every process
-            schedule.anchor = anchor = now - (self.wall() - task.cluster.offset) % interval
-            self._push(schedule, anchor + interval)
+            wall = self.wall()
+            schedule.anchor = anchor = now - (wall - task.cluster.offset) % interval
+            missed = 0
+            if schedule.resume_after is not None:  # restored: due times after the last claimed one
+                missed = min(int((wall - (now - anchor) - schedule.resume_after) / interval + 0.5), _MAX_PASSED)
+                schedule.resume_after = None
+            self._push(schedule, anchor - (missed - 1) * interval if missed > 0 else anchor + interval)
             if task.run_at_start:  # the current period, unless another process ran it
                 schedule.run_grid = anchor
                 self._runner.start(schedule)
@@ -295,7 +314,11 @@ class Engine:
         """Push the next wall-clock due time of a ``cron=`` / ``at=`` task (if any)."""
         assert schedule.trigger is not None
         wall = self.wall()
-        due = schedule.trigger.first_due(wall) if first else schedule.trigger.next_after(wall)
+        if schedule.resume_after is not None:  # restored: from the last claimed due time on
+            due = schedule.trigger.next_after(schedule.resume_after)
+            schedule.resume_after = None
+        else:
+            due = schedule.trigger.first_due(wall) if first else schedule.trigger.next_after(wall)
         if due is not None:
             schedule.due_wall = due
             self._push(schedule, now + (due - wall))
@@ -310,8 +333,11 @@ class Engine:
         trigger = schedule.trigger
         assert trigger is not None
         passed = [due]  # due times passed by now (a blocked loop, a suspension, a clock step)
-        times = trigger.times_after(due)
-        following = next(times, None)
+        following = trigger.next_after(due)  # cached for tasks that share an expression
+        if following is not None and following <= wall:  # missed ones: through one cronsim iterator
+            times = trigger.times_after(following)
+            passed.append(following)
+            following = next(times, None)
         while following is not None and following <= wall:
             if len(passed) >= _MAX_PASSED:  # count no further: the clock jumped far
                 following = trigger.next_after(wall)
@@ -336,12 +362,14 @@ class Engine:
         runs = self._misfires.account(schedule, now, len(passed), ok, wall - due)
         if not runs:
             return
+        schedule.run_wall = passed[-1]  # the number of a cluster-wide run: its latest due time
         run = schedule.run
         if run is None:
             schedule.run_grid = now
             self._runner.start(schedule)
             schedule.backlog += runs - 1
             return
+        schedule.pending_grid = now
         self._busy(schedule, run, now, runs)
 
     # ---------------------------------------------------------------- stop

@@ -81,7 +81,14 @@ class Runner:
         try:
             if task.cluster is not None:
                 assert self.loop is not None
-                grid_wall = schedule.run_grid + time.time() - self.loop.time()
+                grid_wall: float | None
+                if schedule.manual:  # run-now: no due time to claim
+                    schedule.manual = False
+                    grid_wall = None
+                elif schedule.trigger is not None:
+                    grid_wall = schedule.run_wall
+                else:
+                    grid_wall = schedule.run_grid + time.time() - self.loop.time()
                 await task.cluster.run(task, grid_wall, self.body)
             elif task.retries or task.max_timeout is not None:
                 await self._attempts(task)

@@ -37,16 +37,19 @@ class Schedule:
         "grid",
         "interval",
         "jitter",
+        "manual",
         "next_run",
         "owner",
         "pending",
         "pending_grid",
         "plain",
         "removed",
+        "resume_after",
         "run",
         "run_grid",
         "run_name",
         "run_started",
+        "run_wall",
         "seq",
         "task",
         "trigger",
@@ -82,6 +85,13 @@ class Schedule:
         self.run_started = 0.0
         #: the running time at which the next "still running" warning is due
         self.warn_at = 0.0
+        #: a stored schedule restored at start: the Unix time of its last claimed due time
+        #: (due times after it, missed while no process ran, are reached late: grace decides)
+        self.resume_after: float | None = None
+        #: the Unix time of the due time the run of a ``cron=`` / ``at=`` task is for
+        self.run_wall = 0.0
+        #: the run being started is a run-now (no due time: a cluster-wide one claims none)
+        self.manual = False
         self.pending = False
         self.removed = False
         self.cancelling = False

@@ -35,6 +35,9 @@ ALIASES = {
 """The ``@name`` shorthands accepted for ``cron=`` (``@reboot`` has no meaning here)."""
 
 _EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+_NEXT: dict[tuple[str, datetime.tzinfo, int], float] = {}
+"""Next due times by (expression, zone, whole second): computed once for all tasks sharing them."""
+_NEXT_MAX = 65536
 
 
 def parse_tz(value: object) -> datetime.tzinfo:
@@ -122,8 +125,16 @@ class CronTrigger(Trigger):
         self.tz = tz
 
     def next_after(self, wall: float) -> float | None:
-        start = datetime.datetime.fromtimestamp(wall, self.tz)
-        return next(CronSim(self.expr, start)).timestamp()
+        # Cron due times are whole seconds, so the next one after ``wall`` is the next one after
+        # its whole second: tasks sharing an expression and a zone share one computation.
+        second = math.floor(wall)
+        key = (self.expr, self.tz, second)
+        due = _NEXT.get(key)
+        if due is None:
+            if len(_NEXT) >= _NEXT_MAX:
+                _NEXT.clear()
+            due = _NEXT[key] = next(CronSim(self.expr, datetime.datetime.fromtimestamp(second, self.tz))).timestamp()
+        return due
 
     def times_after(self, wall: float) -> Iterator[float]:
         for due in CronSim(self.expr, datetime.datetime.fromtimestamp(wall, self.tz)):

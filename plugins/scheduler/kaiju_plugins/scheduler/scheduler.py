@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import functools
 import math
-import warnings
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -15,8 +15,9 @@ from kaiju_tools.exceptions import ConfigError, ConfigProblem
 from kaiju_tools.services import ContextableService
 
 from . import _validate as check
-from ._cluster import ClusterGuard, default_lock_ttl
+from ._cluster import ClusterGuard, default_lock_ttl, lock_provider
 from ._config_tasks import locate, parse_tasks, schedule_declared
+from ._dynamic import DynamicSchedules
 from ._engine import Engine
 from ._errors import InvalidTaskError, NoLockProviderError
 from ._policy import ExecPolicy
@@ -27,7 +28,7 @@ __all__ = ["Scheduler"]
 _Policy = ExecPolicy  # annotations inside the class would see its ``ExecPolicy`` attribute
 
 
-class Scheduler(ContextableService):
+class Scheduler(DynamicSchedules, ContextableService):
     """Runs coroutine functions periodically inside the app.
 
     Enable it in the services block of the config (``- cls: Scheduler``) and discover it
@@ -55,6 +56,8 @@ class Scheduler(ContextableService):
     :param cluster_prefix: prefix of the lock keys of ``cluster_wide`` tasks (default
         ``scheduler:<app name>:``); processes of one app must share it, different apps
         sharing a lock backend must not
+    :param sync_interval: seconds between two reads of the app's schedule store, which
+        apply the run-time schedule changes made by other processes (none without a store)
     :param tasks: tasks declared in the config, scheduled in :meth:`init`: each a mapping
         with ``method: <service name>.<method name>`` and the keyword arguments of
         :meth:`schedule_task` (``at`` as an ISO 8601 string); checked here, so a bad entry
@@ -74,6 +77,7 @@ class Scheduler(ContextableService):
         long_run_intervals: float = 3.0,
         cluster_prefix: str | None = None,
         tasks: list[dict[str, Any]] | None = None,
+        sync_interval: float = 5.0,
     ) -> None:
         ContextableService.__init__(self, app=app, logger=logger)
         if cluster_prefix is not None and (not isinstance(cluster_prefix, str) or not cluster_prefix):
@@ -84,10 +88,16 @@ class Scheduler(ContextableService):
             self._bad_setting("shutdown_timeout", "a number of seconds >= 0", shutdown_timeout)
         if not _number_at_least(long_run_intervals, 1):
             self._bad_setting("long_run_intervals", "a number >= 1", long_run_intervals)
+        if not _number_at_least(sync_interval, 0) or not sync_interval:
+            self._bad_setting("sync_interval", "a number of seconds > 0", sync_interval)
+        self.sync_interval = float(sync_interval)
+        self._sync: asyncio.Task[None] | None = None
         self.shutdown_timeout = float(shutdown_timeout)
         self.spread = spread
         self.cluster_prefix = cluster_prefix or f"scheduler:{_app_name(app)}:"
         self._tasks: dict[str, ScheduledTask] = {}
+        self._claims: dict[str, Callable[[int], Any]] = {}  # stored schedules claim due times in the store
+        self._specs: dict[str, dict[str, Any]] = {}  # schedules added at run time (add_schedule)
         self._engine = Engine(self.logger, spread=spread, long_run_intervals=float(long_run_intervals))
         self._initialized = False
         self._config_tasks = parse_tasks(tasks, functools.partial(locate, self))
@@ -191,9 +201,8 @@ class Scheduler(ContextableService):
         exec_policy = check.check_policy(policy, task_name)
         timeout = check.check_timeout(max_timeout, task_name)
         tries = check.check_retries(retries, task_name)
-        if seconds is None and (jitter or cluster_wide):
-            what = "jitter" if jitter else "cluster_wide"
-            raise InvalidTaskError(f"task {task_name!r}: {what} applies to interval= tasks only (not cron= / at=)")
+        if seconds is None and jitter:
+            raise InvalidTaskError(f"task {task_name!r}: jitter applies to interval= tasks only (not cron= / at=)")
         if cluster_wide is True and not coalesce:
             raise InvalidTaskError(f"task {task_name!r}: a cluster_wide task runs one due time at a time across "
                                    "processes, so it always coalesces; remove coalesce=False")
@@ -203,7 +212,9 @@ class Scheduler(ContextableService):
                 f"task {task_name!r}: run_at_start must be True or False, got {run_at_start!r}"
             )
         args, kwargs = check.check_params(method, params, task_name)
-        guard = self._cluster_guard(task_name, seconds or 0.0, cluster_wide, lock_ttl, cancel_on_lock_loss)
+        period = trigger.period() if trigger is not None else float(seconds or 0.0)
+        guard = self._cluster_guard(task_name, period, cluster_wide, lock_ttl, cancel_on_lock_loss,
+                                    trigger is None)
         if task_name in self._tasks:
             old = self._tasks[task_name]
             example = f"name=f'{{self.service_name}}.{getattr(method, '__name__', 'job')}'"
@@ -234,14 +245,14 @@ class Scheduler(ContextableService):
         return task
 
     def _cluster_guard(self, task_name: str, interval: float, cluster_wide: Any,
-                       lock_ttl: Any, cancel_on_loss: Any) -> ClusterGuard | None:
+                       lock_ttl: Any, cancel_on_loss: Any, on_grid: bool = True) -> ClusterGuard | None:
         for key, value in (("cluster_wide", cluster_wide), ("cancel_on_lock_loss", cancel_on_loss)):
             if not isinstance(value, bool):
                 raise InvalidTaskError(f"task {task_name!r}: {key} must be True or False, got {value!r}")
         ttl = check.check_lock_ttl(lock_ttl, cluster_wide, task_name)
         if not cluster_wide:
             return None
-        provider = _lock_provider(self.app)
+        provider = lock_provider(self.app)
         if provider is None:
             raise NoLockProviderError(
                 f"task {task_name!r} on scheduler {self.service_name!r}: cluster_wide=True needs a lock "
@@ -249,15 +260,19 @@ class Scheduler(ContextableService):
                 "kaiju_lock_provider). Install kaiju-plugin-redis, list `redis` in `packages:` and add "
                 "`- cls: RedisService` and `- cls: RedisLocks` to `services:`; or drop cluster_wide=True "
                 "to run the task in every process")
-        offset = zlib.crc32(task_name.encode()) / 2**32 * interval if self.spread else 0.0
+        offset = zlib.crc32(task_name.encode()) / 2**32 * interval if self.spread and on_grid else 0.0
         try:
             return ClusterGuard(provider, self.cluster_prefix, task_name, interval, offset,
-                                default_lock_ttl(interval) if ttl is None else ttl, self.logger, cancel_on_loss)
+                                default_lock_ttl(interval) if ttl is None else ttl, self.logger, cancel_on_loss,
+                                self._claims.get(task_name))
         except ValueError as exc:  # the TTL does not fit the provider's safety margin
             raise InvalidTaskError(f"task {task_name!r}: lock_ttl={ttl!r}: {exc}") from None
 
     def remove_task(self, task: ScheduledTask | str) -> ScheduledTask:
-        """Unschedule a task (by object or name) for good; a run in progress finishes."""
+        """Unschedule a task (by object or name) for good; a run in progress finishes.
+
+        A run-time schedule kept in a schedule store is dropped in this process only (the next
+        sync brings it back): remove it with :meth:`remove_schedule`."""
         name = task.name if isinstance(task, ScheduledTask) else task
         try:
             found = self._tasks.pop(name)
@@ -267,6 +282,8 @@ class Scheduler(ContextableService):
                 f"scheduled: {', '.join(sorted(self._tasks)) or 'none'}"
             ) from None
         self._engine.remove(found)
+        self._specs.pop(name, None)
+        self._claims.pop(name, None)
         return found
 
     @property
@@ -283,11 +300,15 @@ class Scheduler(ContextableService):
 
     @property
     def routes(self) -> dict[str, Callable[..., Any]]:
-        """RPC routes, served by the rpc plugin when it is installed: ``<name>.list_tasks``.
+        """RPC routes, served by the rpc plugin when it is installed: ``<name>.list_tasks``
+        and the run-time schedule methods (``<name>.add_schedule``, ``pause``, ``resume``,
+        ``reschedule``, ``remove_schedule``, ``run_now``).
 
         No ``permissions`` are declared, so only system callers may call them.
         """
-        return {"list_tasks": self.list_tasks}
+        return {"list_tasks": self.list_tasks, "add_schedule": self.add_schedule, "pause": self.pause,
+                "resume": self.resume, "reschedule": self.reschedule, "remove_schedule": self.remove_schedule,
+                "run_now": self.run_now}
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -314,11 +335,19 @@ class Scheduler(ContextableService):
         if self._engine.running:
             return
         self._engine.start(self._tasks.values())
+        if self._store() is not None and self._sync is None:
+            self._sync = asyncio.get_running_loop().create_task(self._sync_loop(self.sync_interval),
+                                                                name=f"scheduler:{self.service_name}:sync")
         self.logger.info("scheduler started", tasks=len(self._tasks))
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop scheduling; runs in progress get ``grace`` seconds (default
         ``shutdown_timeout``) to finish, then are cancelled and awaited."""
+        sync, self._sync = self._sync, None
+        if sync is not None:
+            sync.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sync
         if not self._engine.running:
             await self._engine.stop((), 0.0)  # waits for a stop in progress, if any
             return
@@ -348,20 +377,6 @@ def _app_name(app: Any) -> str:
         return str(get_settings(app).main.name)
     except Exception:  # noqa: BLE001 -- no kaiju app
         return "app"
-
-
-def _lock_provider(app: Any) -> Any:
-    """The app's lock provider, or ``None`` (also without a kaiju app)."""
-    if app is None:
-        return None
-    from kaiju_tools.locks import get_lock_provider
-
-    with warnings.catch_warnings():  # asked after the app froze: aiohttp warns on caching
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            return get_lock_provider(app)
-        except KeyError:  # an app the kernel did not build
-            return None
 
 
 def _number_at_least(value: Any, minimum: float) -> bool:
