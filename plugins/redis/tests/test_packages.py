@@ -25,13 +25,15 @@ from kaiju_tools.plugins import collect
 packages, url = json.loads(sys.argv[1]), sys.argv[2]
 out = {}
 services = [{"cls": "RedisService", "settings": {"url": url}}, {"cls": "RedisLocks"}, {"cls": "RedisCache"}]
+app = init_app({"main": {"name": "t"}, "packages": packages, "services": []})
+out["provider"] = type(get_lock_provider(app)).__name__
+out["checks"] = [c.name for found in collect(app, "kaiju_register_health_checks") for c in found]
+# a working app never imports an unlisted plugin (a failing one's error may, to name it)
+out["imported"] = "kaiju_plugins.redis" in sys.modules or "kaiju_plugins.redis.plugin" in sys.modules
 try:
     init_app({"main": {"name": "t"}, "packages": packages, "services": services})
 except ConfigError as exc:
     out["config_error"] = str(exc)
-app = init_app({"main": {"name": "t"}, "packages": packages, "services": []})
-out["provider"] = type(get_lock_provider(app)).__name__
-out["checks"] = [c.name for found in collect(app, "kaiju_register_health_checks") for c in found]
 if "config_error" not in out:
     async def main():
         app = init_app({"main": {"name": "t"}, "packages": packages, "services": services})
@@ -45,7 +47,6 @@ if "config_error" not in out:
         finally:
             await runner.cleanup()
     asyncio.run(main())
-out["imported"] = "kaiju_plugins.redis" in sys.modules or "kaiju_plugins.redis.plugin" in sys.modules
 print(json.dumps(out))
 '''
 
@@ -69,4 +70,5 @@ def test_unlisted_plugin_is_inert_and_never_imported(redis_server: RedisServer) 
     assert out["imported"] is False
     assert out["provider"] == "NoneType" and out["checks"] == []
     assert "unknown service class 'RedisService'" in str(out["config_error"])
+    assert "add `redis` to `packages:`" in str(out["config_error"])  # names the plugin that provides it
     assert "locked" not in out
