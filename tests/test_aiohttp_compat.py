@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import ClientSession, web
-
 from kaiju_tools import _aiohttp_compat
 from kaiju_tools._aiohttp_compat import describe_task, request_tasks
 

@@ -9,7 +9,6 @@ HTTP clients in flight. No test asserts a duration: every wait is a generous upp
 from __future__ import annotations
 
 import http.client
-import json
 import signal
 import socket
 import subprocess
@@ -78,6 +77,10 @@ async def deadline(request):
     return web.Response(text=repr(grace_deadline(request.app)))
 
 
+async def middlewares(request):
+    return web.Response(text=repr([getattr(m, "__qualname__", repr(m)) for m in request.app.middlewares]))
+
+
 async def note_deadline(app):
     left = grace_deadline(app) - asyncio.get_running_loop().time()
     note(f"grace left {left:.3f}")
@@ -87,6 +90,7 @@ def init_app(settings, **kws):
     app = init_app_base(settings, **kws)
     app.router.add_get("/slow", slow)
     app.router.add_get("/deadline", deadline)
+    app.router.add_get("/middlewares", middlewares)
     app.on_shutdown.append(note_deadline)  # after readiness and the kaiju_app_stopping hooks
     return app
 
@@ -360,3 +364,16 @@ def test_grace_deadline_is_set_when_the_stop_begins(app: AppDir) -> None:
     assert code == 0, err
     [line] = [e for e in events(app.root / "events.txt") if e.startswith("grace left ")]
     assert 0 < float(line.split()[-1]) <= 30  # loop.time() + run.shutdown_timeout, in the future
+
+
+def test_the_stop_adds_no_middleware_so_requests_pay_nothing_for_it(app: AppDir) -> None:
+    config(app, "  - cls: Recorder\n    name: db\n")
+    with serving(app) as (proc, port):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+        conn.request("GET", "/middlewares")
+        installed = conn.getresponse().read().decode()
+        conn.close()
+        proc.send_signal(signal.SIGTERM)
+        code, err = finish(proc)
+    assert code == 0, err
+    assert "Stopper" not in installed, installed  # aiohttp skips its middleware machinery then
