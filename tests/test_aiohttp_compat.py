@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from aiohttp import ClientSession, web
 from kaiju_tools import _aiohttp_compat
 from kaiju_tools._aiohttp_compat import describe_task, request_tasks
@@ -47,8 +48,8 @@ def test_the_in_flight_request_of_a_real_server_is_found_and_labelled() -> None:
     assert after == []
 
 
-def test_nothing_is_found_when_the_request_tasks_are_unknown(monkeypatch: object) -> None:
-    monkeypatch.setattr(_aiohttp_compat, "REQUEST_TASKS_FOUND", False)  # type: ignore[attr-defined]
+def test_nothing_is_found_when_the_request_tasks_are_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_aiohttp_compat, "REQUEST_TASKS_FOUND", False)
     during, _ = asyncio.run(_in_flight())
     assert during == []
 
