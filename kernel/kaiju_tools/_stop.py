@@ -5,9 +5,9 @@ stop (after ``run.drain_delay`` when set); more signals are logged and the stop 
 third SIGINT forces the exit (code 130). Requests still running when ``run.shutdown_timeout``
 ends are cut: cancelled (their connection closed without an answer: the rpc plugin answers
 its own calls before), counted and logged once. In-flight requests are aiohttp's request tasks
-(:mod:`._aiohttp_compat`), found at stop time: nothing runs per request. A watchdog thread ends the process (code 1) with a report of
-what is still running once the stop passes its hard limit (counted from the first signal),
-even when the event loop is blocked.
+(:mod:`._aiohttp_compat`), found at stop time: nothing runs per request. A watchdog thread
+ends the process (code 1) with a report of what is still running once the stop passes its
+hard limit (counted from the first signal), even when the event loop is blocked.
 
 Signals are Python-level handlers (:func:`signal.signal`), not loop handlers: they run in the
 main thread between bytecodes, so a third SIGINT is seen while a ``close()`` blocks the loop.
