@@ -9,7 +9,6 @@ HTTP clients in flight. No test asserts a duration: every wait is a generous upp
 from __future__ import annotations
 
 import http.client
-import json
 import signal
 import socket
 import subprocess
@@ -54,7 +53,9 @@ class SlowClose(Recorder):
 
 MAIN = '''
 import asyncio
+import os
 from aiohttp import web
+from kaiju_tools import _aiohttp_compat
 from kaiju_tools import init_app as init_app_base, run_server
 from kaiju_tools.app import grace_deadline
 import tapp
@@ -76,6 +77,10 @@ async def deadline(request):
     return web.Response(text=repr(grace_deadline(request.app)))
 
 
+async def middlewares(request):
+    return web.Response(text=repr([getattr(m, "__qualname__", repr(m)) for m in request.app.middlewares]))
+
+
 async def note_deadline(app):
     left = grace_deadline(app) - asyncio.get_running_loop().time()
     note(f"grace left {left:.3f}")
@@ -85,11 +90,14 @@ def init_app(settings, **kws):
     app = init_app_base(settings, **kws)
     app.router.add_get("/slow", slow)
     app.router.add_get("/deadline", deadline)
+    app.router.add_get("/middlewares", middlewares)
     app.on_shutdown.append(note_deadline)  # after readiness and the kaiju_app_stopping hooks
     return app
 
 
 if __name__ == "__main__":
+    if os.environ.get("TAPP_NO_COMPAT"):  # as on an aiohttp whose request tasks are unknown
+        _aiohttp_compat.REQUEST_TASKS_FOUND = False
     run_server(init_app, base_config_paths=["settings/config.yml"],
                base_env_paths=["settings/env.json"])
 '''
@@ -235,7 +243,7 @@ def test_a_third_sigint_forces_the_exit_with_a_report(app: AppDir) -> None:
     assert "blocker (stopping)" in err[err.index("third SIGINT"):]
 
 
-def test_calls_cut_at_the_end_of_the_grace_period_are_answered_counted_and_logged(app: AppDir) -> None:
+def test_calls_cut_at_the_end_of_the_grace_period_are_closed_counted_and_logged(app: AppDir) -> None:
     config(app, "  - cls: Recorder\n    name: db\n", run="  shutdown_timeout: 2\n")
     with serving(app) as (proc, port), calls(port, 3, 3600) as answers:
         wait_for(lambda: count(app, "started") == 3, proc)
@@ -243,13 +251,25 @@ def test_calls_cut_at_the_end_of_the_grace_period_are_answered_counted_and_logge
         code, err = finish(proc)
     assert code == 0, err  # the stop itself completed: the grace period is the contract
     assert "Traceback" not in err
-    assert [status for status, _ in answers] == [503] * 3
-    assert all(json.loads(body)["error"] == "the server is shutting down" for _, body in answers)
+    assert [status for status, _ in answers] == [0] * 3  # plain handlers: closed, no answer
     cut = [line for line in err.splitlines() if "cut" in line and "run.shutdown_timeout" in line]
     assert len(cut) == 1, err
     assert "3 requests still running" in cut[0] and "3 x GET /slow" in cut[0]
     assert count(app, "cancelled") == 3 and count(app, "finished") == 0
     assert events(app.root / "events.txt")[-1] == "close db"  # services stop after the cut
+
+
+def test_where_request_tasks_are_unknown_the_stop_is_aiohttps_own_and_still_ends(app: AppDir) -> None:
+    config(app, "  - cls: Recorder\n    name: db\n", run="  shutdown_timeout: 2\n")
+    with serving(app, env={"TAPP_NO_COMPAT": "1"}) as (proc, port), calls(port, 2, 3600) as answers:
+        wait_for(lambda: count(app, "started") == 2, proc)
+        proc.send_signal(signal.SIGTERM)
+        code, err = finish(proc)  # within WAIT, far below a 3600 s handler
+    assert code == 0, err
+    assert "request tasks are not recognised" in err and "aiohttp's own shutdown_timeout" in err
+    assert [status for status, _ in answers] == [0] * 2
+    assert count(app, "cancelled") == 2 and count(app, "finished") == 0
+    assert events(app.root / "events.txt")[-1] == "close db"
 
 
 def test_a_stop_within_the_grace_period_cuts_nothing(app: AppDir) -> None:
@@ -344,3 +364,16 @@ def test_grace_deadline_is_set_when_the_stop_begins(app: AppDir) -> None:
     assert code == 0, err
     [line] = [e for e in events(app.root / "events.txt") if e.startswith("grace left ")]
     assert 0 < float(line.split()[-1]) <= 30  # loop.time() + run.shutdown_timeout, in the future
+
+
+def test_the_stop_adds_no_middleware_so_requests_pay_nothing_for_it(app: AppDir) -> None:
+    config(app, "  - cls: Recorder\n    name: db\n")
+    with serving(app) as (proc, port):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+        conn.request("GET", "/middlewares")
+        installed = conn.getresponse().read().decode()
+        conn.close()
+        proc.send_signal(signal.SIGTERM)
+        code, err = finish(proc)
+    assert code == 0, err
+    assert "Stopper" not in installed, installed  # aiohttp skips its middleware machinery then

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
+from . import _aiohttp_compat
 from ._cli import (
     build_parser,
     command_args,
@@ -199,9 +200,11 @@ def serve(runtime: Runtime) -> int:
     stopper.bind(loop)
     try:
         # in-flight requests get run.shutdown_timeout from the stopper's own drain; aiohttp's
-        # shutdown_timeout only bounds the cut (aiohttp waits it twice: docs/architecture.md)
+        # shutdown_timeout only bounds the cut (aiohttp waits it twice: docs/architecture.md).
+        # Where the drain cannot see aiohttp's request tasks, aiohttp's own wait is the grace.
+        cut = _CUT_TIMEOUT if _aiohttp_compat.REQUEST_TASKS_FOUND else run.shutdown_timeout / 2
         web.run_app(
-            app, host=run.host, port=run.port, shutdown_timeout=_CUT_TIMEOUT, loop=loop,
+            app, host=run.host, port=run.port, shutdown_timeout=cut, loop=loop,
             print=lambda *a: log.info("serving on http://%s:%s", run.host, run.port),
             handle_signals=False, **extra,
         )

@@ -3,10 +3,11 @@
 The contract (docs/deployment.md, "SIGTERM"): the first SIGTERM / SIGINT starts a graceful
 stop (after ``run.drain_delay`` when set); more signals are logged and the stop goes on; the
 third SIGINT forces the exit (code 130). Requests still running when ``run.shutdown_timeout``
-ends are cut: cancelled, answered 503 where the handler lets the cancellation reach the
-kernel, counted and logged once. A watchdog thread ends the process (code 1) with a report of
-what is still running once the stop passes its hard limit (counted from the first signal),
-even when the event loop is blocked.
+ends are cut: cancelled (their connection closed without an answer: the rpc plugin answers
+its own calls before), counted and logged once. In-flight requests are aiohttp's request tasks
+(:mod:`._aiohttp_compat`), found at stop time: nothing runs per request. A watchdog thread
+ends the process (code 1) with a report of what is still running once the stop passes its
+hard limit (counted from the first signal), even when the event loop is blocked.
 
 Signals are Python-level handlers (:func:`signal.signal`), not loop handlers: they run in the
 main thread between bytecodes, so a third SIGINT is seen while a ``close()`` blocks the loop.
@@ -23,10 +24,13 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 
+from . import _aiohttp_compat
+from ._aiohttp_compat import describe_task, request_tasks
 from ._container import SERVICES_KEY
 from ._health import HEALTH_KEY
 from .services import ServiceState
@@ -39,13 +43,12 @@ SLACK = 10.0
 FORCE_AFTER = 3
 """The SIGINT that forces the exit (Ctrl+C three times)."""
 
-_CUT_WAIT = 1.0  # seconds cut handlers get to finish their 503 answer
-_SHUTTING_DOWN = {"error": "the server is shutting down"}
+_CUT_WAIT = 1.0  # seconds cut handlers get to end
 _LIVE = (ServiceState.STARTING, ServiceState.RUNNING, ServiceState.DEGRADED, ServiceState.STOPPING)
 
 
 class Stopper:
-    """One ``run_server`` stop: phases, signal handlers, in-flight requests, the watchdog.
+    """One ``run_server`` stop: phases, signal handlers, the drain and its cut, the watchdog.
 
     Phases: ``starting`` -> ``serving`` -> (``draining``) -> ``stopping`` -> ``stopped``.
     """
@@ -60,8 +63,7 @@ class Stopper:
         self.phase = "starting"
         self.grace_deadline: float | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.in_flight: dict[asyncio.Task[Any], web.BaseRequest] = {}
-        self._cut: set[asyncio.Task[Any]] = set()
+        self._requests: list[str] | None = None  # labels the loop last saw in flight (stop time)
         self._sigints = 0
         self._delay: asyncio.TimerHandle | None = None
         self._serving = False
@@ -72,7 +74,7 @@ class Stopper:
     # ---- installing ---------------------------------------------------------------
 
     def install(self, serving: bool = True) -> None:
-        """Add the app signals (and for a server the middleware), set the signal handlers.
+        """Add the app signals (and for a server the drain), set the signal handlers.
 
         Signal handlers can only be set in the main thread; elsewhere the stop has no handlers.
         """
@@ -81,7 +83,6 @@ class Stopper:
         self._serving = serving
         threading.Thread(target=self._watch, daemon=True, name="kaiju-stop-watchdog").start()
         if serving:
-            self.app.middlewares.append(self._middleware)
             self.app.on_shutdown.append(self._drain)  # after readiness and kaiju_app_stopping
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -89,6 +90,11 @@ class Stopper:
 
     async def _on_startup(self, app: web.Application) -> None:
         self.loop = asyncio.get_running_loop()
+        if self._serving and not _aiohttp_compat.REQUEST_TASKS_FOUND:
+            self.log.warning("aiohttp's request tasks are not recognised (checked against aiohttp "
+                             "%s): at the stop, in-flight requests get aiohttp's own "
+                             "shutdown_timeout, and a cut is neither counted nor logged",
+                             _aiohttp_compat.CHECKED_AGAINST)
         if self.phase == "starting":
             self.phase = "serving"
 
@@ -155,6 +161,8 @@ class Stopper:
         self.phase = "stopping"
         if self.loop is not None and not self.loop.is_closed():
             self.grace_deadline = self.loop.time() + self.grace
+            if self._serving:
+                self._snapshot(request_tasks(self.loop))
         self._arm(0.0)
 
     def _begin_stop(self) -> None:
@@ -200,52 +208,53 @@ class Stopper:
         except Exception as exc:  # noqa: BLE001 -- a report must never fail
             names = f"unknown ({type(exc).__name__}: {exc})"
         lines.append(f"  services still running: {names}")
-        lines.append(f"  requests in flight: {self.describe(list(self.in_flight.values())) or 'none'}")
+        seen = self._requests  # one read: the loop swaps the list, never changes it
+        if not self._serving or self.phase == "starting":
+            requests = "none"
+        elif seen is None:
+            requests = "unknown (the event loop did not reach the stop)"
+        else:
+            requests = self.describe(seen) or "none"
+        lines.append(f"  requests in flight: {requests}")
         return "\n".join(lines) + "\n"
 
     @staticmethod
-    def describe(requests: list[web.BaseRequest]) -> str:
-        """``2 x GET /slow, 1 x POST /rpc``."""
-        try:
-            counts = Counter(f"{r.method} {r.path}" for r in requests)
-        except Exception as exc:  # noqa: BLE001 -- nor its request labels
-            return f"{len(requests)} (unknown: {type(exc).__name__})"
+    def describe(labels: Iterable[str | None]) -> str:
+        """``2 x GET /slow, 1 x POST /rpc`` (``?`` for a request without a label)."""
+        counts = Counter(label or "?" for label in labels)
         return ", ".join(f"{n} x {label}" for label, n in counts.most_common())
 
     # ---- in-flight requests -------------------------------------------------------
 
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        task = asyncio.current_task()
-        assert task is not None
-        self.in_flight[task] = request
-        try:
-            return await handler(request)
-        except asyncio.CancelledError:
-            if task not in self._cut:
-                raise
-            task.uncancel()
-            return web.json_response(_SHUTTING_DOWN, status=503, headers={"Connection": "close"})
-        finally:
-            del self.in_flight[task]
+    def _snapshot(self, tasks: list[asyncio.Task[Any]]) -> list[str | None]:
+        """Label the tasks; keep the labels for the watchdog's report (another thread)."""
+        labels = [describe_task(task) for task in tasks]
+        self._requests = [label or "?" for label in labels]
+        return labels
 
     async def _drain(self, app: web.Application) -> None:
-        """``on_shutdown``, last: wait for in-flight requests until the grace ends, then cut."""
+        """``on_shutdown``, last: wait for in-flight requests until the grace ends, then cut.
+
+        The requests are aiohttp's request tasks, found now (:mod:`._aiohttp_compat`); a cut
+        task is cancelled, and aiohttp closes its connection without an answer.
+        """
         loop = asyncio.get_running_loop()
         deadline = self.grace_deadline if self.grace_deadline is not None else loop.time() + self.grace
-        while (pending := [t for t in self.in_flight if not t.done()]) and loop.time() < deadline:
+        self._snapshot(pending := request_tasks(loop))
+        while pending and loop.time() < deadline:
             await asyncio.wait(pending, timeout=deadline - loop.time())
-        left = [t for t in self.in_flight if not t.done()]
-        if not left:
+            self._snapshot(pending := request_tasks(loop))
+        if not pending:
             return
-        self.log.warning("run.shutdown_timeout (%g s) ended with %d %s still running; cut and "
-                         "answered 503: %s", self.grace, len(left),
-                         "request" if len(left) == 1 else "requests",
-                         self.describe([self.in_flight[t] for t in left]), cut=len(left))
-        self._cut.update(left)
-        for task in left:
-            task.cancel()
-        await asyncio.wait(left, timeout=_CUT_WAIT)
+        labels = self._snapshot(pending)
+        self.log.warning("run.shutdown_timeout (%g s) ended with %d %s still running; cut, their "
+                         "connections closed: %s", self.grace, len(pending),
+                         "request" if len(pending) == 1 else "requests", self.describe(labels),
+                         cut=len(pending))
+        for task in pending:
+            task.cancel("the server is shutting down: run.shutdown_timeout ended")
+        await asyncio.wait(pending, timeout=_CUT_WAIT)
+        self._snapshot(request_tasks(loop))
 
 
 STOP_KEY = web.AppKey("kaiju.stop", Stopper)
