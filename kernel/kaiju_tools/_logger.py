@@ -35,7 +35,7 @@ class Logger:
 
     def _log(self, level: int, msg: object, args: tuple[Any, ...], kws: dict[str, Any]) -> None:
         if _FAST and _STD_KEYS.isdisjoint(kws):  # the common call: the same record, made faster
-            record = make_record(self.logger, level, msg, args, sys._getframe(2), kws or None)  # noqa: SLF001
+            record = make_record(self.logger, level, msg, args, sys._getframe(2), kws or None)
             if record is not None:
                 self.logger.handle(record)
                 return

@@ -102,22 +102,33 @@ def make_record(
         thread_name: str | None = _current_thread().name
     else:
         thread = thread_name = None
+    # attribute by attribute, in LogRecord.__init__'s order: the records share their keys
+    # (a split dict, a quarter of the cost of a dict literal of the same 20 items)
     record = _new(_LogRecord)
-    record.__dict__ = attrs = {
-        "name": logger.name, "msg": msg, "args": args,
-        "levelname": _level_names.get(level) or logging.getLevelName(level), "levelno": level,
-        "pathname": pathname, "filename": filename, "module": module,
-        "exc_info": None, "exc_text": None, "stack_info": None, "lineno": lineno, "funcName": func,
-        "created": ct, "msecs": int((ct - int(ct)) * 1000) + 0.0,
-        "relativeCreated": (ct - logging._startTime) * 1000,  # type: ignore[attr-defined]
-        "thread": thread, "threadName": thread_name,
-        "processName": _process_name() if logging.logMultiprocessing else None,
-        "process": _pid[0] if logging.logProcesses else None,
-    }
+    record.name = logger.name
+    record.msg = msg
+    record.args = args
+    record.levelname = _level_names.get(level) or logging.getLevelName(level)
+    record.levelno = level
+    record.pathname = pathname
+    record.filename = filename
+    record.module = module
+    record.exc_info = None
+    record.exc_text = None
+    record.stack_info = None
+    record.lineno = lineno
+    record.funcName = func
+    record.created = ct
+    record.msecs = int((ct - int(ct)) * 1000) + 0.0
+    record.relativeCreated = (ct - logging._startTime) * 1000  # type: ignore[attr-defined]
+    record.thread = thread
+    record.threadName = thread_name
+    record.processName = _process_name() if logging.logMultiprocessing else None
+    record.process = _pid[0] if logging.logProcesses else None
     if _TASKS:
-        attrs["taskName"] = _task_name()
+        record.taskName = _task_name()
     if data is not None:
-        attrs["data"] = data
+        record.data = data  # type: ignore[attr-defined]
     return record
 
 
@@ -126,6 +137,6 @@ def same_as_stdlib() -> bool:
     try:
         ours = make_record(logging.getLogger("kaiju.logrecord"), logging.INFO, "m", (), sys._getframe(), None)
         theirs = _LogRecord("kaiju.logrecord", logging.INFO, __file__, 1, "m", (), None)
-        return ours is not None and ours.__dict__.keys() == theirs.__dict__.keys()
+        return ours is not None and list(ours.__dict__) == list(theirs.__dict__)
     except Exception:  # noqa: BLE001 -- any surprise: the stdlib path
         return False

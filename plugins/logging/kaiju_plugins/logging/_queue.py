@@ -182,6 +182,9 @@ class QueueHandler(logging.Handler):
         super().__init__(min((t.level for t in self.targets), default=logging.NOTSET))
         self.log_queue = log_queue
         self._put = log_queue.put
+        self._qsize = log_queue._qsize  # put inlined in handle
+        self._queue_put = log_queue._queue.put
+        self._maxsize = log_queue.maxsize
 
     def __repr__(self) -> str:
         names = ", ".join(t.get_name() or type(t).__name__ for t in self.targets)
@@ -197,7 +200,10 @@ class QueueHandler(logging.Handler):
         if record.args:
             with suppress(Exception):  # on failure the formatter notes the error
                 record.msg, record.args = record.getMessage(), None
-        self._put((self.targets, record))
+        if self._qsize() < self._maxsize:  # LogQueue.put, inlined
+            self._queue_put((self.targets, record))
+        else:
+            self._put((self.targets, record))  # counts the drop
         return True
 
     def emit(self, record: logging.LogRecord) -> None:
