@@ -17,7 +17,7 @@ import ujson
 try:
     import orjson
 except ImportError:  # pragma: no cover -- orjson is optional
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
 __all__ = ["ENCODER", "ENCODERS", "ORJSON_OPTIONS", "UJSON_OPTIONS", "dumps", "safe_repr", "sanitize"]
 
