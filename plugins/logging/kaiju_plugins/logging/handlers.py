@@ -57,6 +57,9 @@ class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             with self.lock:  # type: ignore[union-attr]
                 self.emit(record)
             return True
+        if type(self).emit is not StreamHandler.emit:  # a subclass's own emit
+            self.emit(record)
+            return True
         try:  # the writer thread's path: ``emit`` inlined, no flush (the listener flushes per batch)
             text = (self.formatter or _DEFAULT).format(record) + self.terminator
             try:
