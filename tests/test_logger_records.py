@@ -140,3 +140,21 @@ def test_a_forked_child_records_its_own_pid(kept: Kept) -> None:
         child_pid = int(pipe.read())
     os.waitpid(pid, 0)
     assert child_pid == pid != os.getpid()
+
+
+def test_logger_filters_and_disabled_loggers_still_apply(kept: Kept) -> None:
+    logger = logging.getLogger("t.records")
+    drop_zero = logging.Filter()
+    drop_zero.filter = lambda record: record.data != {"user": 0}  # type: ignore[method-assign,attr-defined]
+    logger.addFilter(drop_zero)
+    try:
+        get_logger("t.records").info("kept", user=1)
+        get_logger("t.records").info("dropped", user=0)
+    finally:
+        logger.removeFilter(drop_zero)
+    logger.disabled = True
+    try:
+        get_logger("t.records").info("disabled", user=2)
+    finally:
+        logger.disabled = False
+    assert [r.getMessage() for r in kept.records] == ["kept"]

@@ -37,7 +37,11 @@ class Logger:
         if _FAST and _STD_KEYS.isdisjoint(kws):  # the common call: the same record, made faster
             record = make_record(self.logger, level, msg, args, sys._getframe(2), kws or None)
             if record is not None:
-                self.logger.handle(record)
+                logger = self.logger
+                if logger.disabled or logger.filters:
+                    logger.handle(record)
+                else:  # Logger.handle, without a filter to call
+                    logger.callHandlers(record)
                 return
         exc_info = kws.pop("exc_info", None)
         stack_info = kws.pop("stack_info", False)
