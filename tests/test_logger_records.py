@@ -67,6 +67,7 @@ def test_a_kernel_logger_record_is_the_stdlib_record(kept: Kept) -> None:
     assert ours.pathname == __file__ and ours.funcName == "both" and ours.filename == "test_logger_records.py"
     assert ours.module == "test_logger_records" and ours.data == {"user": 7}  # type: ignore[attr-defined]
     assert ours.process == os.getpid() and ours.levelname == "WARNING"
+    assert ours.msecs == int((ours.created - int(ours.created)) * 1000) + 0.0  # LogRecord's formula
 
 
 def test_a_mapping_argument_and_no_argument(kept: Kept) -> None:
@@ -158,3 +159,14 @@ def test_logger_filters_and_disabled_loggers_still_apply(kept: Kept) -> None:
     finally:
         logger.disabled = False
     assert [r.getMessage() for r in kept.records] == ["kept"]
+
+
+def test_in_another_thread(kept: Kept) -> None:
+    import threading
+
+    out: list[tuple[logging.LogRecord, logging.LogRecord]] = []
+    worker = threading.Thread(target=lambda: out.append(both(kept, "in a thread")), name="worker-7")
+    worker.start()
+    worker.join()
+    assert_same(*out[0])
+    assert out[0][0].threadName == "worker-7" and out[0][0].thread == worker.ident
