@@ -8,12 +8,16 @@ plugin captures it from :mod:`kaiju_tools.context` when a record is handled.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
 from typing import Any
+
+from ._logrecord import make_record, same_as_stdlib
 
 __all__ = ["Logger", "get_logger"]
 
 _STD_KEYS = frozenset({"exc_info", "stack_info", "stacklevel", "extra"})
+_FAST = same_as_stdlib()
 
 
 class Logger:
@@ -30,6 +34,15 @@ class Logger:
         return f"<kaiju Logger {self.name!r} ({logging.getLevelName(self.logger.getEffectiveLevel())})>"
 
     def _log(self, level: int, msg: object, args: tuple[Any, ...], kws: dict[str, Any]) -> None:
+        if _FAST and _STD_KEYS.isdisjoint(kws):  # the common call: the same record, made faster
+            record = make_record(self.logger, level, msg, args, sys._getframe(2), kws or None)
+            if record is not None:
+                logger = self.logger
+                if logger.disabled or logger.filters:
+                    logger.handle(record)
+                else:  # Logger.handle, without a filter to call
+                    logger.callHandlers(record)
+                return
         exc_info = kws.pop("exc_info", None)
         stack_info = kws.pop("stack_info", False)
         stacklevel = kws.pop("stacklevel", 1)

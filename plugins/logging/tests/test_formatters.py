@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -9,9 +10,11 @@ import re
 import sys
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kaiju_plugins.logging import DataFormatter, TextFormatter
+from kaiju_plugins.logging._encode import ENCODERS
 from kaiju_plugins.logging.testing import ListHandler, capture_logs
 from kaiju_tools import context, get_logger
 
@@ -74,12 +77,38 @@ class TestDataFormatter:
             logging.getLogger("t.x").info("here", stack_info=True)
         assert "Stack (most recent call last)" in logs.json()[0]["exc"]
 
-    def test_unencodable_extras_are_repr(self) -> None:
-        with capture_logs("t") as logs:
-            get_logger("t.x").info("odd", obj=object(), raw=b"\x00", nums={1, 2}, nan=float("nan"))
-        data = logs.json()[0]["data"]
-        assert data["raw"] == "b'\\x00'" and data["nums"] == "{1, 2}" and data["nan"] == "nan"
+    @pytest.mark.parametrize("encoder", ENCODERS)
+    def test_unencodable_extras_are_repr(self, encoder: str) -> None:
+        with capture_logs("t", formatter=DataFormatter(encoder=encoder)) as logs:
+            get_logger("t.x").info("odd", obj=object(), raw=b"\x00", nums={1, 2}, nan=float("nan"),
+                                   when=datetime.datetime(2026, 1, 2))
+            get_logger("t.x").info("odd", big=2**70, keys={1: "a"}, nan=float("nan"))  # orjson refuses
+        data, refused = (out["data"] for out in logs.json())
+        assert data["raw"] == "b'\\x00'" and data["nums"] == "{1, 2}"
         assert data["obj"].startswith("<object object at")
+        assert data["when"] == "datetime.datetime(2026, 1, 2, 0, 0)"  # both encoders: the repr
+        assert data["nan"] == ("nan" if encoder == "ujson" else None)  # JSON has no NaN
+        assert refused == {"big": 2**70, "keys": {"1": "a"}, "nan": "nan"}  # through ujson's total path
+
+    @settings(deadline=None, max_examples=200)
+    @given(st.recursive(
+        st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63 - 1), st.text(),
+                  st.floats(allow_nan=False, allow_infinity=False)),
+        lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+        max_leaves=10))
+    def test_both_encoders_write_the_same_values(self, value: Any) -> None:
+        lines = []
+        for encoder in ENCODERS:
+            with capture_logs("t", formatter=DataFormatter(encoder=encoder)) as logs:
+                get_logger("t.x").info("same", value=value)
+            lines.append(logs.json()[0])
+        for line in lines[1:]:
+            line["t"] = lines[0]["t"]
+            assert line == lines[0]
+
+    def test_unknown_encoder_is_a_clear_error(self) -> None:
+        with pytest.raises(ValueError, match=r"DataFormatter: expected encoder to be one of .*'ujson'.*got 'simd'"):
+            DataFormatter(encoder="simd")
 
     def test_failed_message_formatting_is_written_with_the_error(self) -> None:
         logging.getLogger("t").propagate = False  # pytest's own capture handler would raise

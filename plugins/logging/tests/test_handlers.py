@@ -62,3 +62,19 @@ def test_a_stream_that_cannot_take_utf8_gets_escapes() -> None:
     handler.handle(record("naïve ☃ 😀"))
     stream.flush()
     assert json.loads(raw.getvalue().decode("ascii"))["msg"] == "naïve ☃ 😀"
+
+
+def test_behind_the_queue_a_subclass_keeps_its_own_emit() -> None:
+    from kaiju_plugins.logging import LogQueue
+
+    class Upper(JSONHandler):
+        def emit(self, record: logging.LogRecord) -> None:
+            self.stream.write("own " + self.format(record) + "\n")
+
+    stream, plain_stream = CountingStream(), CountingStream()
+    queue = LogQueue()
+    front = queue.handler([Upper(stream=stream), JSONHandler(stream=plain_stream)])
+    front.handle(logging.makeLogRecord({"msg": "quiet", "name": "t", "levelno": logging.INFO}))
+    queue.drain()
+    assert stream.getvalue().startswith("own {") and json.loads(stream.getvalue()[4:])["msg"] == "quiet"
+    assert json.loads(plain_stream.getvalue())["msg"] == "quiet" and plain_stream.flushes == 1

@@ -120,13 +120,21 @@ class LogQueue:
         self._finish_batch(touched)
 
     def _run(self) -> None:
-        get, get_nowait, dispatch = self._queue.get, self._queue.get_nowait, self._dispatch
+        get, get_nowait = self._queue.get, self._queue.get_nowait
         touched: set[logging.Handler] = set()
+        touch = touched.add
         while True:
             item = get()
             count = 0
             while item is not _STOP:
-                dispatch(item, touched)
+                targets, record = item  # _dispatch, inlined: the writer's hot loop
+                for target in targets:
+                    if record.levelno >= target.level:
+                        try:
+                            target.handle(record)
+                        except Exception:  # noqa: BLE001 -- a broken handler never stops the writer
+                            target.handleError(record)
+                        touch(target)
                 count += 1
                 if count % _FLUSH_EVERY == 0:
                     self._finish_batch(touched)
@@ -182,6 +190,9 @@ class QueueHandler(logging.Handler):
         super().__init__(min((t.level for t in self.targets), default=logging.NOTSET))
         self.log_queue = log_queue
         self._put = log_queue.put
+        self._qsize = log_queue._qsize  # put inlined in handle
+        self._queue_put = log_queue._queue.put
+        self._maxsize = log_queue.maxsize
 
     def __repr__(self) -> str:
         names = ", ".join(t.get_name() or type(t).__name__ for t in self.targets)
@@ -197,7 +208,10 @@ class QueueHandler(logging.Handler):
         if record.args:
             with suppress(Exception):  # on failure the formatter notes the error
                 record.msg, record.args = record.getMessage(), None
-        self._put((self.targets, record))
+        if self._qsize() < self._maxsize:  # LogQueue.put, inlined
+            self._queue_put((self.targets, record))
+        else:
+            self._put((self.targets, record))  # counts the drop
         return True
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import ujson
 
-from ._encode import UJSON_OPTIONS, dumps, safe_repr
+from ._encode import ENCODER, ENCODERS, ORJSON_OPTIONS, UJSON_OPTIONS, dumps, orjson, safe_repr
 from ._escape import json_line, text_field
 from ._record import (
     CID_VAR,
@@ -38,6 +38,7 @@ from ._record import (
 __all__ = ["DataFormatter", "TextFormatter"]
 
 _ujson_dumps = ujson.dumps
+_orjson_dumps = orjson.dumps if orjson is not None else None
 _PLAIN_SIZE = PLAIN_SIZE
 
 
@@ -150,7 +151,23 @@ class DataFormatter(logging.Formatter):
     exception is logged. Output is UTF-8 (not ``\\u`` escapes) and ``/`` is not escaped;
     control characters, U+2028/U+2029 are ``\\u`` escapes and bytes that were not UTF-8
     (lone surrogates) are written as text (``"caf\\\\xe9"``), so every line is valid UTF-8.
+
+    :param encoder: ``"orjson"`` (the default when orjson is installed) or ``"ujson"``. Both
+        write the same line for the same record, except for values JSON has no type for:
+        orjson writes NaN and infinities as ``null`` (ujson: ``"nan"``), UUIDs as their
+        string and enums as their value (ujson: their ``repr``)
+    :param kws: :class:`logging.Formatter` parameters
     """
+
+    def __init__(self, encoder: str | None = None, **kws: Any) -> None:
+        super().__init__(**kws)
+        encoder = ENCODER if encoder is None else encoder
+        if encoder not in ENCODERS:
+            hint = " (install orjson, or use 'ujson')" if encoder == "orjson" else ""
+            raise ValueError(f"DataFormatter: expected encoder to be one of {list(ENCODERS)}, "
+                             f"got {encoder!r}{hint}")
+        self.encoder = encoder
+        self._orjson = _orjson_dumps if encoder == "orjson" else None
 
     def format(self, record: logging.LogRecord) -> str:
         """Render ``record`` as one JSON line; never raises."""
@@ -189,6 +206,13 @@ class DataFormatter(logging.Formatter):
         except Exception as exc:  # noqa: BLE001 -- a log line must never raise
             return json_line(dumps(_fallback(record, exc)))
         try:
-            return json_line(_ujson_dumps(obj, *UJSON_OPTIONS))
-        except Exception:  # noqa: BLE001 -- NaN, cycles, broken repr: the total path
+            fast = self._orjson
+            if fast is not None:
+                line = fast(obj, default=safe_repr, option=ORJSON_OPTIONS).decode()
+            else:
+                line = _ujson_dumps(obj, *UJSON_OPTIONS)
+        except Exception:  # noqa: BLE001 -- NaN, cycles, surrogates, huge ints: the total path
             return json_line(dumps(obj))
+        if line.isascii() and "\x7f" not in line:  # json_line's own first check, inlined
+            return line
+        return json_line(line)

@@ -11,6 +11,7 @@ from .formatters import DataFormatter, TextFormatter
 __all__ = ["JSONHandler", "StreamHandler", "TextHandler"]
 
 _STREAMS = ("stdout", "stderr")
+_DEFAULT = logging.Formatter()
 
 
 class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -55,14 +56,26 @@ class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         if self.flush_each_record:
             with self.lock:  # type: ignore[union-attr]
                 self.emit(record)
-        else:
+            return True
+        if type(self).emit is not StreamHandler.emit:  # a subclass's own emit
             self.emit(record)
+            return True
+        try:  # the writer thread's path: ``emit`` inlined, no flush (the listener flushes per batch)
+            text = (self.formatter or _DEFAULT).format(record) + self.terminator
+            try:
+                self.stream.write(text)
+            except UnicodeEncodeError:
+                self.stream.write(_ascii_escape(text))
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 -- the stdlib's contract: report, never raise
+            self.handleError(record)
         return True
 
     def emit(self, record: logging.LogRecord) -> None:
         """Format ``record`` and write it with a newline."""
         try:
-            text = (self.formatter or logging.Formatter()).format(record) + self.terminator
+            text = (self.formatter or _DEFAULT).format(record) + self.terminator
             stream = self.stream
             try:
                 stream.write(text)
