@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from aiohttp.streams import StreamReader
+from ._aiohttp_compat import unwatch_eof, watch_eof
 
 if TYPE_CHECKING:
     from ._calls import Suspended
@@ -48,24 +48,19 @@ class Flight:
         aiohttp reports both by setting an exception on the request's body stream; once the
         body is read, the stream's EOF waiter is free, and this flight's future takes its place.
         """
-        try:
-            payload = request._payload
-            if type(payload) is not StreamReader or payload._eof_waiter is not None \
-                    or payload._exception is not None:
-                return
-        except AttributeError:  # pragma: no cover -- another aiohttp layout: no disconnect detection
-            return
         signal = asyncio.get_running_loop().create_future()
+        payload = watch_eof(request, signal)  # None: not watchable (see _aiohttp_compat)
+        if payload is None:
+            signal.cancel()
+            return
         signal.add_done_callback(self._signalled)
-        payload._eof_waiter = signal
         self._signal, self._payload = signal, payload
 
     def unwatch(self) -> None:
         """Give the body stream its EOF waiter back (the request is answered)."""
         signal = self._signal
         if signal is not None:
-            if self._payload._eof_waiter is signal:
-                self._payload._eof_waiter = None
+            unwatch_eof(self._payload, signal)
             signal.cancel()
 
     def _signalled(self, signal: asyncio.Future[None]) -> None:

@@ -38,7 +38,7 @@ from ._calls import Suspended
 from ._errors import InternalError, InvalidHeader, InvalidRequest, RequestTooLarge, RPCError
 from ._flight import watch_batch as _watch_batch
 from ._flight import watch_one as _watch_one
-from ._response import json_response
+from ._aiohttp_compat import json_response, request_parts
 from ._server import SERVER_KEY, JSONRPCServer
 
 __all__ = ["JSONRPCView"]
@@ -70,18 +70,13 @@ _cid_var = context.correlation_id
 _scope_var = context.scope
 _time = time.time
 _deadline_var = context.deadline
+_request_parts = request_parts  # module attributes: a test swaps in the public fallbacks
+_json_response = json_response
 
 
 def _error_response(err: RPCError, status: int = 200, extra: dict[str, str] | None = None) -> web.Response:
     body = json.dumps({"jsonrpc": "2.0", "error": err.to_object(), "id": None}).encode()
     return web.Response(body=body, status=status, content_type=_JSON, headers=extra)
-
-
-def _find_server(app: web.Application) -> JSONRPCServer:
-    server = app.get(SERVER_KEY)
-    if server is None:
-        server = get_services(app).discover(None, cls=JSONRPCServer)
-    return server
 
 
 def _header_number(headers: Any, name: str, what: str) -> float | None:
@@ -121,30 +116,10 @@ def _is_json(content_type: str | None) -> bool:
     return content_type is not None and content_type.partition(";")[0].strip().lower() in _JSON_TYPES
 
 
-_CID_REPORT_EVERY = 10.0  # seconds: one WARNING per window at most, the others counted
-
-
 def _replace_cid(server: JSONRPCServer, unsafe: str) -> str:
-    """A generated correlation id for a request whose ``Correlation-Id`` is unsafe to log.
-
-    The original is reported (its ``ascii()`` repr, cut to 200 characters) in one WARNING per
-    10 s at most; the next WARNING says how many were replaced without one (``suppressed``).
-    """
+    """A generated correlation id for a request whose ``Correlation-Id`` is unsafe to log (reported, rate-limited)."""
     cid = f"{_CID_PREFIX}{_cid_count()}"
-    reports = server._cid_reports  # noqa: SLF001 -- [time of the last WARNING, replaced since]
-    now = time.monotonic()
-    if now - reports[0] < _CID_REPORT_EVERY:
-        reports[1] += 1
-        return cid
-    extra = {"suppressed": reports[1]} if reports[1] else {}
-    reports[:] = [now, 0]
-    token = _cid_var.set(cid)
-    try:
-        server.logger.warning("rpc: unsafe Correlation-Id replaced", original=ascii(unsafe[:200]), replaced_by=cid,
-                              hint="a Correlation-Id is 1-128 characters of A-Z a-z 0-9 . _ : / + = @ ; ~ -",
-                              **extra)
-    finally:
-        _cid_var.reset(token)
+    server.warn_unsafe_cid(unsafe, cid)
     return cid
 
 
@@ -154,19 +129,15 @@ def _too_large(limit: int) -> web.Response:
         "hint": "split the batch, or raise max_body_size (and the app's client_max_size above 1 MiB)"}), 413)
 
 
-_cache: list[Any] = [None, None]  # (app, server) of the last request: one identity check per request
-
-
-def _server_of(app: web.Application) -> JSONRPCServer | web.Response:
-    """The app's server (cached for the next request), or the 503 answer when it has none."""
+def _discover(app: web.Application) -> JSONRPCServer | web.Response:
+    """The server of an app that has none under ``SERVER_KEY`` (made without the app), or the
+    503 answer when it has none at all; looked up per request (an unusual setup)."""
     try:
-        server = _find_server(app)
+        return get_services(app).discover(None, cls=JSONRPCServer)
     except ServiceNotFound as exc:
         return _error_response(RPCError(data={
             "problem": f"no JSON-RPC server: {exc}",
             "hint": "add `- cls: JSONRPCServer` to `services:` in the config"}), 503)
-    _cache[:] = app, server
-    return server
 
 
 def handle_request(request: web.Request) -> Any:
@@ -180,16 +151,10 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
         instance = AbstractView.__new__(view)
         instance.__init__(request)
         return await instance
-    try:  # aiohttp's own attributes: three property calls less per request
-        app = request._match_info._current_app  # noqa: SLF001
-        http_method = request._method  # noqa: SLF001
-        headers = request._headers  # noqa: SLF001
-    except AttributeError:  # pragma: no cover -- another aiohttp layout
-        app, http_method, headers = request.app, request.method, request.headers
-    if app is _cache[0]:
-        server: JSONRPCServer = _cache[1]
-    else:
-        found = _server_of(app)
+    state, http_method, headers = _request_parts(request)  # no property calls (see _aiohttp_compat)
+    server = state.get(SERVER_KEY)  # the app's server, bound when it was made with the app
+    if server is None:
+        found = _discover(request.app)
         if type(found) is web.Response:
             return found
         server = found  # type: ignore[assignment]
@@ -254,7 +219,7 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
             encoded = dumps(out)
         except (TypeError, ValueError, OverflowError, RecursionError):
             encoded = _encode_safely(server, out)
-        response = json_response(encoded)
+        response = _json_response(encoded)
     response.headers[_H_CORRELATION_ID] = cid
     return response
 
