@@ -19,12 +19,10 @@ made when the view starts awaiting it; requests answered in their first step cos
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._aiohttp_compat import unwatch_eof, watch_eof
-
-if TYPE_CHECKING:
-    from ._calls import Suspended
+from ._calls import Call, Queued
 
 __all__ = ["Flight", "Flights", "watch_batch", "watch_one"]
 
@@ -34,7 +32,7 @@ class Flight:
 
     __slots__ = ("server", "task", "call", "waits", "_signal", "_payload")
 
-    def __init__(self, server: Flights, call: Suspended | None) -> None:
+    def __init__(self, server: Flights, call: Call | None) -> None:
         self.server = server
         self.task = asyncio.current_task()
         self.call = call
@@ -97,7 +95,7 @@ class Flight:
         return 0
 
 
-async def watch_one(server: Any, request: Any, call: Suspended, deadline: float) -> Any:
+async def watch_one(server: Any, request: Any, call: Call, deadline: float) -> Any:
     """``server._finish(call, deadline)``, the request tracked as a :class:`Flight`."""
     flight = Flight(server, call)
     flights = server._flights
@@ -140,9 +138,9 @@ class Flights:
         self.calls_cut = 0
         """Calls answered ``Server shutting down`` so far."""
 
-    def _must_finish(self, call: Suspended) -> bool:
+    def _must_finish(self, call: Call) -> bool:
         route = self.routes_table.get(call.method)
-        return route is not None and route.must_finish and call.has_slot
+        return route is not None and route.must_finish and (type(call) is not Queued or call.started)
 
     def stopping(self, grace: float) -> None:
         """The app begins to stop; requests have ``grace`` seconds (``run.shutdown_timeout``) to finish.

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from kaiju_tools import ConfigError, ConfigProblem
 
 from ._interface import PermissionKeys, PublicInterface
+from ._invoke import prepare_invoke
 from ._params import ParamsChecker
 
 __all__ = ["Route", "build_routes", "must_finish"]
@@ -37,7 +38,7 @@ class Route:
     """One RPC method: its callable, its prepared params check and its scope."""
 
     __slots__ = ("method", "func", "is_async", "checker", "call_list", "bare", "scope", "service", "doc",
-                 "must_finish")
+                 "must_finish", "invoke")
 
     def __init__(self, method: str, func: Callable[..., Any], scope: int, service: str) -> None:
         self.method = method
@@ -52,6 +53,7 @@ class Route:
         self.must_finish = getattr(func, "_rpc_must_finish", False) is True
         doc = inspect.getdoc(func) or ""
         self.doc = doc.strip().split("\n\n")[0].replace("\n", " ")
+        self.invoke = prepare_invoke(func, self.checker)  # params (absent / list / dict) checked, then the call
 
     def __repr__(self) -> str:
         return f"<Route {self.method}{self.checker.signature} scope={self.scope}>"

@@ -21,7 +21,6 @@ import re
 import secrets
 import time
 from collections.abc import Generator
-from types import CoroutineType
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -29,15 +28,10 @@ from aiohttp.abc import AbstractView
 from kaiju_tools import ServiceNotFound, context, get_services
 from multidict import istr
 
-from . import _eager
 from ._calls import ANYONE as _ANYONE
 from ._calls import GUEST as _GUEST
-from ._calls import NO_PARAMS as _NO_PARAMS
-from ._calls import NOTHING as _NOTHING
-from ._calls import Suspended
+from ._calls import Pending
 from ._errors import InternalError, InvalidHeader, InvalidRequest, RequestTooLarge, RPCError
-from ._flight import watch_batch as _watch_batch
-from ._flight import watch_one as _watch_one
 from ._aiohttp_compat import json_response, request_parts
 from ._server import SERVER_KEY, JSONRPCServer
 
@@ -64,8 +58,6 @@ def _new_cid_prefix() -> None:
 
 os.register_at_fork(after_in_child=_new_cid_prefix)
 _PARSE_ERROR = b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}'
-_FAST_IDS = frozenset((int, str))  # the id types of the common case (any other goes the general path)
-_PARAMS_TYPES = frozenset((list, dict))
 _cid_var = context.correlation_id
 _scope_var = context.scope
 _time = time.time
@@ -197,17 +189,12 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
     deadline_token = _deadline_var.set(deadline)
     cid_token = _cid_var.set(cid)
     try:
-        # the common cases inline (the view is the server's own transport); the rest in handle()
-        if type(data) is dict and deadline > now:
-            out = _answer(server, data, scope)
-            if type(out) is Suspended:
-                out = await _watch_one(server, request, out, deadline)
-        elif type(data) is list:
-            out, pending = server._begin_batch(data, deadline, now, scope)  # noqa: SLF001
-            if pending:
-                out = await _watch_batch(server, request, out, deadline)
+        if deadline > now:
+            out = server.answer(data, scope)  # the engine's one entry (answered, or Pending)
+            if isinstance(out, Pending):
+                out = await server.complete(out, deadline, request)  # the request is watched for disconnects
         else:
-            out = await server.handle(data, deadline)
+            out = await server.handle(data, deadline)  # the deadline has passed: every call says so
     finally:
         _deadline_var.reset(deadline_token)
         _cid_var.reset(cid_token)
@@ -222,58 +209,6 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
         response = _json_response(encoded)
     response.headers[_H_CORRELATION_ID] = cid
     return response
-
-
-def _answer(server: JSONRPCServer, req: dict[str, Any], scope: int) -> Any:
-    """One request object: its response, or :class:`Suspended` (the call suspended or waits).
-
-    The common case -- a call with an int or str id, params absent / a list / an object, a
-    method the caller may call, a free slot, no call hooks or per-call logs -- is answered
-    here in one flat function; anything else (notifications, malformed requests, refusals,
-    a full bound) goes through the server's general path, which answers every case.
-    """
-    method = req.get("method")
-    id_ = req.get("id", _NOTHING)
-    params = req.get("params", _NOTHING)
-    if (type(id_) not in _FAST_IDS or type(method) is not str or req.get("jsonrpc") != "2.0"
-            or (params is not _NOTHING and type(params) not in _PARAMS_TYPES)
-            or server._chain is not None or server.request_logs or server.response_logs):  # noqa: SLF001
-        return server._one(req, scope)  # noqa: SLF001
-    route = server.routes_table.get(method)
-    if route is None:
-        return {"jsonrpc": "2.0", "error": server._not_found(method, scope), "id": id_}  # noqa: SLF001
-    limiter = server.limiter
-    if scope > route.scope or limiter.active >= limiter.limit:
-        return server._one(req, scope)  # noqa: SLF001
-    try:
-        # attributes called through locals: a method call on a slot is never specialised
-        if params is _NOTHING:
-            if route.bare:
-                func = route.func
-                value = func()
-            else:
-                call = route.call_list  # checks the params, then calls
-                value = call(_NO_PARAMS)
-        elif type(params) is list:
-            call = route.call_list
-            value = call(params)
-        else:
-            route.checker.check_dict(params)
-            func = route.func
-            value = func(**params)
-        if type(value) is CoroutineType:
-            box: list[Any] = []
-            runner = _eager.drive(value, box)
-            yielded = next(runner, _eager.DONE)  # eager: the first step inline, no StopIteration
-            if yielded is _eager.DONE:
-                value = box[0]
-            else:
-                box.append(None)  # tells the runner to return the result (it suspended)
-                limiter.active += 1
-                return Suspended(runner, yielded, id_, False, method, True, False)
-    except Exception as exc:
-        return {"jsonrpc": "2.0", "error": server._error(exc, method), "id": id_}  # noqa: SLF001
-    return {"jsonrpc": "2.0", "result": value, "id": id_}
 
 
 def _encode_safely(server: JSONRPCServer, out: Any) -> bytes:
