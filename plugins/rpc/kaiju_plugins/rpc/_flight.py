@@ -46,6 +46,8 @@ class Flight:
         aiohttp reports both by setting an exception on the request's body stream; once the
         body is read, the stream's EOF waiter is free, and this flight's future takes its place.
         """
+        if request is None:  # a transport without a connection to watch
+            return
         signal = asyncio.get_running_loop().create_future()
         payload = watch_eof(request, signal)  # None: not watchable (see _aiohttp_compat)
         if payload is None:
