@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from kaiju_plugins.rpc import InvalidParams, JSONRPCServer
 from kaiju_plugins.rpc._calls import ANYONE, Detached, Pending, PendingBatch, Queued, Running
 from kaiju_plugins.rpc._invoke import NOTHING, prepare_invoke
@@ -84,7 +83,7 @@ def test_each_kind_of_pending_call_is_completed_by_the_one_entry():
     generator, here because of per-call logs) and a PendingBatch all complete to their answer."""
 
     async def go() -> list[Any]:
-        server, calc = _engine(max_parallel=1)
+        server, _ = _engine(max_parallel=1)
         running = server.answer(_call("calc.sleep", [0.01, "a"]), ANYONE)
         queued = server.answer(_call("calc.sleep", [0.01, "b"], 2), ANYONE)
         batch = server.answer([_call("calc.add", [1, 1], 3), _call("calc.sleep", [0.01, "c"], 4)], ANYONE)

@@ -53,7 +53,7 @@ class Pending:
 class Call(Pending):
     """One call not answered in its first step (its request's ``id``, whether it is a notification)."""
 
-    __slots__ = ("coro", "id", "notify", "method")
+    __slots__ = ("coro", "id", "method", "notify")
 
     def __init__(self, coro: Any, id_: Any, notify: bool, method: Any) -> None:
         self.coro, self.id, self.notify, self.method = coro, id_, notify, method

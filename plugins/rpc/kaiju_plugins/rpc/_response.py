@@ -14,7 +14,6 @@ is true on the aiohttp we pin).
 
 from __future__ import annotations
 
-from ._aiohttp_compat import LEAN, json_response
-from ._aiohttp_compat import _JSONResponse, _state  # noqa: F401 -- the two builds, compared by tests
+from ._aiohttp_compat import LEAN, _JSONResponse, _state, json_response  # noqa: F401 -- the two builds, compared by tests
 
 __all__ = ["LEAN", "json_response"]

@@ -5,11 +5,13 @@ off), read the body (size-checked), decode it, work out the deadline from the ``
 (seconds) / ``Deadline`` (unix time) headers bounded by ``max_request_time``, bind
 ``correlation_id`` (the client's ``Correlation-Id`` when it is safe to log, else a generated
 one: a per-process random prefix and a counter) and ``deadline`` in :mod:`kaiju_tools.context`,
-let the server answer, encode. Responses are HTTP 200 (errors included, as JSON-RPC over HTTP
+let the server answer (its public ``answer`` / ``complete`` / ``handle`` only), encode. Responses are HTTP 200 (errors included, as JSON-RPC over HTTP
 does); ``notification_status`` (200 with an empty body, or 204) when there is nothing to answer
 (notifications); 413 when the body is too large; 415 for a body not sent as JSON; 405 for a
 method other than POST. Never 500. A request whose calls suspend is tracked (``_flight``): its
 calls are cancelled when the caller disconnects, and answered when the server stops.
+The server is the app's (``SERVER_KEY`` in the app's state); aiohttp internals are read
+through ``_aiohttp_compat`` only.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from aiohttp.abc import AbstractView
 from kaiju_tools import ServiceNotFound, context, get_services
 from multidict import istr
 
+from ._aiohttp_compat import json_response, request_parts
 from ._calls import ANYONE as _ANYONE
 from ._calls import GUEST as _GUEST
 from ._calls import Pending
 from ._errors import InternalError, InvalidHeader, InvalidRequest, RequestTooLarge, RPCError
-from ._aiohttp_compat import json_response, request_parts
 from ._server import SERVER_KEY, JSONRPCServer
 
 __all__ = ["JSONRPCView"]
