@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kaiju_plugins.rpc import InvalidParams, JSONRPCServer
 from kaiju_plugins.rpc._calls import ANYONE, Detached, Pending, PendingBatch, Queued, Running
-from kaiju_plugins.rpc._invoke import NOTHING, prepare_invoke
+from kaiju_plugins.rpc._invoke import NOTHING
 from kaiju_plugins.rpc._params import ParamsChecker
 
 from .conftest import RpcCalc, run
@@ -34,7 +34,7 @@ _values = st.none() | st.booleans() | st.integers() | st.text(max_size=3)
 def test_invoke_calls_exactly_when_the_full_check_of_the_params_shape_passes(func, params):
     """One closure per route tells absent / list / dict params apart; it agrees with the full checks."""
     checker = ParamsChecker("m", func)
-    invoke = prepare_invoke(func, checker)
+    invoke = checker.call_list  # Route.invoke
     as_list = [] if params is NOTHING else params
     try:
         if type(as_list) is list:

@@ -1,9 +1,12 @@
 """``invoke(params)``: one route's call for any params shape, prepared once per route.
 
 The three shapes a JSON-RPC call's params take -- absent (:data:`NOTHING`), an array, an
-object -- are told apart here and only here; every caller (the engine's fast single path, its
-batch loop, the innermost layer of the ``kaiju_wrap_call`` chain) calls ``route.invoke(params)``.
-A typed decoder or a per-call check therefore goes in one place: the closure built below.
+object -- are told apart in one closure per route, ``Route.invoke``: every caller (the
+engine's fast single path, its batch loop, the innermost layer of the ``kaiju_wrap_call``
+chain) calls ``route.invoke(params)``, one Python call for a list. The closure is
+``ParamsChecker.call_list`` (``_params``): it checks a list inline (unrolled for up to 3
+annotated params) and hands the other two shapes to :func:`other_shapes`. A typed decoder
+or a per-call check therefore goes in one place.
 """
 
 from __future__ import annotations
@@ -11,9 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._params import ParamsChecker
-
-__all__ = ["NOTHING", "NO_PARAMS", "prepare_invoke"]
+__all__ = ["NOTHING", "NO_PARAMS", "other_shapes"]
 
 NOTHING: Any = object()
 """A member absent from the request object (``params`` not sent)."""
@@ -21,28 +22,23 @@ NO_PARAMS = ()
 """The params of a call without params, as the positional check sees them."""
 
 
-def prepare_invoke(func: Callable[..., Any], checker: ParamsChecker) -> Callable[[Any], Any]:
-    """``invoke(params)``: check ``params`` (:data:`NOTHING`, a list or a dict), call ``func``.
+def other_shapes(func: Callable[..., Any], check_list: Callable[[Any], None],
+                 check_dict: Callable[[Any], None], bare: bool) -> Callable[[Any], Any]:
+    """The part of ``invoke`` for params that are not a list: absent (:data:`NOTHING`) or an object.
 
-    It returns what ``func`` returns (a coroutine for an async method, not started) and raises
-    :class:`~._errors.InvalidParams` naming the parameter when the params do not fit.
+    :param bare: a call without params binds (nothing is required): it needs no check
     """
-    call_list = checker.call_list  # positional params: checked, then the call (one closure)
-    check_dict = checker.check_dict
-    if checker.accepts_no_params:
-        def invoke(params: Any) -> Any:
-            if type(params) is list:
-                return call_list(params)
+    if bare:
+        def absent_or_named(params: Any) -> Any:
             if params is NOTHING:
-                return func()  # nothing required: nothing to check
+                return func()
             check_dict(params)
             return func(**params)
     else:
-        def invoke(params: Any) -> Any:
-            if type(params) is list:
-                return call_list(params)
+        def absent_or_named(params: Any) -> Any:
             if params is NOTHING:
-                return call_list(NO_PARAMS)  # raises: a required parameter is missing
+                check_list(NO_PARAMS)  # raises InvalidParams: a required parameter is missing
+                return func()
             check_dict(params)
             return func(**params)
-    return invoke
+    return absent_or_named

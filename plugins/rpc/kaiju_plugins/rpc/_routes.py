@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 from kaiju_tools import ConfigError, ConfigProblem
 
 from ._interface import PermissionKeys, PublicInterface
-from ._invoke import prepare_invoke
 from ._params import ParamsChecker
 
 __all__ = ["Route", "build_routes", "must_finish"]
@@ -53,7 +52,7 @@ class Route:
         self.must_finish = getattr(func, "_rpc_must_finish", False) is True
         doc = inspect.getdoc(func) or ""
         self.doc = doc.strip().split("\n\n")[0].replace("\n", " ")
-        self.invoke = prepare_invoke(func, self.checker)  # params (absent / list / dict) checked, then the call
+        self.invoke = self.call_list  # every params shape (absent / list / object): checked, then the call
 
     def __repr__(self) -> str:
         return f"<Route {self.method}{self.checker.signature} scope={self.scope}>"
