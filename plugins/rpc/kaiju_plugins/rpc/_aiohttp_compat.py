@@ -70,7 +70,8 @@ def _same_response() -> bool:
 
 
 def _fast_parts(request: web.Request) -> tuple[Any, str, Any]:
-    return request._match_info._current_app._state, request._method, request._headers  # noqa: SLF001
+    app: Any = request._match_info._current_app  # type: ignore[union-attr]  # noqa: SLF001
+    return app._state, request._method, request._headers  # noqa: SLF001
 
 
 def _public_parts(request: web.Request) -> tuple[Any, str, Any]:
