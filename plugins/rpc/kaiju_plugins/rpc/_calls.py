@@ -160,6 +160,7 @@ class CallEngine:
     _not_found_cache: dict[tuple[str, int], dict[str, Any]]
     _api_method: str = "rpc.api"
     _begin_batch: Callable[[list[Any], int, bool], Any]  # (items, scope, expired): ``_requests``
+    _settle: Callable[[list[Any]], Any]  # a started batch's answer or PendingBatch: ``_requests``
 
     def _route(self, method: str, params: Any) -> Any:
         """Find, authorise and call a route: its result, or its coroutine when async."""
@@ -201,7 +202,10 @@ class CallEngine:
         """
         if type(obj) is not dict:
             if type(obj) is list:
-                return self._begin_batch(obj, scope, False)
+                if obj and len(obj) <= self.max_batch_size:  # the common batch inline: one call less
+                    out, special = self._begin(obj, scope)
+                    return self._settle(out) if special else out
+                return self._begin_batch(obj, scope, False)  # empty or too large: refused
             return self._one(obj, scope)
         method = obj.get("method")
         id_ = obj.get("id", _NOTHING)

@@ -134,11 +134,15 @@ class RequestEngine(CallEngine, Flights):
             out = [self._expired(item) for item in items]
         else:
             out, special = self._begin(items, scope)
-            if not special:
-                return out
-            for o in out:
-                if isinstance(o, Call):
-                    return PendingBatch(out)
+            return self._settle(out) if special else out
+        return self._settle(out)
+
+    def _settle(self, out: list[Any]) -> Any:  # type: ignore[override]
+        """A started batch with a notification or a pending call: :class:`~._calls.PendingBatch`
+        when a call is pending, else its answers without the ``None`` of notifications."""
+        for o in out:
+            if isinstance(o, Call):
+                return PendingBatch(out)
         if None in out:
             return [o for o in out if o is not None] or None
         return out
