@@ -1,9 +1,11 @@
 """The call engine of :class:`JSONRPCServer`: request objects and batches in, answers out.
 
-Per call: validate the request object, find the route, check the caller's scope and the
-params (prepared at start-up), call, and run the coroutine's first step inline. A call
-that suspends comes out as :class:`Suspended`; ``_requests`` completes it (a deadline
-timer, a slot of the concurrency bound, a task when in a batch).
+Per call: validate the request object, find the route, check the caller's scope, call
+``route.invoke(params)`` (the params checked, prepared at start-up: ``_invoke``), and run the
+coroutine's first step inline. :meth:`CallEngine.answer` is the one entry of transports. A
+call not answered in its first step comes out as a :class:`Pending` (:class:`Running`,
+:class:`Detached`, :class:`Queued`; a batch with such calls: :class:`PendingBatch`); ``_requests``
+completes it (a deadline timer, a slot of the concurrency bound, a task when in a batch).
 """
 
 from __future__ import annotations
@@ -12,51 +14,84 @@ import asyncio
 import difflib
 import math
 import types
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from kaiju_tools import context
 
+from . import _eager
 from ._errors import InternalError, MethodNotFound, PermissionDenied, RPCError, ServerBusy
 from ._interface import PermissionKeys
+from ._invoke import NO_PARAMS, NOTHING
 
 if TYPE_CHECKING:
     from ._errorlog import ErrorLog
     from ._limiter import CallLimiter
     from ._routes import Route
 
-__all__ = ["ANYONE", "GUEST", "NOTHING", "NO_PARAMS", "CallEngine", "Suspended",
-           "invalid_request", "valid_id"]
+__all__ = ["ANYONE", "GUEST", "NOTHING", "NO_PARAMS", "CallEngine", "Detached", "Pending", "PendingBatch",
+           "Queued", "Running", "invalid_request", "valid_id"]
 
 GUEST = _GUEST = int(PermissionKeys.GUEST)
 ANYONE = _ANYONE = -(2**63)  # the scope that passes every check (permissions off)
-NO_PARAMS = _NO_PARAMS = ()  # the params of a call without params
 _scope_var = context.scope
-NOTHING = _NOTHING = object()  # a member absent from the request object
+_NOTHING = NOTHING  # a member absent from the request object
 _PENDING = object()  # a call of _run not answered yet
 _DONE = object()  # next()'s default: the generator returned
 _FAST_IDS = frozenset((int, str))  # the common id types (any other is looked at closer)
 _ID_TYPES = (str, int, type(None))
+_PARAMS_TYPES = frozenset((list, dict))
 
 
-class Suspended:
-    """A call not finished in its first step; :meth:`RequestEngine._finish` (``_requests``) completes it.
+class Pending:
+    """An answer not known yet: the engine's :meth:`~._requests.RequestEngine.complete` gives it."""
 
-    Three kinds: ``runner`` -- ``coro`` is the :meth:`CallEngine._run` generator, detached
-    on the call it suspended in (``yielded``), holding a slot of the concurrency bound; it
-    returns the whole response. ``has_slot`` only -- ``coro`` is the method's coroutine (or
-    the view's ``_eager.drive`` generator around it), started and suspended on ``yielded``; it
-    returns the result. Neither -- ``coro`` is the method's coroutine, not started: it waits
-    for a slot.
-    """
+    __slots__ = ()
 
-    __slots__ = ("coro", "yielded", "id", "notify", "method", "has_slot", "runner")
 
-    def __init__(self, coro: Any, yielded: Any, id_: Any, notify: bool, method: Any, has_slot: bool,
-                 runner: bool) -> None:
-        self.coro, self.yielded, self.id, self.notify = coro, yielded, id_, notify
-        self.method, self.has_slot, self.runner = method, has_slot, runner
+class Call(Pending):
+    """One call not answered in its first step (its request's ``id``, whether it is a notification)."""
+
+    __slots__ = ("coro", "id", "method", "notify")
+
+    def __init__(self, coro: Any, id_: Any, notify: bool, method: Any) -> None:
+        self.coro, self.id, self.notify, self.method = coro, id_, notify, method
+
+
+class Running(Call):
+    """Started and suspended on ``yielded``, holding a slot of the concurrency bound; ``coro``
+    (the method's coroutine, or an ``_eager.drive`` generator around it) returns the result."""
+
+    __slots__ = ("yielded",)
+
+    def __init__(self, coro: Any, yielded: Any, id_: Any, notify: bool, method: Any) -> None:
+        self.coro, self.yielded, self.id, self.notify, self.method = coro, yielded, id_, notify, method
+
+
+class Detached(Running):
+    """A :meth:`CallEngine._run` generator detached on the call it suspended in (``yielded``),
+    holding a slot; it returns that call's whole response (``None`` for a notification)."""
+
+    __slots__ = ()
+
+
+class Queued(Call):
+    """The method's coroutine, not started: it waits for a slot (``started`` once it has one)."""
+
+    __slots__ = ("started",)
+
+    def __init__(self, coro: Any, id_: Any, notify: bool, method: Any) -> None:
+        self.coro, self.id, self.notify, self.method, self.started = coro, id_, notify, method, False
+
+
+class PendingBatch(Pending):
+    """A batch with calls not answered yet: ``out`` holds per item its answer, ``None`` or a :class:`Call`."""
+
+    __slots__ = ("out",)
+
+    def __init__(self, out: list[Any]) -> None:
+        self.out = out
 
 
 def invalid_request(req: Any, problem: str | None = None) -> dict[str, Any]:
@@ -106,7 +141,10 @@ def _busy(limiter: CallLimiter) -> ServerBusy:
 
 
 class CallEngine:
-    """Mixin holding the per-call logic; :class:`JSONRPCServer` sets the attributes below."""
+    """Mixin holding the per-call logic; :class:`JSONRPCServer` sets the attributes below.
+
+    Transports call :meth:`answer` (and ``complete`` / ``handle``, ``_requests``); nothing else.
+    """
 
     routes_table: dict[str, Route]
     limiter: CallLimiter
@@ -121,6 +159,8 @@ class CallEngine:
     _chain: Any = None
     _not_found_cache: dict[tuple[str, int], dict[str, Any]]
     _api_method: str = "rpc.api"
+    _begin_batch: Callable[[list[Any], int, bool], Any]  # (items, scope, expired): ``_requests``
+    _settle: Callable[[list[Any]], Any]  # a started batch's answer or PendingBatch: ``_requests``
 
     def _route(self, method: str, params: Any) -> Any:
         """Find, authorise and call a route: its result, or its coroutine when async."""
@@ -131,12 +171,7 @@ class CallEngine:
             scope = _scope_var.get()
             if (_GUEST if scope is None else scope) > route.scope:
                 raise _denied(route)
-        if params is _NOTHING:
-            return route.func() if route.bare else route.call_list(_NO_PARAMS)
-        if type(params) is list:
-            return route.call_list(params)
-        route.checker.check_dict(params)
-        return route.func(**params)
+        return route.invoke(params)
 
     async def _call_inner(self, method: str, params: Any) -> Any:
         """The innermost layer of the ``kaiju_wrap_call`` chain."""
@@ -152,21 +187,71 @@ class CallEngine:
         scope = _scope_var.get()
         return _GUEST if scope is None else scope
 
+    def answer(self, obj: Any, scope: int) -> Any:
+        """Answer a decoded request (an object or a batch) as far as it goes without waiting.
+
+        :param obj: the decoded body
+        :param scope: the caller's scope (:data:`ANYONE` when permissions are off)
+        :return: the response object, the list of a batch's responses, ``None`` (nothing to
+            answer), or a :class:`Pending`: pass it to ``complete`` to get the answer
+
+        The deadline is not checked here: a transport whose deadline has passed calls ``handle``.
+        The common case -- one call with an int or str id, params absent / a list / an object, a
+        method the caller may call, a free slot, no call hooks or per-call logs -- is answered
+        in this one flat function; anything else goes through :meth:`_run`, which answers every case.
+        """
+        if type(obj) is not dict:
+            if type(obj) is list:
+                if obj and len(obj) <= self.max_batch_size:  # the common batch inline: one call less
+                    out, special = self._begin(obj, scope)
+                    return self._settle(out) if special else out
+                return self._begin_batch(obj, scope, False)  # empty or too large: refused
+            return self._one(obj, scope)
+        method = obj.get("method")
+        id_ = obj.get("id", _NOTHING)
+        params = obj.get("params", _NOTHING)
+        if (type(id_) not in _FAST_IDS or type(method) is not str or obj.get("jsonrpc") != "2.0"
+                or (params is not _NOTHING and type(params) not in _PARAMS_TYPES)
+                or self._chain is not None or self.request_logs or self.response_logs):
+            return self._one(obj, scope)
+        route = self.routes_table.get(method)
+        if route is None:
+            return {"jsonrpc": "2.0", "error": self._not_found(method, scope), "id": id_}
+        limiter = self.limiter
+        if scope > route.scope or limiter.active >= limiter.limit:
+            return self._one(obj, scope)
+        try:
+            invoke = route.invoke  # called through a local: a method call on a slot is never specialised
+            value = invoke(params)
+            if type(value) is CoroutineType:
+                box: list[Any] = []
+                runner = _eager.drive(value, box)
+                yielded = next(runner, _eager.DONE)  # eager: the first step inline, no StopIteration
+                if yielded is _eager.DONE:
+                    value = box[0]
+                else:
+                    box.append(None)  # tells the runner to return the result (it suspended)
+                    limiter.active += 1
+                    return Running(runner, yielded, id_, False, method)
+        except Exception as exc:
+            return {"jsonrpc": "2.0", "error": self._error(exc, method), "id": id_}
+        return {"jsonrpc": "2.0", "result": value, "id": id_}
+
     def _one(self, req: Any, scope: int) -> Any:
-        """:meth:`_begin` for a single request object: its response, ``None`` or :class:`Suspended`."""
+        """:meth:`_begin` for a single request object: its response, ``None`` or a :class:`Detached`."""
         out = [_PENDING, False]
         runner = self._run((req,), 0, out, scope)
         yielded = next(runner, _DONE)  # a generator returning None raises no StopIteration here
         if yielded is _DONE:
             return out[0]
         self.limiter.active += 1  # nothing ran since the bound was checked in _run
-        call = out[0] = Suspended(runner, yielded, req.get("id"), "id" not in req, req["method"], True, True)
+        call = out[0] = Detached(runner, yielded, req.get("id"), "id" not in req, req["method"])
         return call
 
     def _begin(self, items: list[Any], scope: int) -> tuple[list[Any], bool]:
         """Run each request object of a batch until it finishes or suspends.
 
-        :return: per item, the response object, ``None`` (a notification), or :class:`Suspended`;
+        :return: per item, the response object, ``None`` (a notification), or a :class:`Call`;
             and whether any item is one of the last two (else the list is the whole answer)
 
         The calls run in :meth:`_run`, one generator for all of them that awaits each call
@@ -187,7 +272,7 @@ class CallEngine:
             self.limiter.active += 1  # nothing ran since the bound was checked in _run
             k = out.index(_PENDING, start)  # the call that suspended
             req = items[k]
-            out[k] = Suspended(runner, yielded, req.get("id"), "id" not in req, req["method"], True, True)
+            out[k] = Detached(runner, yielded, req.get("id"), "id" not in req, req["method"])
             special = True
             start = k + 1
         return out, out.pop() or special
@@ -197,11 +282,11 @@ class CallEngine:
         """Answer ``items[start:]`` into ``out`` (the hot path: keep it flat).
 
         ``out[k]`` is ``_PENDING`` until call ``k`` is answered; ``out[len(items)]`` is set
-        true when an answer is ``None`` or a :class:`Suspended` waiting for a slot. A
-        coroutine method runs inline (``yield from``) until it suspends, if ever; once
-        :meth:`_begin` has put a :class:`Suspended` in its place, the generator is detached:
-        it returns that call's response and stops. A call that cannot start because the
-        concurrency bound is reached is answered by a :class:`Suspended` that waits for a slot.
+        true when an answer is ``None`` or a :class:`Queued` call. A coroutine method runs
+        inline (``yield from``) until it suspends, if ever; once :meth:`_begin` has put a
+        :class:`Detached` in its place, the generator is detached: it returns that call's
+        response and stops. A call that cannot start because the concurrency bound is reached
+        is answered by a :class:`Queued` call (it waits for a slot).
         """
         routes = self.routes_table
         chain = self._chain
@@ -248,21 +333,8 @@ class CallEngine:
                         continue
                     if scope > route.scope:
                         raise _denied(route)
-                    # attributes called through locals: a method call on a slot is never specialised
-                    if params_type is list:
-                        call = route.call_list  # checks the params, then calls
-                        value = call(params)
-                    elif params is nothing:
-                        if route.bare:
-                            func = route.func
-                            value = func()
-                        else:
-                            call = route.call_list
-                            value = call(_NO_PARAMS)
-                    else:
-                        route.checker.check_dict(params)
-                        func = route.func
-                        value = func(**params)
+                    invoke = route.invoke  # called through a local: a method call on a slot is never specialised
+                    value = invoke(params)
                 else:
                     value = chain(method, None if params is nothing else params)
                 if type(value) is CoroutineType:
@@ -270,7 +342,7 @@ class CallEngine:
                         if limiter.waiting >= limiter.queue:
                             value.close()
                             raise _busy(limiter)
-                        out[k] = Suspended(value, None, id_, notify, method, False, False)
+                        out[k] = Queued(value, id_, notify, method)
                         out[n] = True
                         continue
                     value = yield from value  # eager: runs inline until the call suspends, if ever

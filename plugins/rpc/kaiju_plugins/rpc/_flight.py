@@ -19,12 +19,10 @@ made when the view starts awaiting it; requests answered in their first step cos
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aiohttp.streams import StreamReader
-
-if TYPE_CHECKING:
-    from ._calls import Suspended
+from ._aiohttp_compat import unwatch_eof, watch_eof
+from ._calls import Call, Queued
 
 __all__ = ["Flight", "Flights", "watch_batch", "watch_one"]
 
@@ -34,7 +32,7 @@ class Flight:
 
     __slots__ = ("server", "task", "call", "waits", "_signal", "_payload")
 
-    def __init__(self, server: Flights, call: Suspended | None) -> None:
+    def __init__(self, server: Flights, call: Call | None) -> None:
         self.server = server
         self.task = asyncio.current_task()
         self.call = call
@@ -48,24 +46,21 @@ class Flight:
         aiohttp reports both by setting an exception on the request's body stream; once the
         body is read, the stream's EOF waiter is free, and this flight's future takes its place.
         """
-        try:
-            payload = request._payload
-            if type(payload) is not StreamReader or payload._eof_waiter is not None \
-                    or payload._exception is not None:
-                return
-        except AttributeError:  # pragma: no cover -- another aiohttp layout: no disconnect detection
+        if request is None:  # a transport without a connection to watch
             return
         signal = asyncio.get_running_loop().create_future()
+        payload = watch_eof(request, signal)  # None: not watchable (see _aiohttp_compat)
+        if payload is None:
+            signal.cancel()
+            return
         signal.add_done_callback(self._signalled)
-        payload._eof_waiter = signal
         self._signal, self._payload = signal, payload
 
     def unwatch(self) -> None:
         """Give the body stream its EOF waiter back (the request is answered)."""
         signal = self._signal
         if signal is not None:
-            if self._payload._eof_waiter is signal:
-                self._payload._eof_waiter = None
+            unwatch_eof(self._payload, signal)
             signal.cancel()
 
     def _signalled(self, signal: asyncio.Future[None]) -> None:
@@ -102,7 +97,7 @@ class Flight:
         return 0
 
 
-async def watch_one(server: Any, request: Any, call: Suspended, deadline: float) -> Any:
+async def watch_one(server: Any, request: Any, call: Call, deadline: float) -> Any:
     """``server._finish(call, deadline)``, the request tracked as a :class:`Flight`."""
     flight = Flight(server, call)
     flights = server._flights
@@ -145,9 +140,9 @@ class Flights:
         self.calls_cut = 0
         """Calls answered ``Server shutting down`` so far."""
 
-    def _must_finish(self, call: Suspended) -> bool:
+    def _must_finish(self, call: Call) -> bool:
         route = self.routes_table.get(call.method)
-        return route is not None and route.must_finish and call.has_slot
+        return route is not None and route.must_finish and (type(call) is not Queued or call.started)
 
     def stopping(self, grace: float) -> None:
         """The app begins to stop; requests have ``grace`` seconds (``run.shutdown_timeout``) to finish.

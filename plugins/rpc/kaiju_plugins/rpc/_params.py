@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._errors import InvalidParams
+from ._invoke import other_shapes
 
 __all__ = ["ParamsChecker"]
 
@@ -68,13 +69,16 @@ def _json_name(value: Any) -> str:
         type(value).__name__)
 
 
-def _unrolled(func: Callable[..., Any], allowed: list[tuple[type, ...]], slow: Callable[[Any], None]) -> Any:
+def _unrolled(func: Callable[..., Any], allowed: list[tuple[type, ...]], slow: Callable[[Any], None],
+              other: Callable[[Any], Any]) -> Any:
     """Callers for 1-3 annotated positional params, unrolled (a loop costs ~4x as much); the
     values are passed one by one (no tuple made of the list, as ``func(*params)`` does)."""
     if len(allowed) == 1:
         (t0,) = allowed
 
         def call_1(params: Any) -> Any:
+            if type(params) is not list:
+                return other(params)
             if len(params) != 1 or type(a := params[0]) not in t0:
                 slow(params)
             return func(a)
@@ -84,6 +88,8 @@ def _unrolled(func: Callable[..., Any], allowed: list[tuple[type, ...]], slow: C
         t0, t1 = allowed
 
         def call_2(params: Any) -> Any:
+            if type(params) is not list:
+                return other(params)
             if len(params) != 2 or type(a := params[0]) not in t0 or type(b := params[1]) not in t1:
                 slow(params)
             return func(a, b)
@@ -92,6 +98,8 @@ def _unrolled(func: Callable[..., Any], allowed: list[tuple[type, ...]], slow: C
     t0, t1, t2 = allowed
 
     def call_3(params: Any) -> Any:
+        if type(params) is not list:
+            return other(params)
         if (len(params) != 3 or type(a := params[0]) not in t0 or type(b := params[1]) not in t1
                 or type(c := params[2]) not in t2):
             slow(params)
@@ -166,11 +174,12 @@ class ParamsChecker:
                 and kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD),
                 "kind": kind.name.lower(),
             })
-        self.call_list: Callable[[Any], Any] = self._list_caller(func)
-        """Check positional params (a list, or ``()`` for none), then call the function with
-        them and return what it returns; raise :class:`InvalidParams` naming the parameter."""
         self.accepts_no_params = self._min_pos == 0 and not self._required
         """True when a call without ``params`` passes the check (nothing is required)."""
+        self.call_list: Callable[[Any], Any] = self._list_caller(func)
+        """``Route.invoke``: check the params -- a list here; absent (``_invoke.NOTHING``) or an
+        object in :func:`~._invoke.other_shapes` --, then call the function with them and return
+        what it returns; raise :class:`InvalidParams` naming the parameter."""
 
     def _fail(self, param: str | None, problem: str) -> InvalidParams:
         return InvalidParams(data={"method": self.method, "param": param, "problem": problem,
@@ -181,8 +190,11 @@ class ParamsChecker:
         test and one ``type(v) in allowed`` per annotated value, then the call; on any doubt
         it hands over to the full check, which finds the problem and raises."""
         slow = self.check_list
+        other = other_shapes(func, slow, self.check_dict, self.accepts_no_params)
         if self._var_pos or self._keyword_only:
             def call_checked(params: Any) -> Any:
+                if type(params) is not list:
+                    return other(params)
                 slow(params)
                 return func(*params)
 
@@ -191,15 +203,19 @@ class ParamsChecker:
         pos_types = tuple(self._pos_types)
         if not pos_types:
             def call_counted(params: Any) -> Any:
+                if type(params) is not list:
+                    return other(params)
                 if not min_pos <= len(params) <= max_pos:
                     slow(params)
                 return func(*params)
 
             return call_counted
         if min_pos == max_pos == len(pos_types) <= 3:
-            return _unrolled(func, [t for _, _, t in pos_types], slow)
+            return _unrolled(func, [t for _, _, t in pos_types], slow, other)
 
         def call_typed(params: Any) -> Any:
+            if type(params) is not list:
+                return other(params)
             n = len(params)
             if n < min_pos or n > max_pos:
                 slow(params)

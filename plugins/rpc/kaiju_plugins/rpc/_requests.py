@@ -1,21 +1,23 @@
-"""Requests in, answers out: :meth:`RequestEngine.handle`, and completing suspended calls.
+"""Requests in, answers out: :meth:`RequestEngine.complete`, :meth:`RequestEngine.handle`.
 
-:class:`~._calls.CallEngine` runs each call until it finishes or suspends; here a
-suspended call (:class:`~._calls.Suspended`) gets its deadline timer and keeps (or waits
-for) its slot of the concurrency bound, and a batch's suspended calls finish concurrently,
-each in its own task, answered in request order.
+:class:`~._calls.CallEngine` runs each call until it finishes or suspends; here a call
+not answered yet (a :class:`~._calls.Call`: running, detached or queued) gets its deadline
+timer and keeps (or waits for) its slot of the concurrency bound, and a batch's pending
+calls (:class:`~._calls.PendingBatch`) finish concurrently, each in its own task, answered
+in request order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from . import _eager
-from ._calls import CallEngine, Suspended, invalid_request, valid_id
+from ._calls import Call, CallEngine, Detached, PendingBatch, Queued, invalid_request, valid_id
 from ._errors import RequestTimeout, RequestTooLarge, ServerShuttingDown
-from ._flight import Flights
+from ._flight import Flights, watch_batch, watch_one
 
 __all__ = ["RequestEngine"]
 
@@ -26,24 +28,39 @@ class RequestEngine(CallEngine, Flights):
     :class:`~._flight.Flights` tracks requests whose calls suspended (disconnects, shutdown).
     """
 
-    async def _finish(self, call: Suspended, deadline: float) -> Any:
-        """Complete a suspended (or waiting) call before ``deadline`` (unix time); never raises."""
+    def complete(self, pending: Any, deadline: float, request: Any = None) -> Awaitable[Any]:
+        """Await the answer of what :meth:`~._calls.CallEngine.answer` left pending.
+
+        :param pending: the :class:`~._calls.Pending` that ``answer`` returned
+        :param deadline: unix time after which its calls are cancelled
+        :param request: the transport's request (aiohttp's), watched for a lost connection:
+            its calls are then cancelled (``cancel_on_disconnect``); ``None``: not watched
+        :return: an awaitable of the answer (as ``answer`` gives it); the calls are tracked
+            (disconnects, the shutdown cut) until it is done
+        """
+        if type(pending) is PendingBatch:
+            return watch_batch(self, request, pending.out, deadline)
+        return watch_one(self, request, pending, deadline)
+
+    async def _finish(self, call: Call, deadline: float) -> Any:
+        """Complete a pending call before ``deadline`` (unix time); never raises."""
         limiter = self.limiter
-        has_slot = started = call.has_slot
+        queued = type(call) is Queued
+        has_slot = started = not queued
         loop_deadline = asyncio.get_running_loop().time() + (deadline - time.time())
         timeout = asyncio.timeout_at(loop_deadline)
         try:
-            if not has_slot:
+            if queued:
                 await limiter.acquire(loop_deadline)
-                has_slot = started = call.has_slot = True
+                has_slot = started = call.started = True  # type: ignore[attr-defined]
                 marker, value = _eager.start(call.coro)
                 if marker is not _eager.DONE:
                     async with timeout:
                         value = await _eager.resume(call.coro, marker)
             else:
                 async with timeout:
-                    value = await _eager.resume(call.coro, call.yielded)
-                if call.runner:  # a detached _run generator returns the whole response
+                    value = await _eager.resume(call.coro, call.yielded)  # type: ignore[attr-defined]
+                if type(call) is Detached:  # a detached _run generator returns the whole response
                     has_slot = False
                     limiter.release()
                     return value
@@ -88,12 +105,12 @@ class RequestEngine(CallEngine, Flights):
         if deadline is None:
             deadline = now + self.default_request_time
         if type(data) is list:
-            out, pending = self._begin_batch(data, deadline, now, self._caller_scope())
-            return await self._end_batch(out, deadline) if pending else out
+            out = self._begin_batch(data, self._caller_scope(), deadline <= now)
+            return await self._end_batch(out.out, deadline) if type(out) is PendingBatch else out
         if deadline <= now:
             return self._expired(data)
         out = self._one(data, self._caller_scope())
-        if type(out) is Suspended:
+        if isinstance(out, Call):
             return await self._finish(out, deadline)
         return out
 
@@ -106,27 +123,32 @@ class RequestEngine(CallEngine, Flights):
                                    "before the call could start"})
         return {"jsonrpc": "2.0", "error": err.to_object(), "id": req["id"] if valid_id(req["id"]) else None}
 
-    def _begin_batch(self, items: list[Any], deadline: float, now: float, scope: int) -> tuple[Any, bool]:
-        """Start a batch (``scope``: the caller's): ``(answer, False)`` when it is answered, or
-        ``(items' answers so far, True)`` when some calls suspended: :meth:`_end_batch` finishes it."""
+    def _begin_batch(self, items: list[Any], scope: int, expired: bool) -> Any:  # type: ignore[override]
+        """Start a batch (``scope``: the caller's; ``expired``: its deadline has passed): its answer,
+        or a :class:`~._calls.PendingBatch` when some calls are pending (:meth:`_end_batch` finishes it)."""
         if not items:
-            return invalid_request(None, "an empty batch: a batch holds one request object or more"), False
+            return invalid_request(None, "an empty batch: a batch holds one request object or more")
         if len(items) > self.max_batch_size:
-            return self._too_large(items), False
-        if deadline <= now:
+            return self._too_large(items)
+        if expired:
             out = [self._expired(item) for item in items]
         else:
             out, special = self._begin(items, scope)
-            if not special:
-                return out, False
-            if Suspended in map(type, out):
-                return out, True
+            return self._settle(out) if special else out
+        return self._settle(out)
+
+    def _settle(self, out: list[Any]) -> Any:  # type: ignore[override]
+        """A started batch with a notification or a pending call: :class:`~._calls.PendingBatch`
+        when a call is pending, else its answers without the ``None`` of notifications."""
+        for o in out:
+            if isinstance(o, Call):
+                return PendingBatch(out)
         if None in out:
-            return [o for o in out if o is not None] or None, False
-        return out, False
+            return [o for o in out if o is not None] or None
+        return out
 
     async def _end_batch(self, out: list[Any], deadline: float, flight: Any = None) -> Any:
-        """Finish the suspended calls of a batch :meth:`_begin_batch` started: its list of answers, or ``None``."""
+        """Finish the pending calls of a batch :meth:`_begin_batch` started: its list of answers, or ``None``."""
         await self._gather(out, deadline, flight)
         if None in out:
             return [o for o in out if o is not None] or None
@@ -150,7 +172,7 @@ class RequestEngine(CallEngine, Flights):
         """
         loop = asyncio.get_running_loop()
         waits = [(i, loop.create_task(self._finish(o, deadline))) for i, o in enumerate(out)
-                 if type(o) is Suspended]
+                 if isinstance(o, Call)]
         if flight is not None:
             flight.waits = waits
         try:

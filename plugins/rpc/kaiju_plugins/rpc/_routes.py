@@ -37,7 +37,7 @@ class Route:
     """One RPC method: its callable, its prepared params check and its scope."""
 
     __slots__ = ("method", "func", "is_async", "checker", "call_list", "bare", "scope", "service", "doc",
-                 "must_finish")
+                 "must_finish", "invoke")
 
     def __init__(self, method: str, func: Callable[..., Any], scope: int, service: str) -> None:
         self.method = method
@@ -52,6 +52,7 @@ class Route:
         self.must_finish = getattr(func, "_rpc_must_finish", False) is True
         doc = inspect.getdoc(func) or ""
         self.doc = doc.strip().split("\n\n")[0].replace("\n", " ")
+        self.invoke = self.call_list  # every params shape (absent / list / object): checked, then the call
 
     def __repr__(self) -> str:
         return f"<Route {self.method}{self.checker.signature} scope={self.scope}>"

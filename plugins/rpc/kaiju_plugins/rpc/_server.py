@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +18,7 @@ from ._routes import Route, build_routes
 __all__ = ["SERVER_KEY", "JSONRPCServer"]
 
 _GUEST = int(PermissionKeys.GUEST)
+_CID_REPORT_EVERY = 10.0  # seconds: one unsafe Correlation-Id WARNING per window at most
 
 class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
     """Serves the routes of every :class:`PublicInterface` service of the app over JSON-RPC 2.0.
@@ -95,7 +97,7 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         self.notification_status = notification_status
         self.cancel_on_disconnect = cancel_on_disconnect
         self.error_log = ErrorLog(self.logger)
-        self._cid_reports: list[float] = [float("-inf"), 0]  # the view's unsafe Correlation-Id WARNINGs
+        self._cid_reports: list[float] = [float("-inf"), 0]  # [time of the last unsafe-id WARNING, replaced since]
         self._not_found_cache: dict[tuple[str, int], dict[str, Any]] = {}
         self._init_flights()
         self.limiter = CallLimiter(max_parallel, max_queue)
@@ -122,6 +124,28 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         scope = _GUEST if scope is None else scope
         return [route.describe() for method, route in sorted(self.routes_table.items())
                 if not self.enable_permissions or scope <= route.scope]
+
+    def warn_unsafe_cid(self, original: str, replaced_by: str) -> None:
+        """A transport replaced an unsafe ``Correlation-Id`` by ``replaced_by``: log it, rate-limited.
+
+        The original is reported (its ``ascii()`` repr, cut to 200 characters) in one WARNING per
+        10 s at most; the next WARNING says how many were replaced without one (``suppressed``).
+        """
+        reports = self._cid_reports
+        now = time.monotonic()
+        if now - reports[0] < _CID_REPORT_EVERY:
+            reports[1] += 1
+            return
+        extra = {"suppressed": reports[1]} if reports[1] else {}
+        reports[:] = [now, 0]
+        token = context.correlation_id.set(replaced_by)
+        try:
+            self.logger.warning("rpc: unsafe Correlation-Id replaced", original=ascii(original[:200]),
+                                replaced_by=replaced_by,
+                                hint="a Correlation-Id is 1-128 characters of A-Z a-z 0-9 . _ : / + = @ ; ~ -",
+                                **extra)
+        finally:
+            context.correlation_id.reset(token)
 
     # ---- lifecycle ------------------------------------------------------------------
 

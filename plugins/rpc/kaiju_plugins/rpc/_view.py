@@ -5,11 +5,13 @@ off), read the body (size-checked), decode it, work out the deadline from the ``
 (seconds) / ``Deadline`` (unix time) headers bounded by ``max_request_time``, bind
 ``correlation_id`` (the client's ``Correlation-Id`` when it is safe to log, else a generated
 one: a per-process random prefix and a counter) and ``deadline`` in :mod:`kaiju_tools.context`,
-let the server answer, encode. Responses are HTTP 200 (errors included, as JSON-RPC over HTTP
+let the server answer (its public ``answer`` / ``complete`` / ``handle`` only), encode. Responses are HTTP 200 (errors included, as JSON-RPC over HTTP
 does); ``notification_status`` (200 with an empty body, or 204) when there is nothing to answer
 (notifications); 413 when the body is too large; 415 for a body not sent as JSON; 405 for a
 method other than POST. Never 500. A request whose calls suspend is tracked (``_flight``): its
 calls are cancelled when the caller disconnects, and answered when the server stops.
+The server is the app's (``SERVER_KEY`` in the app's state); aiohttp internals are read
+through ``_aiohttp_compat`` only.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import re
 import secrets
 import time
 from collections.abc import Generator
-from types import CoroutineType
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -29,16 +30,11 @@ from aiohttp.abc import AbstractView
 from kaiju_tools import ServiceNotFound, context, get_services
 from multidict import istr
 
-from . import _eager
+from ._aiohttp_compat import json_response, request_parts
 from ._calls import ANYONE as _ANYONE
 from ._calls import GUEST as _GUEST
-from ._calls import NO_PARAMS as _NO_PARAMS
-from ._calls import NOTHING as _NOTHING
-from ._calls import Suspended
+from ._calls import Pending
 from ._errors import InternalError, InvalidHeader, InvalidRequest, RequestTooLarge, RPCError
-from ._flight import watch_batch as _watch_batch
-from ._flight import watch_one as _watch_one
-from ._response import json_response
 from ._server import SERVER_KEY, JSONRPCServer
 
 __all__ = ["JSONRPCView"]
@@ -64,24 +60,17 @@ def _new_cid_prefix() -> None:
 
 os.register_at_fork(after_in_child=_new_cid_prefix)
 _PARSE_ERROR = b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}'
-_FAST_IDS = frozenset((int, str))  # the id types of the common case (any other goes the general path)
-_PARAMS_TYPES = frozenset((list, dict))
 _cid_var = context.correlation_id
 _scope_var = context.scope
 _time = time.time
 _deadline_var = context.deadline
+_request_parts = request_parts  # module attributes: a test swaps in the public fallbacks
+_json_response = json_response
 
 
 def _error_response(err: RPCError, status: int = 200, extra: dict[str, str] | None = None) -> web.Response:
     body = json.dumps({"jsonrpc": "2.0", "error": err.to_object(), "id": None}).encode()
     return web.Response(body=body, status=status, content_type=_JSON, headers=extra)
-
-
-def _find_server(app: web.Application) -> JSONRPCServer:
-    server = app.get(SERVER_KEY)
-    if server is None:
-        server = get_services(app).discover(None, cls=JSONRPCServer)
-    return server
 
 
 def _header_number(headers: Any, name: str, what: str) -> float | None:
@@ -121,30 +110,10 @@ def _is_json(content_type: str | None) -> bool:
     return content_type is not None and content_type.partition(";")[0].strip().lower() in _JSON_TYPES
 
 
-_CID_REPORT_EVERY = 10.0  # seconds: one WARNING per window at most, the others counted
-
-
 def _replace_cid(server: JSONRPCServer, unsafe: str) -> str:
-    """A generated correlation id for a request whose ``Correlation-Id`` is unsafe to log.
-
-    The original is reported (its ``ascii()`` repr, cut to 200 characters) in one WARNING per
-    10 s at most; the next WARNING says how many were replaced without one (``suppressed``).
-    """
+    """A generated correlation id for a request whose ``Correlation-Id`` is unsafe to log (reported, rate-limited)."""
     cid = f"{_CID_PREFIX}{_cid_count()}"
-    reports = server._cid_reports  # noqa: SLF001 -- [time of the last WARNING, replaced since]
-    now = time.monotonic()
-    if now - reports[0] < _CID_REPORT_EVERY:
-        reports[1] += 1
-        return cid
-    extra = {"suppressed": reports[1]} if reports[1] else {}
-    reports[:] = [now, 0]
-    token = _cid_var.set(cid)
-    try:
-        server.logger.warning("rpc: unsafe Correlation-Id replaced", original=ascii(unsafe[:200]), replaced_by=cid,
-                              hint="a Correlation-Id is 1-128 characters of A-Z a-z 0-9 . _ : / + = @ ; ~ -",
-                              **extra)
-    finally:
-        _cid_var.reset(token)
+    server.warn_unsafe_cid(unsafe, cid)
     return cid
 
 
@@ -154,19 +123,15 @@ def _too_large(limit: int) -> web.Response:
         "hint": "split the batch, or raise max_body_size (and the app's client_max_size above 1 MiB)"}), 413)
 
 
-_cache: list[Any] = [None, None]  # (app, server) of the last request: one identity check per request
-
-
-def _server_of(app: web.Application) -> JSONRPCServer | web.Response:
-    """The app's server (cached for the next request), or the 503 answer when it has none."""
+def _discover(app: web.Application) -> JSONRPCServer | web.Response:
+    """The server of an app that has none under ``SERVER_KEY`` (made without the app), or the
+    503 answer when it has none at all; looked up per request (an unusual setup)."""
     try:
-        server = _find_server(app)
+        return get_services(app).discover(None, cls=JSONRPCServer)
     except ServiceNotFound as exc:
         return _error_response(RPCError(data={
             "problem": f"no JSON-RPC server: {exc}",
             "hint": "add `- cls: JSONRPCServer` to `services:` in the config"}), 503)
-    _cache[:] = app, server
-    return server
 
 
 def handle_request(request: web.Request) -> Any:
@@ -180,16 +145,10 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
         instance = AbstractView.__new__(view)
         instance.__init__(request)
         return await instance
-    try:  # aiohttp's own attributes: three property calls less per request
-        app = request._match_info._current_app  # noqa: SLF001
-        http_method = request._method  # noqa: SLF001
-        headers = request._headers  # noqa: SLF001
-    except AttributeError:  # pragma: no cover -- another aiohttp layout
-        app, http_method, headers = request.app, request.method, request.headers
-    if app is _cache[0]:
-        server: JSONRPCServer = _cache[1]
-    else:
-        found = _server_of(app)
+    state, http_method, headers = _request_parts(request)  # no property calls (see _aiohttp_compat)
+    server = state.get(SERVER_KEY)  # the app's server, bound when it was made with the app
+    if server is None:
+        found = _discover(request.app)
         if type(found) is web.Response:
             return found
         server = found  # type: ignore[assignment]
@@ -232,17 +191,12 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
     deadline_token = _deadline_var.set(deadline)
     cid_token = _cid_var.set(cid)
     try:
-        # the common cases inline (the view is the server's own transport); the rest in handle()
-        if type(data) is dict and deadline > now:
-            out = _answer(server, data, scope)
-            if type(out) is Suspended:
-                out = await _watch_one(server, request, out, deadline)
-        elif type(data) is list:
-            out, pending = server._begin_batch(data, deadline, now, scope)  # noqa: SLF001
-            if pending:
-                out = await _watch_batch(server, request, out, deadline)
+        if deadline > now:
+            out = server.answer(data, scope)  # the engine's one entry (answered, or Pending)
+            if isinstance(out, Pending):
+                out = await server.complete(out, deadline, request)  # the request is watched for disconnects
         else:
-            out = await server.handle(data, deadline)
+            out = await server.handle(data, deadline)  # the deadline has passed: every call says so
     finally:
         _deadline_var.reset(deadline_token)
         _cid_var.reset(cid_token)
@@ -254,61 +208,9 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
             encoded = dumps(out)
         except (TypeError, ValueError, OverflowError, RecursionError):
             encoded = _encode_safely(server, out)
-        response = json_response(encoded)
+        response = _json_response(encoded)
     response.headers[_H_CORRELATION_ID] = cid
     return response
-
-
-def _answer(server: JSONRPCServer, req: dict[str, Any], scope: int) -> Any:
-    """One request object: its response, or :class:`Suspended` (the call suspended or waits).
-
-    The common case -- a call with an int or str id, params absent / a list / an object, a
-    method the caller may call, a free slot, no call hooks or per-call logs -- is answered
-    here in one flat function; anything else (notifications, malformed requests, refusals,
-    a full bound) goes through the server's general path, which answers every case.
-    """
-    method = req.get("method")
-    id_ = req.get("id", _NOTHING)
-    params = req.get("params", _NOTHING)
-    if (type(id_) not in _FAST_IDS or type(method) is not str or req.get("jsonrpc") != "2.0"
-            or (params is not _NOTHING and type(params) not in _PARAMS_TYPES)
-            or server._chain is not None or server.request_logs or server.response_logs):  # noqa: SLF001
-        return server._one(req, scope)  # noqa: SLF001
-    route = server.routes_table.get(method)
-    if route is None:
-        return {"jsonrpc": "2.0", "error": server._not_found(method, scope), "id": id_}  # noqa: SLF001
-    limiter = server.limiter
-    if scope > route.scope or limiter.active >= limiter.limit:
-        return server._one(req, scope)  # noqa: SLF001
-    try:
-        # attributes called through locals: a method call on a slot is never specialised
-        if params is _NOTHING:
-            if route.bare:
-                func = route.func
-                value = func()
-            else:
-                call = route.call_list  # checks the params, then calls
-                value = call(_NO_PARAMS)
-        elif type(params) is list:
-            call = route.call_list
-            value = call(params)
-        else:
-            route.checker.check_dict(params)
-            func = route.func
-            value = func(**params)
-        if type(value) is CoroutineType:
-            box: list[Any] = []
-            runner = _eager.drive(value, box)
-            yielded = next(runner, _eager.DONE)  # eager: the first step inline, no StopIteration
-            if yielded is _eager.DONE:
-                value = box[0]
-            else:
-                box.append(None)  # tells the runner to return the result (it suspended)
-                limiter.active += 1
-                return Suspended(runner, yielded, id_, False, method, True, False)
-    except Exception as exc:
-        return {"jsonrpc": "2.0", "error": server._error(exc, method), "id": id_}  # noqa: SLF001
-    return {"jsonrpc": "2.0", "result": value, "id": id_}
 
 
 def _encode_safely(server: JSONRPCServer, out: Any) -> bytes:
