@@ -11,6 +11,7 @@ from kaiju_tools import ConfigError, ConfigProblem
 
 from ._interface import PermissionKeys, PublicInterface
 from ._params import ParamsChecker
+from ._typed import typed_call
 
 __all__ = ["Route", "build_routes"]
 
@@ -18,13 +19,15 @@ __all__ = ["Route", "build_routes"]
 class Route:
     """One RPC method: its callable, its prepared params check and its scope."""
 
-    __slots__ = ("method", "func", "is_async", "checker", "call_list", "bare", "scope", "service", "doc")
+    __slots__ = ("method", "func", "original", "is_async", "checker", "call_list", "bare", "scope", "service", "doc")
 
     def __init__(self, method: str, func: Callable[..., Any], scope: int, service: str) -> None:
         self.method = method
-        self.func = func
         self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
             getattr(func, "__call__", None))
+        self.original = func  # what the route serves (rpc.discover reads its signature)
+        func = typed_call(method, func) or func  # typed routes only: decode params, encode the result
+        self.func = func
         self.checker = ParamsChecker(method, func)
         self.call_list = self.checker.call_list  # check positional params, then call
         self.bare = self.checker.accepts_no_params  # a call without params needs no check
