@@ -7,9 +7,9 @@ import importlib_metadata
 import kaiju_plugins.rpc as rpc
 
 PUBLIC = [
-    "InternalError", "InvalidHeader", "InvalidParams", "InvalidRequest", "JSONRPCClient", "JSONRPCServer",
+    "Constraint", "InternalError", "InvalidHeader", "InvalidParams", "InvalidRequest", "JSONRPCClient", "JSONRPCServer",
     "JSONRPCView", "MethodNotFound", "ParseError", "PermissionDenied", "PermissionKeys", "PublicInterface",
-    "RPCError", "RequestTimeout", "RequestTooLarge", "ServerBusy",
+    "RPCError", "RequestTimeout", "RequestTooLarge", "ServerBusy", "raises",
 ]
 
 

@@ -20,10 +20,13 @@ from ._errors import (
     ServerBusy,
 )
 from ._interface import PermissionKeys, PublicInterface
+from ._openrpc import raises
 from ._server import JSONRPCServer
+from ._types import Constraint
 from ._view import JSONRPCView
 
 __all__ = [
+    "Constraint",
     "InternalError",
     "InvalidHeader",
     "InvalidParams",
@@ -40,4 +43,5 @@ __all__ = [
     "RequestTimeout",
     "RequestTooLarge",
     "ServerBusy",
+    "raises",
 ]

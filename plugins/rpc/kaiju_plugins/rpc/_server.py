@@ -77,6 +77,7 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         self.limiter = CallLimiter(max_parallel, max_queue)
         self.routes_table: dict[str, Route] = {}
         self._chain: Any = None
+        self._documents: tuple[dict[str, Route], Any] | None = None
         if app is not None and not app.frozen and SERVER_KEY not in app:
             app[SERVER_KEY] = self
 
@@ -84,13 +85,13 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
 
     @property
     def routes(self) -> dict[str, Any]:
-        """The server's own methods: ``<name>.api``."""
-        return {"api": self.api}
+        """The server's own methods: ``<name>.api`` and ``<name>.discover`` (OpenRPC)."""
+        return {"api": self.api, "discover": self.discover}
 
     @property
     def permissions(self) -> dict[str, int]:
         """Everyone may list what they may call."""
-        return {"api": PermissionKeys.GUEST}
+        return {"api": PermissionKeys.GUEST, "discover": PermissionKeys.GUEST}
 
     async def api(self) -> list[dict[str, Any]]:
         """List the methods the caller may call, with their parameters and types."""
@@ -98,6 +99,19 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         scope = _GUEST if scope is None else scope
         return [route.describe() for method, route in sorted(self.routes_table.items())
                 if not self.enable_permissions or scope <= route.scope]
+
+    async def discover(self) -> dict[str, Any]:
+        """The OpenRPC document of the methods the caller may call (built at start-up)."""
+        scope = context.scope.get() if self.enable_permissions else None
+        return self.openrpc().for_scope(_GUEST if scope is None and self.enable_permissions else scope)
+
+    def openrpc(self) -> Any:
+        """The :class:`~._openrpc.Documents` of the current method table (built once per table)."""
+        if self._documents is None or self._documents[0] is not self.routes_table:
+            from ._discover import documents_of
+
+            self._documents = (self.routes_table, documents_of(self))
+        return self._documents[1]
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -125,6 +139,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         if services is None:
             services = list(get_services(self.app)) if self.app is not None else [self]
         self.routes_table = build_routes(services)
+        self._documents = None
+        self.openrpc()  # the OpenRPC documents: built now, not on the first rpc.discover
 
 
 SERVER_KEY = web.AppKey("kaiju_plugins.rpc.server", JSONRPCServer)

@@ -22,6 +22,7 @@ from ._types import Decoder, Mismatch, decoder, encode, is_builtin, needs_encodi
 __all__ = ["typed_call"]
 
 _P = inspect.Parameter
+_SCALARS = frozenset((int, float, str, bool, None, type(None)))
 
 
 async def _encoded(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -59,6 +60,8 @@ def typed_call(method: str, func: Callable[..., Any]) -> Callable[..., Any] | No
     encodes = result is not _P.empty and needs_encoding(result)
     if not typed and star is None and star_kw is None and not encodes:
         return None
+    # a typed route may put typed values in a result annotated loosely (``dict[str, Any]``, none)
+    encodes = encodes or result not in _SCALARS
     n_pos = len(names)
     known = frozenset(sig.parameters)
 
