@@ -107,36 +107,9 @@ async def Typed_centroid(points: list[Point]) -> Point:  # noqa: N802 -- a route
 
 # ---- hypothesis: values of every supported type survive encode -> JSON -> decode ---------------------
 
-_finite = st.floats(allow_nan=False, allow_infinity=False)
-_decimals = st.decimals(allow_nan=False, allow_infinity=False)
-_strategies = {float: _finite, decimal.Decimal: _decimals}
-
-
-def _value_strategy(tp: Any) -> st.SearchStrategy[Any]:
-    with st.registry_override(float, _finite) if hasattr(st, "registry_override") else _nullcontext():
-        return st.from_type(tp)
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
-
-
-st.register_type_strategy(Point, st.builds(Point, x=st.integers(), y=st.integers()))
-st.register_type_strategy(Tag, st.fixed_dictionaries({"name": st.text()}, optional={"weight": _finite}))
-st.register_type_strategy(Partial, st.fixed_dictionaries({}, optional={"note": st.text(), "when": st.dates()}))
-st.register_type_strategy(Tree, st.deferred(lambda: st.builds(
-    Tree, label=st.text(max_size=5), children=st.lists(st.from_type(Tree), max_size=2))))
-_everything = st.builds(
-    Everything, points=st.lists(st.from_type(Point), max_size=3), color=st.sampled_from(Color),
-    level=st.sampled_from(Level), mode=st.sampled_from(["fast", "slow"]), when=st.datetimes(
-        timezones=st.none() | st.just(dt.timezone.utc)), day=st.dates(), ident=st.uuids(), amount=_decimals,
-    tags=st.dictionaries(st.text(max_size=5), st.lists(st.integers(), max_size=3), max_size=3),
-    tag=st.from_type(Tag), partial=st.from_type(Partial), maybe=st.none() | st.from_type(Point),
-    pair=st.tuples(st.integers(), st.text(max_size=5)), unique=st.frozensets(st.text(max_size=3), max_size=3))
+from typed_strategies import decimals as _decimals  # noqa: E402
+from typed_strategies import everything as _everything  # noqa: E402
+from typed_strategies import finite as _finite  # noqa: E402
 
 ROUND_TRIPS: list[tuple[Any, st.SearchStrategy[Any]]] = [
     (Everything, _everything), (list[Point], st.lists(st.from_type(Point), max_size=4)), (Tree, st.from_type(Tree)),

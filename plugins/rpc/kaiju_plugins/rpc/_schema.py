@@ -126,7 +126,8 @@ class SchemaBuilder:
             self.components[name] = {}  # taken (a class may refer to itself)
             if body is None:
                 body = self._object(tp)
-            doc = inspect.getdoc(tp)
+            own = tp.__dict__.get("__doc__")  # not an inherited one (StrEnum's, TypedDict's)
+            doc = inspect.cleandoc(own) if isinstance(own, str) else None
             if doc and not doc.startswith(f"{tp.__name__}(") and "description" not in body:
                 body["description"] = doc
             body.setdefault("title", tp.__name__)

@@ -356,12 +356,18 @@ def _describe(tp: Any) -> str:
 def encode(value: Any) -> Any:
     """A result as plain JSON values: dataclasses and ``TypedDict``\\ s as objects, enums as their
     values, dates / times as ISO 8601 strings, ``UUID`` / ``Decimal`` as strings, tuples and sets
-    as arrays; msgspec structs and pydantic models through their own library."""
+    as arrays (sets sorted); msgspec structs and pydantic models through their own library."""
     t = type(value)
     if t is str or t is int or t is bool or t is float or value is None:
         return value
-    if t is list or t is tuple or t is set or t is frozenset:
+    if t is list or t is tuple:
         return [encode(v) for v in value]
+    if t is set or t is frozenset:  # sorted when the items allow it: one JSON form per value
+        items = [encode(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return items
     if t is dict:
         return {(k.value if isinstance(k, enum.Enum) else k): encode(v) for k, v in value.items()}
     if isinstance(value, enum.Enum):
