@@ -9,7 +9,7 @@ import kaiju_plugins.rpc as rpc
 PUBLIC = [
     "Constraint", "InternalError", "InvalidHeader", "InvalidParams", "InvalidRequest", "JSONRPCClient", "JSONRPCServer",
     "JSONRPCView", "MethodNotFound", "ParseError", "PermissionDenied", "PermissionKeys", "PublicInterface",
-    "RPCError", "RequestTimeout", "RequestTooLarge", "ServerBusy", "raises",
+    "RPCError", "RequestTimeout", "RequestTooLarge", "ServerBusy", "from_json", "raises", "to_json",
 ]
 
 

@@ -29,30 +29,18 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def discover(serve_app: Any, scope: int | None = None, **rpc: Any) -> dict[str, Any]:
-    hooks = []
-    if scope is not None:
-        import types
+    """``rpc.discover`` of the typed app, called as a caller of ``scope`` (a middleware sets it)."""
+    from aiohttp import web
+    from kaiju_tools import context
 
-        from kaiju_tools.hookspecs import hookimpl
+    @web.middleware
+    async def with_scope(request: Any, handler: Any) -> Any:
+        context.scope.set(scope)
+        return await handler(request)
 
-        module = types.ModuleType("scope_hook")
-
-        @hookimpl
-        def kaiju_wrap_call(app: Any) -> Any:
-            return None
-
-        from kaiju_tools import context
-
-        async def as_user(request: Any, handler: Any) -> Any:
-            context.scope.set(scope)
-            return await handler(request)
-
-        from aiohttp import web
-
-        hooks_mw = [web.middleware(as_user)]
     async def go() -> dict[str, Any]:
-        async with serve_app(rpc_settings=rpc or None, services=TYPED,
-                             **({"middlewares": hooks_mw} if scope is not None else {})) as served:
+        kws = {"middlewares": [with_scope]} if scope is not None else {}
+        async with serve_app(rpc_settings=rpc or None, services=TYPED, **kws) as served:
             out = await served.call("rpc.discover")
             return out["result"]
 

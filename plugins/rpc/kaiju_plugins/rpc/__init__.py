@@ -22,7 +22,7 @@ from ._errors import (
 from ._interface import PermissionKeys, PublicInterface
 from ._openrpc import raises
 from ._server import JSONRPCServer
-from ._types import Constraint
+from ._types import Constraint, from_json, to_json
 from ._view import JSONRPCView
 
 __all__ = [
@@ -43,5 +43,7 @@ __all__ = [
     "RequestTimeout",
     "RequestTooLarge",
     "ServerBusy",
+    "from_json",
     "raises",
+    "to_json",
 ]

@@ -67,6 +67,7 @@ def _method(route: Route, builder: SchemaBuilder) -> dict[str, Any]:
                                 "required": param.default is _P.empty and param.kind is not _P.VAR_POSITIONAL}
         if param.kind is _P.VAR_POSITIONAL:
             item["description"] = "any number of positional values of this schema (by-position only)"
+            item["x-variadic"] = True
         elif param.default is not _P.empty and _json_default(param.default):
             item["schema"] = {**schema, "default": param.default} if "$ref" not in schema else {
                 "allOf": [schema], "default": param.default}

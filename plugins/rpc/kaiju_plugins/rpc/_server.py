@@ -35,6 +35,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         ``client_max_size``, 1 MiB by default: set ``app: {client_max_size: N}`` to go above)
     :param max_batch_size: most calls in one batch
     :param codec: JSON codec: ``ujson`` (default), ``orjson`` (if installed) or ``json``
+    :param docs_path: serve the HTML docs page of the methods here (``/public/rpc/docs``);
+        ``None`` or ``""`` (the default): no page
     """
 
     service_name = "rpc"
@@ -45,7 +47,7 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         default_request_time: float = 90, max_request_time: float = 600, enable_permissions: bool = True,
         request_logs: bool = False, response_logs: bool = False, max_parallel: int = 256,
         max_queue: int = 1024, max_body_size: int = 1024 * 1024, max_batch_size: int = 100,
-        codec: str = "ujson",
+        codec: str = "ujson", docs_path: str | None = None,
     ) -> None:
         super().__init__(app=app, logger=logger)
         problems = []
@@ -62,8 +64,12 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
             self.loads, self.dumps = get_codec(codec)
         except ValueError as exc:
             problems.append(ConfigProblem(f"{self.service_name}.settings.codec", str(exc)))
+        if docs_path and (not isinstance(docs_path, str) or not docs_path.startswith("/")):
+            problems.append(ConfigProblem(f"{self.service_name}.settings.docs_path",
+                                          f"expected a URL path starting with '/' (or null: no page), got {docs_path!r}"))
         if problems:
             raise ConfigError(problems)
+        self.docs_path = docs_path or None
         self.default_request_time = float(default_request_time)
         self.max_request_time = float(max_request_time)
         if self.default_request_time > self.max_request_time:

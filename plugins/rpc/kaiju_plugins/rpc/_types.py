@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Constraint", "Mismatch", "decoder", "encode", "is_builtin", "json_name", "needs_encoding", "type_hints"]
+__all__ = ["Constraint", "Mismatch", "decoder", "encode", "from_json", "to_json", "is_builtin", "json_name", "needs_encoding", "type_hints"]
 
 Decoder = Callable[[Any], Any]
 _NONE = type(None)
@@ -381,3 +381,20 @@ def encode(value: Any) -> Any:
     from ._classes import encode_foreign
 
     return encode_foreign(value, encode)
+
+
+def from_json(tp: Any, value: Any) -> Any:
+    """``value`` (decoded JSON) as a value of annotation ``tp`` -- what a typed route's params get.
+
+    :raises ValueError: it does not fit; the message names the JSON path, e.g.
+        ``value.points[3].x: expected integer, got string 'a'``
+    """
+    try:
+        return decoder(tp)(value)
+    except Mismatch as exc:
+        raise ValueError(f"{exc.where('value')}: expected {exc.expected}, got {exc.found}") from None
+
+
+def to_json(value: Any) -> Any:
+    """``value`` as plain JSON values (what a typed route's result becomes); see :func:`encode`."""
+    return encode(value)
