@@ -92,8 +92,12 @@ class _Writer:
             lines = [f"class {name}({base}):"]
             if description:
                 lines += _doc(description, "    ")
-            for value in schema["enum"]:
-                member = _ident(str(value).upper()) if isinstance(value, str) else f"V{value}".replace("-", "M")
+            names = schema.get("x-enum-varnames") or []
+            for i, value in enumerate(schema["enum"]):
+                if i < len(names) and isinstance(names[i], str):
+                    member = _ident(names[i])
+                else:
+                    member = _ident(str(value).upper()) if isinstance(value, str) else f"V{value}".replace("-", "M")
                 lines.append(f"    {member} = {value!r}")
             return lines
         props = schema.get("properties")
@@ -220,7 +224,7 @@ def generate(doc: dict[str, Any], source: str = "") -> str:
             out += ["", *writer.method(method, name)]
         out.append("")
     out += ["", "class Client:", f'    """Every service of {title}: ``Client(rpc).<service>.<method>(...)``."""', "",
-            "    def __init__(self, client: JSONRPCClient) -> None:", "        self.rpc = client"]
+            "    def __init__(self, client: JSONRPCClient) -> None:", "        self._client = client"]
     for prefix in services:
         out.append(f"        self.{_ident(prefix.replace('.', '_')) if prefix else 'root'} = {_service_class(prefix)}(client)")
     return "\n".join(out).rstrip() + "\n"

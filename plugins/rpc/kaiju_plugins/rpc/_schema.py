@@ -137,7 +137,8 @@ class SchemaBuilder:
     def _enum(self, tp: type[enum.Enum]) -> dict[str, Any]:
         values = [m.value for m in tp]
         kinds = sorted({_json_type(v) for v in values})
-        return {"enum": values, "type": kinds[0] if len(kinds) == 1 else kinds}
+        return {"enum": values, "type": kinds[0] if len(kinds) == 1 else kinds,
+                "x-enum-varnames": [m.name for m in tp]}  # the member names (for generated clients)
 
     def _object(self, tp: type) -> dict[str, Any]:
         if is_msgspec_struct(tp):
