@@ -50,7 +50,7 @@ def _fetch(name: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             packed = subprocess.run([npm, "pack", package, "--silent"], cwd=tmp, capture_output=True, text=True,
-                                    timeout=180)
+                                    timeout=180, check=False)
         except subprocess.TimeoutExpired:
             return _unavailable(f"npm pack {package} took more than 180 s")
         if packed.returncode != 0:
@@ -59,8 +59,8 @@ def _fetch(name: str) -> dict[str, Any]:
         with tarfile.open(tarball) as tar:
             tar.extractall(tmp, filter="data")
         index = Path(tmp) / "package" / "index.js"
-        dumped = subprocess.run([node, "-e", "const m = require(process.argv[1]);"
-                                 f"process.stdout.write(JSON.stringify(m.{export}))", str(index)],
+        script = f"const m = require(process.argv[1]); process.stdout.write(JSON.stringify(m.{export}))"
+        dumped = subprocess.run([node, "-e", script, str(index)], check=False,
                                 capture_output=True, text=True, timeout=60)
         if dumped.returncode != 0:
             return _unavailable(f"node could not read {package}/index.js: {dumped.stderr.strip()[-500:]}")

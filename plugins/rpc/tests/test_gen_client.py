@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # typed_service.py (pytest imports tests with importlib)
-import typed_service  # noqa: E402,F401 -- registers the Typed service
+import typed_service  # noqa: F401 -- registers the Typed service
 
 TYPED = [{"cls": "Typed", "name": "typed"}, {"cls": "RpcCalc", "name": "calc"}]
 REPO = Path(__file__).resolve().parents[3]
@@ -49,9 +49,8 @@ async def use(url: str) -> tuple[Point, int, list[Tag], str]:
 
 def _mypy_env() -> dict[str, str]:
     """mypy cannot follow editable installs' import hooks: point it at the source trees then."""
-    import kaiju_tools
-
     import kaiju_plugins.rpc
+    import kaiju_tools
 
     roots = [Path(kaiju_plugins.rpc.__file__).parents[2], Path(kaiju_tools.__file__).parents[1]]
     source = [str(r) for r in roots if "site-packages" not in r.parts and "dist-packages" not in r.parts]
@@ -59,7 +58,7 @@ def _mypy_env() -> dict[str, str]:
 
 
 def _kaiju(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kaiju_tools", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "kaiju_tools", *args], cwd=cwd, capture_output=True, text=True, check=False,
                           timeout=180)
 
 
@@ -85,7 +84,7 @@ def test_gen_client_writes_a_module_that_passes_mypy_strict(serve_app: Any, tmp_
                                        "[mypy-kaiju_tools.*]\nignore_errors = True\n", encoding="utf-8")
     checked = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--config-file",
                               "mypy.ini", "--cache-dir", str(tmp_path / ".mypy"), "client.py", "use_client.py"],
-                             cwd=tmp_path,
+                             cwd=tmp_path, check=False,
                              capture_output=True, text=True, timeout=600, env=_mypy_env())
     assert checked.returncode == 0, checked.stdout + checked.stderr
     text = client.read_text(encoding="utf-8")
@@ -169,7 +168,7 @@ EXAMPLE_NEEDS = ("kaiju_plugins.logging", "kaiju_plugins.scheduler", "kaiju_plug
 def test_the_apps_openrpc_command_writes_the_document_gen_client_reads(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO / "examples")}
     written = subprocess.run([sys.executable, "-m", "app", "openrpc", "--out", str(tmp_path / "doc.json")],
-                             cwd=REPO / "examples", env=env, capture_output=True, text=True, timeout=180)
+                             cwd=REPO / "examples", env=env, check=False, capture_output=True, text=True, timeout=180)
     assert written.returncode == 0, written.stderr
     doc = json.loads((tmp_path / "doc.json").read_text(encoding="utf-8"))
     assert doc["info"]["title"] == "example" and "greeter.add" in {m["name"] for m in doc["methods"]}

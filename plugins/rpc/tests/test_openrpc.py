@@ -18,11 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))  # helpers beside this file (pytest imports tests with importlib)
-from openrpc_meta import validate  # noqa: E402
-from typed_service import Everything  # noqa: E402
-from typed_strategies import everything  # noqa: E402
-
-from kaiju_plugins.rpc._types import encode  # noqa: E402
+from kaiju_plugins.rpc._encoding import encode
+from openrpc_meta import validate
+from typed_service import Everything
+from typed_strategies import everything
 
 TYPED = [{"cls": "Typed", "name": "typed"}, {"cls": "RpcCalc", "name": "calc"}]
 REPO = Path(__file__).resolve().parents[3]
@@ -66,7 +65,8 @@ def test_the_typed_apps_document_validates_against_the_official_meta_schema(serv
     assert schemas["Point"] == {"type": "object", "title": "Point", "description": "A point on the plane.",
                                 "additionalProperties": False, "required": ["x"],
                                 "properties": {"x": {"type": "integer"}, "y": {"type": "integer", "default": 0}}}
-    assert schemas["Color"] == {"enum": ["red", "green"], "type": "string", "title": "Color"}
+    assert schemas["Color"] == {"enum": ["red", "green"], "type": "string", "title": "Color",
+                                "x-enum-varnames": ["RED", "GREEN"]}
     assert schemas["Tag"]["required"] == ["name"] and schemas["Partial"].get("required") is None
     assert schemas["Tree"]["properties"]["children"] == {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}
     assert methods["typed.shift"]["errors"] == [{"code": -32602, "message": "Invalid params"}]

@@ -9,18 +9,18 @@ import json
 import math
 import sys
 import uuid
+from asyncio import run
 from pathlib import Path
 from typing import Any
 
 import pytest
-from asyncio import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))  # typed_service.py (pytest imports tests with importlib)
-from typed_service import Color, Everything, Level, Partial, Point, Tag, Tree
-
-from kaiju_plugins.rpc._types import decoder, encode, is_builtin
+from kaiju_plugins.rpc._encoding import encode
+from kaiju_plugins.rpc._types import decoder, is_builtin
+from typed_service import Color, Everything, Point, Tag, Tree
 
 TYPED = [{"cls": "Typed", "name": "typed"}]
 
@@ -101,15 +101,15 @@ def test_builtin_only_routes_get_no_wrapper() -> None:
     assert typed.func is not Typed_centroid and typed.original is Typed_centroid
 
 
-async def Typed_centroid(points: list[Point]) -> Point:  # noqa: N802 -- a route function for the test above
+async def Typed_centroid(points: list[Point]) -> Point:
     return points[0]
 
 
 # ---- hypothesis: values of every supported type survive encode -> JSON -> decode ---------------------
 
-from typed_strategies import decimals as _decimals  # noqa: E402
-from typed_strategies import everything as _everything  # noqa: E402
-from typed_strategies import finite as _finite  # noqa: E402
+from typed_strategies import decimals as _decimals
+from typed_strategies import everything as _everything
+from typed_strategies import finite as _finite
 
 ROUND_TRIPS: list[tuple[Any, st.SearchStrategy[Any]]] = [
     (Everything, _everything), (list[Point], st.lists(st.from_type(Point), max_size=4)), (Tree, st.from_type(Tree)),

@@ -9,9 +9,8 @@ import enum
 import uuid
 from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
-from kaiju_tools import SERVICE_CLASS_REGISTRY, Service
-
 from kaiju_plugins.rpc import Constraint, InvalidParams, PermissionKeys, PublicInterface, raises
+from kaiju_tools import SERVICE_CLASS_REGISTRY, Service
 
 
 @dataclasses.dataclass
@@ -104,7 +103,7 @@ class Typed(Service, PublicInterface):
 
     @raises(InvalidParams)
     def shift(self, when: dt.datetime, days: int, ident: uuid.UUID | None = None,
-              amount: decimal.Decimal = decimal.Decimal("0")) -> dict[str, Any]:
+              amount: decimal.Decimal = decimal.Decimal(0)) -> dict[str, Any]:
         """Shift a time by days."""
         return {"when": when + dt.timedelta(days=days), "ident": ident, "amount": amount * 2}
 

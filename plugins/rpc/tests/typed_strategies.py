@@ -19,7 +19,7 @@ st.register_type_strategy(Tree, st.deferred(lambda: st.builds(
 everything = st.builds(
     Everything, points=st.lists(st.from_type(Point), max_size=3), color=st.sampled_from(Color),
     level=st.sampled_from(Level), mode=st.sampled_from(["fast", "slow"]), when=st.datetimes(
-        timezones=st.none() | st.just(dt.timezone.utc)), day=st.dates(), ident=st.uuids(), amount=decimals,
+        timezones=st.none() | st.just(dt.UTC)), day=st.dates(), ident=st.uuids(), amount=decimals,
     tags=st.dictionaries(st.text(max_size=5), st.lists(st.integers(), max_size=3), max_size=3),
     tag=st.from_type(Tag), partial=st.from_type(Partial), maybe=st.none() | st.from_type(Point),
     pair=st.tuples(st.integers(), st.text(max_size=5)), unique=st.frozensets(st.text(max_size=3), max_size=3))

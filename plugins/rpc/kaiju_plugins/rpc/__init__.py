@@ -6,6 +6,7 @@ import JSONRPCView``.
 """
 
 from ._client import JSONRPCClient
+from ._encoding import from_json, to_json
 from ._errors import (
     InternalError,
     InvalidHeader,
@@ -22,7 +23,7 @@ from ._errors import (
 from ._interface import PermissionKeys, PublicInterface
 from ._openrpc import raises
 from ._server import JSONRPCServer
-from ._types import Constraint, from_json, to_json
+from ._types import Constraint
 from ._view import JSONRPCView
 
 __all__ = [

@@ -86,9 +86,10 @@ def _object(name: str, hints: dict[str, Any], required: set[str], make: Callable
         for key, item in value.items():
             dec = decoders.get(key)
             if dec is None:
-                exc = Mismatch(f"one of the keys of {name}: {', '.join(decoders) or 'none'}", "an unexpected key")
-                exc.path.append(str(key))
-                raise exc
+                unexpected = Mismatch(f"one of the keys of {name}: {', '.join(decoders) or 'none'}",
+                                      "an unexpected key")
+                unexpected.path.append(str(key))
+                raise unexpected
             try:
                 out[key] = dec(item)
             except Mismatch as exc:
@@ -96,9 +97,9 @@ def _object(name: str, hints: dict[str, Any], required: set[str], make: Callable
                 raise
         for key in required:
             if key not in out:
-                exc = Mismatch(f"a value (required by {name})", "nothing")
-                exc.path.append(key)
-                raise exc
+                missing = Mismatch(f"a value (required by {name})", "nothing")
+                missing.path.append(key)
+                raise missing
         try:
             return make(out)
         except (TypeError, ValueError) as err:  # __post_init__ refused it

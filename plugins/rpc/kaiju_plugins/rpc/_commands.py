@@ -22,10 +22,10 @@ class OpenRPCCommand(Command):
     name = "openrpc"
 
     @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:  # noqa: D102
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--out", default="-", help="the file to write (default: stdout)")
 
-    async def run(self, app: web.Application | None, args: argparse.Namespace) -> int | None:  # noqa: D102
+    async def run(self, app: web.Application | None, args: argparse.Namespace) -> int | None:
         from ._server import JSONRPCServer
 
         servers = [s for s in get_services(app) if isinstance(s, JSONRPCServer)] if app is not None else []
@@ -54,7 +54,7 @@ def read_document(source: str, timeout: float = 30) -> dict[str, Any]:
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "rpc.discover"}).encode()
         request = urllib.request.Request(source, data=body, headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 -- http(s) only
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 raw = response.read()
         except (urllib.error.URLError, OSError) as exc:
             raise CommandError(f"{source}: could not call rpc.discover: {exc}; is the app running, and is "
@@ -88,12 +88,12 @@ class GenClientCommand(Command):
     standalone = True
 
     @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:  # noqa: D102
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("source", metavar="URL_OR_FILE",
                             help="the app's JSON-RPC endpoint (http://host:8080/public/rpc) or an OpenRPC file")
         parser.add_argument("--out", required=True, help="the module to write, e.g. client.py")
 
-    async def run(self, app: web.Application | None, args: argparse.Namespace) -> int | None:  # noqa: D102
+    async def run(self, app: web.Application | None, args: argparse.Namespace) -> int | None:
         doc = read_document(args.source)
         Path(args.out).write_text(generate(doc, source=f"at {args.source}"), encoding="utf-8")
         print(f"wrote {args.out}: {len(doc['methods'])} methods")

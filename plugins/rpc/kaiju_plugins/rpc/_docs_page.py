@@ -36,7 +36,7 @@ pre{background:#f3f4f7;border-radius:4px;padding:8px 10px;overflow-x:auto;margin
 """
 
 
-def _type(schema: Any) -> str:  # noqa: PLR0911 -- one branch per schema shape
+def _type(schema: Any) -> str:
     """A short readable name of a schema (links to shared types)."""
     if not isinstance(schema, dict) or not schema:
         return "any"
@@ -46,7 +46,7 @@ def _type(schema: Any) -> str:  # noqa: PLR0911 -- one branch per schema shape
     if "allOf" in schema and len(schema["allOf"]) == 1:
         return _type(schema["allOf"][0])
     if "anyOf" in schema or "oneOf" in schema:
-        return " | ".join(_type(s) for s in schema.get("anyOf") or schema.get("oneOf"))
+        return " | ".join(_type(s) for s in schema.get("anyOf") or schema.get("oneOf") or [])
     if "enum" in schema:
         return " | ".join(html.escape(json.dumps(v)) for v in schema["enum"])
     kind = schema.get("type")
@@ -65,7 +65,7 @@ def _type(schema: Any) -> str:  # noqa: PLR0911 -- one branch per schema shape
     return html.escape(text + (f" ({', '.join(map(str, rules))})" if rules else ""))
 
 
-def sample(schema: Any, schemas: dict[str, Any], depth: int = 0) -> Any:  # noqa: PLR0911
+def sample(schema: Any, schemas: dict[str, Any], depth: int = 0) -> Any:
     """An example value of a schema (for the example requests)."""
     if not isinstance(schema, dict) or depth > 4:
         return None
@@ -82,8 +82,9 @@ def sample(schema: Any, schemas: dict[str, Any], depth: int = 0) -> Any:  # noqa
     kind = schema.get("type")
     kind = kind[0] if isinstance(kind, list) else kind
     if kind == "object":
-        props = schema.get("properties", {})
-        return {k: sample(v, schemas, depth + 1) for k, v in props.items() if k in schema.get("required", props)}
+        props: dict[str, Any] = schema.get("properties") or {}
+        needed = schema.get("required", list(props))
+        return {k: sample(v, schemas, depth + 1) for k, v in props.items() if k in needed}
     if kind == "array":
         items = schema.get("items")
         if isinstance(items, list):
@@ -99,8 +100,8 @@ def sample(schema: Any, schemas: dict[str, Any], depth: int = 0) -> Any:  # noqa
 
 def _method(method: dict[str, Any], schemas: dict[str, Any]) -> str:
     name = html.escape(method["name"])
-    out = [f'<div class="method" id="method-{name}"><h2>{name}<span class="tag">'
-           f'{html.escape(method.get("paramStructure", "either"))}</span></h2>']
+    structure = html.escape(method.get("paramStructure", "either"))
+    out = [f'<div class="method" id="method-{name}"><h2>{name}<span class="tag">{structure}</span></h2>']
     text = method.get("description") or method.get("summary")
     if text:
         out.append(f'<p class="doc">{html.escape(text)}</p>')

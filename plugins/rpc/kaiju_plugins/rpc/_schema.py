@@ -6,7 +6,6 @@ Classes (dataclasses, ``TypedDict``, enums, msgspec / pydantic models) go to sha
 
 from __future__ import annotations
 
-import collections.abc as abc
 import dataclasses
 import datetime as dt
 import decimal
@@ -15,6 +14,7 @@ import inspect
 import types
 import typing
 import uuid
+from collections import abc
 from typing import Any
 
 from ._classes import is_msgspec_struct, is_pydantic_model, typeddict_required
@@ -50,7 +50,7 @@ class SchemaBuilder:
         self.components: dict[str, dict[str, Any]] = {}
         self._names: dict[Any, str] = {}
 
-    def schema(self, tp: Any) -> dict[str, Any]:  # noqa: C901, PLR0911, PLR0912 -- one branch per kind
+    def schema(self, tp: Any) -> dict[str, Any]:
         """The schema of annotation ``tp`` (``{}`` when anything goes)."""
         origin, args = typing.get_origin(tp), typing.get_args(tp)
         if origin in (typing.Required, typing.NotRequired):
@@ -59,6 +59,7 @@ class SchemaBuilder:
             return {}
         if isinstance(tp, typing.Hashable) and tp in _SIMPLE:
             return dict(_SIMPLE[tp])
+        out: dict[str, Any]
         if origin is typing.Annotated:
             out = self.schema(args[0])
             rules = collect(args[1:])
@@ -86,7 +87,7 @@ class SchemaBuilder:
             kinds = sorted({_json_type(v) for v in values})
             return {"enum": values, "type": kinds[0] if len(kinds) == 1 else kinds}
         if origin in _ARRAYS or tp in _ARRAYS:
-            out: dict[str, Any] = {"type": "array"}
+            out = {"type": "array"}
             if origin in (set, frozenset, abc.Set, abc.MutableSet) or tp in (abc.Set, abc.MutableSet):
                 out["uniqueItems"] = True
             if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
@@ -144,7 +145,7 @@ class SchemaBuilder:
         if is_msgspec_struct(tp):
             import msgspec
 
-            (out,), defs = msgspec.json.schema_components([tp], ref_template="#/components/schemas/{name}")
+            _, defs = msgspec.json.schema_components([tp], ref_template="#/components/schemas/{name}")
             for key, value in defs.items():
                 self.components.setdefault(key, value)
             return dict(defs.get(tp.__name__, {"type": "object"}))

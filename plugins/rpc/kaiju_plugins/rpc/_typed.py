@@ -16,8 +16,9 @@ from collections.abc import Callable, Coroutine
 from types import CoroutineType
 from typing import Any
 
+from ._encoding import encode
 from ._errors import InvalidParams
-from ._types import Decoder, Mismatch, decoder, encode, is_builtin, needs_encoding, type_hints
+from ._types import Decoder, Mismatch, decoder, is_builtin, needs_encoding, type_hints
 
 __all__ = ["typed_call"]
 

@@ -7,12 +7,12 @@ from their values, ``Literal`` values, ``datetime`` / ``date`` / ``time`` / ``UU
 unions, ``Annotated`` constraints (:class:`Constraint`, or any object with the same attribute
 names: ``annotated_types``, ``msgspec.Meta``). ``msgspec.Struct`` and ``pydantic.BaseModel``
 classes are decoded by their own library when installed. A mismatch raises :class:`Mismatch`
-with the JSON path inside the value. Results are encoded by their runtime type (:func:`encode`).
+with the JSON path inside the value. Results are encoded by their runtime type
+(:func:`._encoding.encode`).
 """
 
 from __future__ import annotations
 
-import collections.abc as abc
 import dataclasses
 import datetime as dt
 import decimal
@@ -20,10 +20,11 @@ import enum
 import types
 import typing
 import uuid
+from collections import abc
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Constraint", "Mismatch", "decoder", "encode", "from_json", "to_json", "is_builtin", "json_name", "needs_encoding", "type_hints"]
+__all__ = ["Constraint", "Mismatch", "decoder", "is_builtin", "json_name", "needs_encoding", "type_hints"]
 
 Decoder = Callable[[Any], Any]
 _NONE = type(None)
@@ -90,7 +91,7 @@ def type_hints(obj: Any) -> dict[str, Any]:
     """``typing.get_type_hints`` with extras; ``{}`` when forward references do not resolve."""
     try:
         return typing.get_type_hints(obj, include_extras=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 -- unresolvable forward references: what is there
         return dict(getattr(obj, "__annotations__", {}) or {})
 
 
@@ -190,7 +191,7 @@ def _none(value: Any) -> None:
         raise _fail("null", value)
 
 
-def _compile(tp: Any) -> Decoder:  # noqa: C901, PLR0911, PLR0912 -- one branch per kind of type
+def _compile(tp: Any) -> Decoder:
     tp = _strip(tp)
     if tp is Any or tp is object or tp is typing.Any:
         return _identity
@@ -350,51 +351,3 @@ def _describe(tp: Any) -> str:
     if tp in _STRINGS:
         return f"string ({_STRINGS[tp][0]})"
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-
-def encode(value: Any) -> Any:
-    """A result as plain JSON values: dataclasses and ``TypedDict``\\ s as objects, enums as their
-    values, dates / times as ISO 8601 strings, ``UUID`` / ``Decimal`` as strings, tuples and sets
-    as arrays (sets sorted); msgspec structs and pydantic models through their own library."""
-    t = type(value)
-    if t is str or t is int or t is bool or t is float or value is None:
-        return value
-    if t is list or t is tuple:
-        return [encode(v) for v in value]
-    if t is set or t is frozenset:  # sorted when the items allow it: one JSON form per value
-        items = [encode(v) for v in value]
-        try:
-            return sorted(items)
-        except TypeError:
-            return items
-    if t is dict:
-        return {(k.value if isinstance(k, enum.Enum) else k): encode(v) for k, v in value.items()}
-    if isinstance(value, enum.Enum):
-        return encode(value.value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, (uuid.UUID, decimal.Decimal)):
-        return str(value)
-    from ._classes import encode_foreign
-
-    return encode_foreign(value, encode)
-
-
-def from_json(tp: Any, value: Any) -> Any:
-    """``value`` (decoded JSON) as a value of annotation ``tp`` -- what a typed route's params get.
-
-    :raises ValueError: it does not fit; the message names the JSON path, e.g.
-        ``value.points[3].x: expected integer, got string 'a'``
-    """
-    try:
-        return decoder(tp)(value)
-    except Mismatch as exc:
-        raise ValueError(f"{exc.where('value')}: expected {exc.expected}, got {exc.found}") from None
-
-
-def to_json(value: Any) -> Any:
-    """``value`` as plain JSON values (what a typed route's result becomes); see :func:`encode`."""
-    return encode(value)
