@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 import enum
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from ._types import Mismatch, decoder
@@ -17,31 +18,59 @@ __all__ = ["encode", "from_json", "to_json"]
 def encode(value: Any) -> Any:
     """A result as plain JSON values: dataclasses and ``TypedDict``\\ s as objects, enums as their
     values, dates / times as ISO 8601 strings, ``UUID`` / ``Decimal`` as strings, tuples and sets
-    as arrays (sets sorted); msgspec structs and pydantic models through their own library."""
+    as arrays (sets sorted); msgspec structs and pydantic models through their own library.
+
+    The encoder of each runtime class is worked out once and kept (a dataclass's field names...).
+    """
     t = type(value)
     if t is str or t is int or t is bool or t is float or value is None:
         return value
-    if t is list or t is tuple:
-        return [encode(v) for v in value]
-    if t is set or t is frozenset:  # sorted when the items allow it: one JSON form per value
-        items = [encode(v) for v in value]
-        try:
-            return sorted(items)
-        except TypeError:
-            return items
-    if t is dict:
-        return {(k.value if isinstance(k, enum.Enum) else k): encode(v) for k, v in value.items()}
-    if isinstance(value, enum.Enum):
-        return encode(value.value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, (uuid.UUID, decimal.Decimal)):
-        return str(value)
+    enc = _BY_TYPE.get(t)
+    if enc is None:
+        enc = _BY_TYPE[t] = _encoder_of(t)
+    return enc(value)
+
+
+_BY_TYPE: dict[type, Callable[[Any], Any]] = {}
+
+
+def _sequence(value: Any) -> list[Any]:
+    return [encode(v) for v in value]
+
+
+def _set(value: Any) -> list[Any]:  # sorted when the items allow it: one JSON form per value
+    items = [encode(v) for v in value]
+    try:
+        return sorted(items)
+    except TypeError:
+        return items
+
+
+def _mapping(value: Any) -> dict[Any, Any]:
+    return {(k.value if isinstance(k, enum.Enum) else k): encode(v) for k, v in value.items()}
+
+
+def _encoder_of(t: type) -> Callable[[Any], Any]:
+    if issubclass(t, (list, tuple)):
+        return _sequence
+    if issubclass(t, (set, frozenset)):
+        return _set
+    if issubclass(t, dict):
+        return _mapping
+    if issubclass(t, enum.Enum):
+        return lambda v: encode(v.value)
+    if dataclasses.is_dataclass(t):
+        names = tuple(f.name for f in dataclasses.fields(t))
+        return lambda v: {name: encode(getattr(v, name)) for name in names}
+    if issubclass(t, (dt.datetime, dt.date, dt.time)):
+        return lambda v: v.isoformat()
+    if issubclass(t, (uuid.UUID, decimal.Decimal)):
+        return str
+    if issubclass(t, (str, int, float)):  # str / int / float subclasses (not enums): the plain value
+        return lambda v: v
     from ._classes import encode_foreign
 
-    return encode_foreign(value, encode)
+    return lambda v: encode_foreign(v, encode)
 
 
 def from_json(tp: Any, value: Any) -> Any:
