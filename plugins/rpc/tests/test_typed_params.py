@@ -151,3 +151,11 @@ def test_nan_free_floats_only() -> None:
     assert math.isfinite(decoder(float)(1))
     assert type(decoder(float)(1)) is float
     assert dataclasses.is_dataclass(decoder(Point)({"x": 1}))
+
+
+def test_rpc_api_names_the_types_of_typed_routes(serve_app: Any) -> None:
+    methods = {m["method"]: m for m in _call(serve_app, "rpc.api", None)["result"]}
+    assert {p["name"]: p["type"] for p in methods["typed.centroid"]["params"]} == {"points": "list[Point]"}
+    shift = {p["name"]: p["type"] for p in methods["typed.shift"]["params"]}
+    assert shift == {"when": "datetime", "days": "int", "ident": "UUID | null", "amount": "Decimal"}
+    assert {p["name"]: p["type"] for p in methods["typed.paint"]["params"]}["mode"] == "'fast' | 'slow'"

@@ -45,7 +45,14 @@ class Route:
             scope: Any = PermissionKeys(self.scope).name
         except ValueError:
             scope = self.scope
-        return {"method": self.method, "params": self.checker.description, "doc": self.doc,
+        params = self.checker.description
+        if self.func is not self.original:  # a typed route: name its classes, not just "any"
+            from ._types import is_plain, type_hints, type_text
+
+            hints = type_hints(self.original)
+            params = [{**p, "type": type_text(hints[p["name"]])} if p["name"] in hints
+                      and not is_plain(hints[p["name"]]) else p for p in params]
+        return {"method": self.method, "params": params, "doc": self.doc,
                 "async": self.is_async, "scope": scope}
 
 
