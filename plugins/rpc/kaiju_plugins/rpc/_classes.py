@@ -35,10 +35,10 @@ def class_decoder(tp: type) -> Decoder:
         hints = type_hints(tp)
         required = {f.name for f in fields
                     if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
-        return _object(tp.__name__, {f.name: hints.get(f.name, Any) for f in fields}, required, lambda kw: tp(**kw))
+        return _object(tp.__name__, {f.name: hints.get(f.name, Any) for f in fields}, required, tp)
     if typing.is_typeddict(tp):
         hints = type_hints(tp)
-        return _object(tp.__name__, hints, typeddict_required(tp, hints), lambda kw: kw)
+        return _object(tp.__name__, hints, typeddict_required(tp, hints), None)
     if is_msgspec_struct(tp):
         return _msgspec(tp)
     if is_pydantic_model(tp):
@@ -70,42 +70,59 @@ def _enum(tp: type[enum.Enum]) -> Decoder:
     return check
 
 
-def _object(name: str, hints: dict[str, Any], required: set[str], make: Callable[[dict[str, Any]], Any]) -> Decoder:
-    decoders: dict[str, Decoder] = {}
+def _object(name: str, hints: dict[str, Any], required: set[str], make: Callable[..., Any] | None) -> Decoder:
+    """An object's decoder: each key by its decoder (``int`` / ``str`` / ``bool`` fields by an
+    inline type test), then ``make(**decoded)`` (a dataclass) or the dict itself (``make=None``)."""
+    fields: dict[str, tuple[type | None, Decoder | None]] = {}
     pending = dict(hints)
     expected = f"object ({name})"
+    need = frozenset(required)
+    exact = {int: int, str: str, bool: bool}
 
     def check(value: Any) -> Any:
         if pending:  # compiled on first use: a class may refer to itself or to a later class
             for key, tp in pending.items():
-                decoders[key] = decoder(tp)
+                kind = exact.get(tp) if isinstance(tp, type) else None
+                fields[key] = (kind, None if kind is not None else decoder(tp))
             pending.clear()
         if type(value) is not dict:
             raise Mismatch(expected, json_name(value))
         out = {}
         for key, item in value.items():
-            dec = decoders.get(key)
-            if dec is None:
-                unexpected = Mismatch(f"one of the keys of {name}: {', '.join(decoders) or 'none'}",
+            field = fields.get(key)
+            if field is None:
+                unexpected = Mismatch(f"one of the keys of {name}: {', '.join(fields) or 'none'}",
                                       "an unexpected key")
                 unexpected.path.append(str(key))
                 raise unexpected
+            kind, dec = field
+            if kind is not None:
+                if type(item) is not kind:
+                    wrong = Mismatch(_NAMES[kind], json_name(item))
+                    wrong.path.append(key)
+                    raise wrong
+                out[key] = item
+                continue
             try:
-                out[key] = dec(item)
+                out[key] = dec(item)  # type: ignore[misc]
             except Mismatch as exc:
                 exc.path.append(key)
                 raise
-        for key in required:
-            if key not in out:
-                missing = Mismatch(f"a value (required by {name})", "nothing")
-                missing.path.append(key)
-                raise missing
+        if not need <= out.keys():
+            missing = Mismatch(f"a value (required by {name})", "nothing")
+            missing.path.append(next(k for k in hints if k in need and k not in out))
+            raise missing
+        if make is None:
+            return out
         try:
-            return make(out)
+            return make(**out)
         except (TypeError, ValueError) as err:  # __post_init__ refused it
             raise Mismatch(f"a valid {name} ({err})", "object") from None
 
     return check
+
+
+_NAMES = {int: "integer", str: "string", bool: "boolean"}
 
 
 def _msgspec(tp: type) -> Decoder:

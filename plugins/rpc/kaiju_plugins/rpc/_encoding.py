@@ -34,8 +34,11 @@ def encode(value: Any) -> Any:
 _BY_TYPE: dict[type, Callable[[Any], Any]] = {}
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))  # as they are: no call of encode() for them
+
+
 def _sequence(value: Any) -> list[Any]:
-    return [encode(v) for v in value]
+    return [v if type(v) in _PLAIN else encode(v) for v in value]
 
 
 def _set(value: Any) -> list[Any]:  # sorted when the items allow it: one JSON form per value
@@ -47,7 +50,8 @@ def _set(value: Any) -> list[Any]:  # sorted when the items allow it: one JSON f
 
 
 def _mapping(value: Any) -> dict[Any, Any]:
-    return {(k.value if isinstance(k, enum.Enum) else k): encode(v) for k, v in value.items()}
+    return {(k.value if isinstance(k, enum.Enum) else k): v if type(v) in _PLAIN else encode(v)
+            for k, v in value.items()}
 
 
 def _encoder_of(t: type) -> Callable[[Any], Any]:
@@ -61,7 +65,7 @@ def _encoder_of(t: type) -> Callable[[Any], Any]:
         return lambda v: encode(v.value)
     if dataclasses.is_dataclass(t):
         names = tuple(f.name for f in dataclasses.fields(t))
-        return lambda v: {name: encode(getattr(v, name)) for name in names}
+        return lambda o: {n: v if type(v := getattr(o, n)) in _PLAIN else encode(v) for n in names}
     if issubclass(t, (dt.datetime, dt.date, dt.time)):
         return lambda v: v.isoformat()
     if issubclass(t, (uuid.UUID, decimal.Decimal)):

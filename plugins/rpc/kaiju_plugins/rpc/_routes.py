@@ -47,7 +47,8 @@ class Route:
             scope = self.scope
         params = self.checker.description
         if self.func is not self.original:  # a typed route: name its classes, not just "any"
-            from ._types import is_plain, type_hints, type_text
+            from ._types import type_hints
+            from ._typetext import is_plain, type_text
 
             hints = type_hints(self.original)
             params = [{**p, "type": type_text(hints[p["name"]])} if p["name"] in hints

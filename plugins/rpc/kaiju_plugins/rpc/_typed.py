@@ -26,6 +26,10 @@ _P = inspect.Parameter
 _SCALARS = frozenset((int, float, str, bool, None, type(None)))
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 async def _encoded(coro: Coroutine[Any, Any, Any]) -> Any:
     return encode(await coro)
 
@@ -71,25 +75,33 @@ def typed_call(method: str, func: Callable[..., Any]) -> Callable[..., Any] | No
                                    "expected": exc.expected, "found": exc.found,
                                    "problem": f"{exc.where(name)}: expected {exc.expected}, got {exc.found}"})
 
-    def call(*args: Any, **kwargs: Any) -> Any:
-        if typed or star is not None:
-            args = list(args)  # type: ignore[assignment]
-            for i, value in enumerate(args):
-                name = names[i] if i < n_pos else "*args"
-                dec = typed.get(name) if i < n_pos else star
-                if dec is not None:
-                    try:
-                        args[i] = dec(value)  # type: ignore[index]
-                    except Mismatch as exc:
-                        raise fail(name if i < n_pos else f"{name}[{i - n_pos}]", exc) from None
+    by_pos = [typed.get(n) or _same for n in names]  # a decoder per position (``_same``: untyped)
+    by_name = {n: typed.get(n) or _same for n in known}
+    rest, rest_kw = star or _same, star_kw or _same
+
+    def locate(args: tuple[Any, ...], kwargs: dict[str, Any]) -> InvalidParams:
+        """The error of the first param that does not decode (the fast path only knows one failed)."""
+        for i, value in enumerate(args):
+            try:
+                (by_pos[i] if i < n_pos else rest)(value)
+            except Mismatch as exc:
+                return fail(names[i] if i < n_pos else f"*args[{i - n_pos}]", exc)
         for name, value in kwargs.items():
-            dec = typed.get(name, star_kw if name not in known else None)
-            if dec is not None:
-                try:
-                    kwargs[name] = dec(value)
-                except Mismatch as exc:
-                    raise fail(name, exc) from None
-        out = func(*args, **kwargs)
+            try:
+                by_name.get(name, rest_kw)(value)
+            except Mismatch as exc:
+                return fail(name, exc)
+        return InvalidParams(data={"method": method, "problem": "the params do not decode"})  # pragma: no cover
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            decoded = [d(v) for d, v in zip(by_pos, args, strict=False)] if args else args
+            if len(args) > n_pos:
+                decoded += [rest(v) for v in args[n_pos:]]  # type: ignore[operator]
+            named = {k: by_name.get(k, rest_kw)(v) for k, v in kwargs.items()} if kwargs else kwargs
+        except Mismatch:
+            raise locate(args, kwargs) from None
+        out = func(*decoded, **named)
         if not encodes:
             return out
         if type(out) is CoroutineType:

@@ -24,8 +24,7 @@ from collections import abc
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Constraint", "Mismatch", "decoder", "is_builtin", "is_plain", "json_name", "needs_encoding", "type_hints",
-           "type_text"]
+__all__ = ["Constraint", "Mismatch", "decoder", "is_builtin", "json_name", "needs_encoding", "type_hints"]
 
 Decoder = Callable[[Any], Any]
 _NONE = type(None)
@@ -285,6 +284,9 @@ def _literal(args: tuple[Any, ...]) -> Decoder:
     return check
 
 
+_EXACT = {int: int, str: str, bool: bool}
+
+
 def _array(kind: type, args: tuple[Any, ...]) -> Decoder:
     if kind is tuple and args and (len(args) != 2 or args[1] is not Ellipsis):
         decs = [decoder(a) for a in args] if args != ((),) else []
@@ -304,6 +306,21 @@ def _array(kind: type, args: tuple[Any, ...]) -> Decoder:
 
         return fixed
     item = decoder(args[0]) if args else _identity
+    exact = _EXACT.get(args[0]) if args and isinstance(args[0], type) else None
+    if exact is not None:  # list[int], list[str], list[bool]: one type test per item, no call
+        expected = _JSON_NAMES[exact]
+
+        def plain(value: Any) -> Any:
+            if type(value) is not list:
+                raise _fail("array", value)
+            for i, v in enumerate(value):
+                if type(v) is not exact:
+                    exc = _fail(expected, v)
+                    exc.path.append(i)
+                    raise exc
+            return value if kind is list else kind(value)
+
+        return plain
 
     def array(value: Any) -> Any:
         if type(value) is not list:
@@ -351,37 +368,4 @@ def _describe(tp: Any) -> str:
         return _JSON_NAMES[tp]
     if tp in _STRINGS:
         return f"string ({_STRINGS[tp][0]})"
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def is_plain(tp: Any) -> bool:
-    """True when ``tp`` names JSON builtins only, at any depth (``list[int]``, ``dict[str, Any] | None``)."""
-    tp = _strip(tp)
-    if tp is Any or tp is Ellipsis or (isinstance(tp, typing.Hashable) and tp in _BUILTINS):
-        return True
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        return is_plain(typing.get_args(tp)[0])
-    return origin is not None and origin is not typing.Literal and (
-        origin in (typing.Union, types.UnionType) or origin in _ARRAYS or origin in _MAPPINGS) and all(
-        is_plain(a) for a in typing.get_args(tp))
-
-
-def type_text(tp: Any) -> str:
-    """A short readable annotation for listings: ``list[Point]``, ``Color | null``, ``datetime``."""
-    tp = _strip(tp)
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if tp is None or tp is _NONE:
-        return "null"
-    if origin is typing.Annotated:
-        return type_text(args[0])
-    if origin is typing.Union or origin is types.UnionType:
-        return " | ".join(type_text(a) for a in args)
-    if origin is typing.Literal:
-        return " | ".join(repr(a.value if isinstance(a, enum.Enum) else a) for a in args)
-    if origin is not None:
-        name = getattr(origin, "__name__", str(origin))
-        return f"{name}[{', '.join('...' if a is Ellipsis else type_text(a) for a in args)}]" if args else name
-    if tp is Any:
-        return "any"
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
