@@ -2,15 +2,15 @@
 
 One command (from the project root; needs valgrind)::
 
-    /tmp/dev/bin/python bench/rpc_typed.py            # ~2 minutes
+    /tmp/dev/bin/python bench/rpc_typed.py            # ~1 minute
     /tmp/dev/bin/python bench/rpc_typed.py --calls 2000 --case "centroid, 10 points"
 
-Each case runs in its own process under ``valgrind --tool=callgrind``: the process imports the
-rpc plugin, builds every route (what the server does at start-up), then makes ``--calls`` calls
-of one case the way the server's hot path does (``route.call_list(params)`` for list params,
-``route.func(**params)`` for object params; the result encoded back when the route is typed).
-A run with 0 calls is the baseline; (instructions of a case - baseline) / calls is the cost of
-one call. Instruction counts do not move with the machine's load (seconds do); the HTTP
+One process runs under ``valgrind --tool=callgrind`` with instrumentation off: it imports the
+rpc plugin, builds every route (what the server does at start-up) and warms every case up; then,
+case by case, instrumentation is switched on for exactly ``--calls`` calls made the way the
+server's hot path makes them (``route.call_list(params)`` for list params, ``check_dict`` then
+``route.func(**params)`` for object params; the result encoded back when the route is typed),
+and the counts are dumped. The signalling alone is counted once and subtracted. Instruction counts do not move with the machine's load (seconds do); the HTTP
 transport, the JSON codec and the request object are the same for every route and left out.
 """
 
@@ -72,49 +72,103 @@ CASES: dict[str, tuple[Any, Any]] = {  # name -> (route function, params as JSON
     "part: decode list[Point], 10 points": (list[Point], POINTS_10),
     "part: encode Point": (None, Point(1, 2)),
     "part: centroid body, 10 Points": (centroid, [Point(**p) for p in POINTS_10]),
+    # for reference (when msgspec is installed): msgspec's C decoder on the same value
+    "reference: msgspec.convert(list[Point]), 10 points": ("msgspec", POINTS_10),
 }
 
 
-def child(case: str | None, calls: int) -> None:
-    """Inside valgrind: build every route, then call one case ``calls`` times."""
+def child(calls: int) -> None:
+    """Inside valgrind: build every route, warm every case up, then run each when told to."""
     from kaiju_plugins.rpc._encoding import encode
     from kaiju_plugins.rpc._routes import Route
     from kaiju_plugins.rpc._types import decoder
 
-    routes = {name: Route(f"bench.{i}", func, 0, "bench") for i, (name, (func, _)) in enumerate(CASES.items())
-              if not name.startswith("part:")}
-    if case is None:
-        return
-    if case.startswith("part:"):
-        target, value = CASES[case]
-        call = decoder(target) if case.startswith("part: decode") else encode if target is None else target
-        for _ in range(calls):
-            call(value)
-        return
-    route, params = routes[case], CASES[case][1]
-    if type(params) is list:
-        call = route.call_list
-        for _ in range(calls):
-            call(params)
-    else:
-        func = route.func
-        check = route.checker.check_dict
+    loops = {}
+    for i, (name, (target, params)) in enumerate(CASES.items()):
+        if name.startswith("reference:"):
+            try:
+                import msgspec
+            except ImportError:
+                continue
+            loops[name] = (lambda v, _c=msgspec.convert: _c(v, list[Point]), params, None)
+            continue
+        if name.startswith("part:"):
+            call = decoder(target) if name.startswith("part: decode") else encode if target is None else target
+            loops[name] = (call, params, None)
+            continue
+        route = Route(f"bench.{i}", target, 0, "bench")
+        if type(params) is list:
+            loops[name] = (route.call_list, params, None)
+        else:
+            loops[name] = (route.func, params, route.checker.check_dict)
+    for name, (call, params, check) in loops.items():
+        run_case(call, params, check, 100)  # warm-up: caches, specialisation
+    print("ready", flush=True)
+    for line in sys.stdin:  # one case name per line; answer "done" when it ran
+        call, params, check = loops.get(line.strip(), (None, None, None))
+        if call is not None:
+            run_case(call, params, check, calls)
+        print("done", flush=True)
+
+
+def run_case(call: Any, params: Any, check: Any, calls: int) -> None:
+    if check is not None:  # object params: the server checks the names, then calls func(**params)
         for _ in range(calls):
             check(params)
-            func(**params)
+            call(**params)
+    else:
+        for _ in range(calls):
+            call(params)
 
 
-def count(case: str | None, calls: int) -> int:
+def _totals(path: Path) -> int:
+    for line in path.read_text().splitlines():
+        if line.startswith("totals:"):  # ("summary:" stays 0 when counting is off at the dump)
+            return int(line.split()[1])
+    raise RuntimeError(f"callgrind wrote no totals in {path}")
+
+
+def measure(cases: list[str], calls: int) -> dict[str, float]:
+    """Instructions per call of each case, counted in one process (instrumented around each loop only)."""
+    out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "callgrind.out"
-        args = [sys.executable, __file__, "--child", "--calls", str(calls)] + (["--case", case] if case else [])
+        dump = Path(tmp) / "callgrind.out"
         env = {**os.environ, "PYTHONHASHSEED": "0"}
-        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *args], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        for line in out.read_text().splitlines():
-            if line.startswith(("totals:", "summary:")):
-                return int(line.split()[1])
-    raise RuntimeError("callgrind wrote no totals")
+        proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={dump}",
+                                 sys.executable, __file__, "--child", "--calls", str(calls)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                env=env)
+        assert proc.stdin is not None and proc.stdout is not None
+
+        def control(*args: str) -> None:
+            subprocess.run(["callgrind_control", *args, str(proc.pid)], check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+
+        def run(name: str) -> int:
+            control("-d")  # what ran so far goes to a dump of its own
+            before = set(Path(tmp).iterdir())
+            control("-i", "on")
+            proc.stdin.write(name + "\n")  # type: ignore[union-attr]
+            proc.stdin.flush()  # type: ignore[union-attr]
+            assert proc.stdout.readline().strip() == "done"  # type: ignore[union-attr]
+            control("-i", "off")
+            control("-d")
+            (new,) = set(Path(tmp).iterdir()) - before
+            total = _totals(new)
+            if os.environ.get("RPC_TYPED_DEBUG"):
+                print(name, new.name, total, file=sys.stderr)
+            return total
+
+        try:
+            assert proc.stdout.readline().strip() == "ready"
+            run("(nothing)")
+            empty = run("(nothing)")  # the signalling alone
+            for name in cases:
+                out[name] = (run(name) - empty) / calls
+        finally:
+            proc.stdin.close()
+            proc.wait(timeout=600)
+    return out
 
 
 def main() -> None:
@@ -124,15 +178,14 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.case[0] if args.case else None, args.calls)
+        child(args.calls)
         return
-    base = count(None, 0)
+    cases = args.case or list(CASES)
     print("| case | instructions per call | vs builtin add, list params |\n| --- | ---: | ---: |")
-    first = None
-    for case in args.case or CASES:
-        per_call = (count(case, args.calls) - base) / args.calls
-        first = first or per_call
-        print(f"| {case} | {per_call:,.0f} | {per_call / first:.2f}x |", flush=True)
+    counts = measure(cases, args.calls)
+    first = counts[cases[0]]
+    for name in cases:
+        print(f"| {name} | {counts[name]:,.0f} | {counts[name] / first:.2f}x |")
 
 
 if __name__ == "__main__":

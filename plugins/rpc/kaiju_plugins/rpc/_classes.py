@@ -108,7 +108,7 @@ def _object(name: str, hints: dict[str, Any], required: set[str], make: Callable
             except Mismatch as exc:
                 exc.path.append(key)
                 raise
-        if not need <= out.keys():
+        if len(out) != len(fields) and not need <= out.keys():  # every field given: nothing missing
             missing = Mismatch(f"a value (required by {name})", "nothing")
             missing.path.append(next(k for k in hints if k in need and k not in out))
             raise missing

@@ -93,19 +93,37 @@ def typed_call(method: str, func: Callable[..., Any]) -> Callable[..., Any] | No
                 return fail(name, exc)
         return InvalidParams(data={"method": method, "problem": "the params do not decode"})  # pragma: no cover
 
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            decoded = [d(v) for d, v in zip(by_pos, args, strict=False)] if args else args
-            if len(args) > n_pos:
-                decoded += [rest(v) for v in args[n_pos:]]  # type: ignore[operator]
-            named = {k: by_name.get(k, rest_kw)(v) for k, v in kwargs.items()} if kwargs else kwargs
-        except Mismatch:
-            raise locate(args, kwargs) from None
-        out = func(*decoded, **named)
-        if not encodes:
-            return out
+    def finish(out: Any) -> Any:
         if type(out) is CoroutineType:
             return _encoded(out)
         return encode(out)
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        decoded = list(args)
+        try:  # loops, not comprehensions: a comprehension is a function call of its own on 3.11
+            for i, value in enumerate(args):
+                decoded[i] = (by_pos[i] if i < n_pos else rest)(value)
+            named = {}
+            for name, value in kwargs.items():
+                named[name] = by_name.get(name, rest_kw)(value)
+        except Mismatch:
+            raise locate(args, kwargs) from None
+        out = func(*decoded, **named)
+        return finish(out) if encodes else out
+
+    if n_pos >= 1 and star is None:  # the common call, one positional param: no list, no loop
+        d0 = by_pos[0]
+
+        def call_1(*args: Any, **kwargs: Any) -> Any:
+            if len(args) != 1 or kwargs:
+                return call(*args, **kwargs)
+            try:
+                a = d0(args[0])
+            except Mismatch:
+                raise locate(args, kwargs) from None
+            out = func(a)
+            return finish(out) if encodes else out
+
+        return functools.update_wrapper(call_1, func)
 
     return functools.update_wrapper(call, func)
