@@ -7,9 +7,10 @@ import importlib_metadata
 import kaiju_plugins.rpc as rpc
 
 PUBLIC = [
-    "InternalError", "InvalidHeader", "InvalidParams", "InvalidRequest", "JSONRPCClient", "JSONRPCServer",
+    "Constraint", "InternalError", "InvalidHeader", "InvalidParams", "InvalidRequest", "JSONRPCClient", "JSONRPCServer",
     "JSONRPCView", "MethodNotFound", "ParseError", "PermissionDenied", "PermissionKeys", "PublicInterface",
-    "RPCError", "RequestTimeout", "RequestTooLarge", "ServerBusy", "ServerShuttingDown", "must_finish",
+    "RPCError", "RequestTimeout", "RequestTooLarge", "ServerBusy", "ServerShuttingDown", "from_json",
+    "must_finish", "raises", "to_json",
 ]
 
 

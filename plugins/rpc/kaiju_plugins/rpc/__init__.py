@@ -6,6 +6,7 @@ import JSONRPCView``.
 """
 
 from ._client import JSONRPCClient
+from ._encoding import from_json, to_json
 from ._errors import (
     InternalError,
     InvalidHeader,
@@ -22,10 +23,13 @@ from ._errors import (
 )
 from ._interface import PermissionKeys, PublicInterface
 from ._routes import must_finish
+from ._openrpc import raises
 from ._server import JSONRPCServer
+from ._types import Constraint
 from ._view import JSONRPCView
 
 __all__ = [
+    "Constraint",
     "InternalError",
     "InvalidHeader",
     "InvalidParams",
@@ -43,5 +47,8 @@ __all__ = [
     "RequestTooLarge",
     "ServerBusy",
     "ServerShuttingDown",
+    "from_json",
     "must_finish",
+    "raises",
+    "to_json",
 ]

@@ -11,6 +11,7 @@ from kaiju_tools import ConfigError, ConfigProblem
 
 from ._interface import PermissionKeys, PublicInterface
 from ._params import ParamsChecker
+from ._typed import typed_call
 
 __all__ = ["Route", "build_routes", "must_finish"]
 
@@ -36,14 +37,16 @@ def must_finish(func: F) -> F:
 class Route:
     """One RPC method: its callable, its prepared params check and its scope."""
 
-    __slots__ = ("method", "func", "is_async", "checker", "call_list", "bare", "scope", "service", "doc",
-                 "must_finish", "invoke")
+    __slots__ = ("method", "func", "original", "is_async", "checker", "call_list", "bare", "scope", "service",
+                 "doc", "must_finish", "invoke")
 
     def __init__(self, method: str, func: Callable[..., Any], scope: int, service: str) -> None:
         self.method = method
-        self.func = func
         self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
             getattr(func, "__call__", None))
+        self.original = func  # what the route serves (rpc.discover reads its signature)
+        func = typed_call(method, func) or func  # typed routes only: decode params, encode the result
+        self.func = func
         self.checker = ParamsChecker(method, func)
         self.call_list = self.checker.call_list  # check positional params, then call
         self.bare = self.checker.accepts_no_params  # a call without params needs no check
@@ -63,7 +66,15 @@ class Route:
             scope: Any = PermissionKeys(self.scope).name
         except ValueError:
             scope = self.scope
-        return {"method": self.method, "params": self.checker.description, "doc": self.doc,
+        params = self.checker.description
+        if self.func is not self.original:  # a typed route: name its classes, not just "any"
+            from ._types import type_hints
+            from ._typetext import is_plain, type_text
+
+            hints = type_hints(self.original)
+            params = [{**p, "type": type_text(hints[p["name"]])} if p["name"] in hints
+                      and not is_plain(hints[p["name"]]) else p for p in params]
+        return {"method": self.method, "params": params, "doc": self.doc,
                 "async": self.is_async, "scope": scope}
 
 

@@ -45,6 +45,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         200 (an empty body; what every common client accepts) or 204
     :param cancel_on_disconnect: cancel the calls of a caller that disconnects (queued ones
         are dropped, running ones cancelled, except started :func:`must_finish` methods)
+    :param docs_path: serve the HTML docs page of the methods here (``/public/rpc/docs``);
+        ``None`` or ``""`` (the default): no page
     """
 
     service_name = "rpc"
@@ -56,7 +58,7 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         request_logs: bool = False, response_logs: bool = False, max_parallel: int = 256,
         max_queue: int = 1024, max_body_size: int = 1024 * 1024, max_batch_size: int = 100,
         codec: str = "ujson", require_json_content_type: bool = True, notification_status: int = 200,
-        cancel_on_disconnect: bool = True,
+        cancel_on_disconnect: bool = True, docs_path: str | None = None,
     ) -> None:
         super().__init__(app=app, logger=logger)
         problems = []
@@ -81,8 +83,12 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
             self.loads, self.dumps = get_codec(codec)
         except ValueError as exc:
             problems.append(ConfigProblem(f"{self.service_name}.settings.codec", str(exc)))
+        if docs_path and (not isinstance(docs_path, str) or not docs_path.startswith("/")):
+            problems.append(ConfigProblem(f"{self.service_name}.settings.docs_path",
+                                          f"expected a URL path starting with '/' (or null: no page), got {docs_path!r}"))
         if problems:
             raise ConfigError(problems)
+        self.docs_path = docs_path or None
         self.default_request_time = float(default_request_time)
         self.max_request_time = float(max_request_time)
         if self.default_request_time > self.max_request_time:
@@ -103,6 +109,7 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         self.limiter = CallLimiter(max_parallel, max_queue)
         self.routes_table: dict[str, Route] = {}
         self._chain: Any = None
+        self._documents: tuple[dict[str, Route], Any] | None = None
         if app is not None and not app.frozen and SERVER_KEY not in app:
             app[SERVER_KEY] = self
 
@@ -110,13 +117,13 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
 
     @property
     def routes(self) -> dict[str, Any]:
-        """The server's own methods: ``<name>.api``."""
-        return {"api": self.api}
+        """The server's own methods: ``<name>.api`` and ``<name>.discover`` (OpenRPC)."""
+        return {"api": self.api, "discover": self.discover}
 
     @property
     def permissions(self) -> dict[str, int]:
         """Everyone may list what they may call."""
-        return {"api": PermissionKeys.GUEST}
+        return {"api": PermissionKeys.GUEST, "discover": PermissionKeys.GUEST}
 
     async def api(self) -> list[dict[str, Any]]:
         """List the methods the caller may call, with their parameters and types."""
@@ -146,6 +153,18 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
                                 **extra)
         finally:
             context.correlation_id.reset(token)
+    async def discover(self) -> dict[str, Any]:
+        """The OpenRPC document of the methods the caller may call (built at start-up)."""
+        scope = context.scope.get() if self.enable_permissions else None
+        return self.openrpc().for_scope(_GUEST if scope is None and self.enable_permissions else scope)
+
+    def openrpc(self) -> Any:
+        """The :class:`~._openrpc.Documents` of the current method table (built once per table)."""
+        if self._documents is None or self._documents[0] is not self.routes_table:
+            from ._discover import documents_of
+
+            self._documents = (self.routes_table, documents_of(self))
+        return self._documents[1]
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -182,6 +201,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         self._not_found_cache = {}
         self._api_method = next((name for name, route in self.routes_table.items() if route.func == self.api),
                                 f"{self.service_name}.api")
+        self._documents = None
+        self.openrpc()  # the OpenRPC documents: built now, not on the first rpc.discover
 
 
 SERVER_KEY = web.AppKey("kaiju_plugins.rpc.server", JSONRPCServer)

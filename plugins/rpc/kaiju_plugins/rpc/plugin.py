@@ -11,7 +11,8 @@ from kaiju_tools.hookspecs import hookimpl
 from ._client import JSONRPCClient
 from ._server import JSONRPCServer
 
-__all__ = ["kaiju_app_started", "kaiju_app_stopping", "kaiju_register_services"]
+__all__ = ["kaiju_app_started", "kaiju_app_stopping", "kaiju_register_commands", "kaiju_register_routes",
+           "kaiju_register_services"]
 
 
 @hookimpl
@@ -43,3 +44,19 @@ def kaiju_app_stopping(app: web.Application) -> None:
     for service in get_services(app):
         if isinstance(service, JSONRPCServer):
             service.stopping(settings.run.shutdown_timeout)
+
+
+@hookimpl
+def kaiju_register_commands() -> list[type[Any]]:
+    """Register ``openrpc`` (write the app's OpenRPC document) and ``gen-client`` (standalone)."""
+    from ._commands import GenClientCommand, OpenRPCCommand
+
+    return [OpenRPCCommand, GenClientCommand]
+
+
+@hookimpl
+def kaiju_register_routes(app: web.Application) -> list[tuple[str, str, Any]]:
+    """``GET <docs_path>``: the HTML docs page of each JSON-RPC server that sets ``docs_path``."""
+    from ._docs_page import docs_routes
+
+    return docs_routes(app)
