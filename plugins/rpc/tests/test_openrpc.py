@@ -146,7 +146,8 @@ def test_the_example_apps_document_validates_against_the_meta_schema() -> None:
         doc = None
         for _ in range(300):
             try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/public/rpc", data=body)
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/public/rpc", data=body,
+                                                 headers={"Content-Type": "application/json"})
                 with urllib.request.urlopen(request, timeout=10) as response:
                     doc = json.loads(response.read())["result"]
                 break
