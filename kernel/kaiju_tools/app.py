@@ -17,8 +17,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ._container import SERVICES_KEY, ServiceContainer
+from ._container import ServiceContainer
 from ._health import install as _install_health
+from ._keys import ATTRS_KEY, PLUGINS_KEY, SERVICES_KEY, SETTINGS_KEY
 from ._logger import get_logger
 from ._logsetup import quiet_client_errors
 from ._runtime import Runtime, settings_from_mapping
@@ -26,7 +27,7 @@ from ._stop import STOP_KEY
 from .commands import COMMANDS
 from .exceptions import ServiceError, ServiceStartError
 from .hookspecs import compose
-from .plugins import Plugins, await_lifecycle, call_each
+from .plugins import await_lifecycle, call_each
 from .services import SERVICE_CLASS_REGISTRY, ContextableService, Service, ServiceState
 from .settings import ProjectSettings
 
@@ -48,9 +49,6 @@ __all__ = [
 App = web.Application
 """The application class: an :class:`aiohttp.web.Application` (kaiju state lives in app keys)."""
 
-SETTINGS_KEY = web.AppKey("kaiju.settings", ProjectSettings)
-PLUGINS_KEY = web.AppKey("kaiju.plugins", Plugins)
-ATTRS_KEY = web.AppKey("kaiju.attrs", dict)
 _CREATED_KEY = web.AppKey("kaiju.created", list)
 _RequestKey = getattr(web, "RequestKey", None)  # aiohttp >= 3.12; a plain str key before
 _HANDLER_KEY: Any = _RequestKey("kaiju.handler", object) if _RequestKey else "kaiju.handler"

@@ -35,8 +35,10 @@ from ._hookcalls import (
     collect,
     collect_first,
 )
+from .commands import COMMANDS
 from .exceptions import ConfigProblem, PluginError
 from .registry import close_matches
+from .services import SERVICE_CLASS_REGISTRY
 
 __all__ = [
     "DISABLE_ENV",
@@ -200,9 +202,6 @@ class Plugins:
 
     def register_classes(self, info: PluginInfo) -> None:
         """Run the registration hooks of one plugin (service classes, commands)."""
-        from .commands import COMMANDS
-        from .services import SERVICE_CLASS_REGISTRY
-
         module = info.module
         for hook, registry in (("kaiju_register_services", SERVICE_CLASS_REGISTRY),
                                ("kaiju_register_commands", COMMANDS)):
@@ -252,8 +251,6 @@ class Plugins:
             self.failures.append(exc)
 
     def _import_package(self, name: str, index: int, problems: list[ConfigProblem]) -> bool:
-        from .services import SERVICE_CLASS_REGISTRY
-
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

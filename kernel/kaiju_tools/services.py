@@ -13,6 +13,8 @@ import enum
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
+from ._keys import SERVICES_KEY
+from ._logger import Logger, get_logger
 from .registry import ClassRegistry
 
 if TYPE_CHECKING:
@@ -153,16 +155,12 @@ SERVICE_CLASS_REGISTRY = ServiceClassRegistry()
 
 
 def _default_logger(name: str) -> Any:
-    from ._logger import get_logger
-
     return get_logger(name)
 
 
 def _kernel_logger(logger: Any) -> Any:
     """A stdlib logger wrapped in the kernel's logger (keyword extras); anything else as it is."""
     if isinstance(logger, (logging.Logger, logging.LoggerAdapter)):
-        from ._logger import Logger
-
         return Logger(logger)
     return logger
 
@@ -170,8 +168,6 @@ def _kernel_logger(logger: Any) -> Any:
 def _container_of(app: Any) -> Any:
     if app is None:
         return None
-    from ._container import SERVICES_KEY
-
     try:
         return app[SERVICES_KEY]
     except (KeyError, TypeError):
