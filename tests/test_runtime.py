@@ -56,3 +56,33 @@ def _module_imports(path: pathlib.Path) -> list[str]:
 def test_the_app_keys_module_is_a_leaf() -> None:
     """``_keys`` imports nothing of the kernel at run time, so every module can import it."""
     assert _module_imports(KERNEL / "_keys.py") == []
+
+
+def _kernel_graph() -> dict[str, set[str]]:
+    """Module -> kernel modules it imports at module level (``TYPE_CHECKING`` blocks left out)."""
+    graph: dict[str, set[str]] = {}
+    for path in KERNEL.glob("*.py"):
+        edges: set[str] = set()
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = [node.module] if node.module else [a.name for a in node.names]
+                edges.update(n.split(".")[0] for n in names)
+        graph[path.stem] = {e for e in edges if (KERNEL / f"{e}.py").exists() and e != path.stem}
+    return graph
+
+
+def test_the_kernel_modules_import_each_other_without_a_cycle() -> None:
+    graph = _kernel_graph()
+    done: set[str] = set()
+
+    def visit(module: str, stack: list[str]) -> None:
+        if module in stack:
+            raise AssertionError(f"import cycle: {' -> '.join([*stack[stack.index(module):], module])}")
+        if module in done:
+            return
+        for target in sorted(graph[module]):
+            visit(target, [*stack, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])

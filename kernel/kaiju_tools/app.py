@@ -23,6 +23,7 @@ from ._keys import ATTRS_KEY, PLUGINS_KEY, SERVICES_KEY, SETTINGS_KEY
 from ._logger import get_logger
 from ._logsetup import quiet_client_errors
 from ._runtime import settings_from_mapping
+from ._server import run_server as _run_server
 from ._stop import STOP_KEY
 from .commands import COMMANDS
 from .exceptions import ServiceError, ServiceStartError
@@ -245,6 +246,4 @@ async def _stopping(app: web.Application) -> None:
 
 def run_server(*args: Any, **kwargs: Any) -> Any:
     """Load settings, build the app with ``init_app`` and serve it (see ``_server``)."""
-    from ._server import run_server as _run
-
-    return _run(*args, **kwargs)
+    return _run_server(*args, **kwargs)

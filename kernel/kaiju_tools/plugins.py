@@ -23,7 +23,7 @@ from typing import Any
 import importlib_metadata
 import pluggy
 
-from . import hookspecs
+from . import _builtin, hookspecs
 from ._diagnose import HOOK_NAMES, UNKNOWN_CLASS, check_async, check_pending, class_names, unknown_hook
 from ._hookcalls import (
     TRACE_ENV,
@@ -109,8 +109,6 @@ class PluginInfo:
 
 def make_plugin_manager() -> pluggy.PluginManager:
     """A new plugin manager with the kernel's hookspecs and its built-in defaults plugin."""
-    from . import _builtin
-
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     pm.register(_builtin, name="kaiju.builtin")
@@ -140,9 +138,7 @@ class Plugins:
             if _norm(info.name) in self.disabled or _norm(info.dist) in self.disabled:
                 info.status, info.cause = "disabled", f"disabled by {DISABLE_ENV}"
             self.infos.setdefault(info.name, info)
-        from ._builtin import register_builtin_commands
-
-        register_builtin_commands()
+        _builtin.register_builtin_commands()
 
     def load_first_party(self, strict: bool = True) -> list[PluginError]:
         """Activate every installed first-party plugin that is not opt-in nor disabled.

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from ._keys import SERVICES_KEY
 from ._logger import Logger, get_logger
+from .exceptions import ServiceNotFound
 from .registry import ClassRegistry
 
 if TYPE_CHECKING:
@@ -101,8 +102,6 @@ class Service:
         Called from ``__init__``, it also records that this service depends on the one it
         found, so that it starts after it.
         """
-        from .exceptions import ServiceNotFound
-
         if isinstance(name, Service):
             if cls is not None and not isinstance(name, cls):
                 raise ServiceNotFound(
