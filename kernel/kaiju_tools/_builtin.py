@@ -10,7 +10,8 @@ import importlib_metadata
 from aiohttp import web
 
 from ._merge import format_key, walk
-from .commands import Command
+from ._scaffold import NewAppCommand, NewPluginCommand
+from .commands import COMMANDS, Command
 from .hookspecs import hookimpl
 
 __all__ = ["ConfigCommand", "PluginsCommand", "RunCommand", "VersionCommand"]
@@ -120,15 +121,11 @@ def _version(dist: str) -> str:
 @hookimpl(trylast=True)
 def kaiju_register_commands() -> list[type[Command]]:
     """The kernel's own commands (and the scaffolds ``new-app`` / ``new-plugin``)."""
-    from ._scaffold import NewAppCommand, NewPluginCommand
-
     return [RunCommand, ConfigCommand, PluginsCommand, VersionCommand, NewAppCommand, NewPluginCommand]
 
 
 def register_builtin_commands() -> None:
     """Add the built-in commands to ``COMMANDS``."""
-    from .commands import COMMANDS
-
     for cls in kaiju_register_commands():
         if cls.command_name() not in COMMANDS:  # an app's own command of that name wins
             COMMANDS.register(cls)

@@ -12,6 +12,7 @@ from .commands import COMMANDS, Command, CommandRegistry, describe
 from .exceptions import CommandError
 from .plugins import Plugins
 from .registry import close_matches
+from .services import SERVICE_CLASS_REGISTRY
 
 __all__ = ["build_parser", "command_args", "command_index", "commands_for", "needed_services", "prog_name",
            "unknown_command"]
@@ -85,8 +86,6 @@ def needed_services(cls: type[Command], settings: Any) -> list[str] | None:
     wanted = cls.services
     if wanted is None:
         return None
-    from .services import SERVICE_CLASS_REGISTRY
-
     enabled = {settings.service_name(e): e for e in settings.services if e.enabled}
     names = [n for n, e in enabled.items()
              if getattr(SERVICE_CLASS_REGISTRY.get(e.cls), "always_start", False)]

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ._annotations import parameter_hints
 from ._graph import start_order
+from ._keys import SERVICES_KEY
 from ._logger import get_logger
 from .exceptions import ConfigError, ConfigProblem, DependencyCycle, ServiceNotFound, ServiceStartError
 from .registry import close_matches
@@ -206,8 +207,6 @@ class ServiceContainer:
         return start_order(names, self._deps)
 
 
-SERVICES_KEY = web.AppKey("kaiju.services", ServiceContainer)
-"""App key of the app's :class:`ServiceContainer`."""
 
 
 def _service_params(cls: type) -> dict[str, tuple[type[Service], bool]]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ._keys import HEALTH_KEY, PLUGINS_KEY, SERVICES_KEY, SETTINGS_KEY
 from .exceptions import PluginError
 from .health import PROBES, HealthCheck, HealthSettings
 from .plugins import call_each
@@ -53,14 +54,12 @@ class HealthMonitor:
 
     def collect(self) -> None:
         """Gather checks from ``kaiju_register_health_checks`` and services' ``health_checks()``."""
-        from .app import PLUGINS_KEY, get_services
-
         found: list[_Check] = []
         for plugin, checks in call_each(self.app[PLUGINS_KEY].pm, "kaiju_register_health_checks",
                                         app=self.app):
             for spec in _as_checks(checks, f"plugin {plugin!r}: hook kaiju_register_health_checks"):
                 found.append(_Check(spec, f"plugin {plugin}", spec.required))
-        container = get_services(self.app)
+        container = self.app[SERVICES_KEY]
         for service in container:
             method = getattr(service, "health_checks", None)
             if not callable(method):
@@ -102,9 +101,7 @@ class HealthMonitor:
         """Evaluate a probe (``live``, ``ready`` or ``startup``) -> ``(ok, JSON detail)``."""
         if kind not in PROBES:
             raise ValueError(f"unknown probe {kind!r}; expected one of {', '.join(PROBES)}")
-        from .app import get_settings
-
-        main = get_settings(self.app).main
+        main = self.app[SETTINGS_KEY].main
         services, reasons = self._services(kind)
         checks: dict[str, Any] = {}
         if kind == "ready":
@@ -123,10 +120,8 @@ class HealthMonitor:
         return ok, body
 
     def _services(self, kind: str) -> tuple[dict[str, Any], list[str]]:
-        from .app import get_services, get_settings
-
-        settings = get_settings(self.app)
-        container = get_services(self.app)
+        settings = self.app[SETTINGS_KEY]
+        container = self.app[SERVICES_KEY]
         out: dict[str, Any] = {}
         reasons: list[str] = []
         for entry in settings.services:
@@ -207,10 +202,6 @@ class HealthMonitor:
         return result
 
 
-HEALTH_KEY = web.AppKey("kaiju.health", HealthMonitor)
-"""App key of the app's :class:`HealthMonitor`."""
-
-
 def _consume(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()  # retrieved: no "exception was never retrieved" warning
@@ -246,9 +237,7 @@ def _view(kind: str) -> Any:
 
 def install(app: web.Application) -> HealthMonitor:
     """Add the probe routes (``etc.health``) and the state handlers to an app."""
-    from .app import get_settings
-
-    settings = HealthSettings.from_etc(get_settings(app).etc)
+    settings = HealthSettings.from_etc(app[SETTINGS_KEY].etc)
     monitor = HealthMonitor(app, settings)
     app[HEALTH_KEY] = monitor
     if settings.enabled:

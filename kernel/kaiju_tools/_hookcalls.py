@@ -11,6 +11,7 @@ from typing import Any
 
 import pluggy
 
+from ._keys import PLUGINS_KEY
 from .exceptions import PluginError
 
 __all__ = ["await_lifecycle", "call_each", "collect", "collect_first"]
@@ -90,15 +91,11 @@ async def await_lifecycle(pm: pluggy.PluginManager, hook_name: str, **kwargs: An
 
 def collect(app: Any, hook_name: str) -> list[Any]:
     """Results of a hook for an app's active plugins (call once at start-up, not per request)."""
-    from .app import PLUGINS_KEY
-
     return [result for _, result in call_each(app[PLUGINS_KEY].pm, hook_name, app=app)]
 
 
 def collect_first(app: Any, hook_name: str) -> Any:
     """The first non-``None`` result of a hook for an app's active plugins (pluggy order)."""
-    from .app import PLUGINS_KEY
-
     trace = _tracing()
     for impl in _impls(app[PLUGINS_KEY].pm, hook_name):
         result = _call(impl, hook_name, {"app": app}, trace)

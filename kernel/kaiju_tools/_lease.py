@@ -16,6 +16,8 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, Self
 
+from ._logger import get_logger
+
 __all__ = ["MARGIN_FIXED", "MARGIN_RATIO", "Lease", "LockToken", "lease_margin"]
 
 MARGIN_RATIO = 0.1
@@ -71,8 +73,6 @@ class Lease:
                  margin: float | None = None, logger: Any = None) -> None:
         margin = self.margin_of(provider, key, ttl) if margin is None else self.check_margin(key, ttl, margin)
         if logger is None:
-            from ._logger import get_logger
-
             logger = get_logger("kaiju.locks")
         self.key = key
         self.token = token

@@ -82,7 +82,7 @@ class Runtime:
             raise ConfigError(self.plugins.explain(problems)) from None
         if problems:
             raise ConfigError(self.plugins.explain(problems))
-        settings.runtime = self  # type: ignore[attr-defined]
+        settings.runtime = self
         self.settings = settings
         return settings
 

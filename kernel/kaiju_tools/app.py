@@ -17,18 +17,20 @@ from typing import Any
 
 from aiohttp import web
 
-from ._container import SERVICES_KEY, ServiceContainer
+from ._container import ServiceContainer
 from ._health import install as _install_health
+from ._keys import ATTRS_KEY, PLUGINS_KEY, SERVICES_KEY, SETTINGS_KEY
 from ._logger import get_logger
 from ._logsetup import quiet_client_errors
-from ._runtime import Runtime, settings_from_mapping
+from ._runtime import settings_from_mapping
+from ._server import run_server as _run_server
 from ._stop import STOP_KEY
 from .commands import COMMANDS
 from .exceptions import ServiceError, ServiceStartError
 from .hookspecs import compose
-from .plugins import Plugins, await_lifecycle, call_each
+from .plugins import await_lifecycle, call_each
 from .services import SERVICE_CLASS_REGISTRY, ContextableService, Service, ServiceState
-from .settings import ProjectSettings
+from .settings import ProjectSettings, _to_mapping
 
 __all__ = [
     "ATTRS_KEY",
@@ -48,9 +50,6 @@ __all__ = [
 App = web.Application
 """The application class: an :class:`aiohttp.web.Application` (kaiju state lives in app keys)."""
 
-SETTINGS_KEY = web.AppKey("kaiju.settings", ProjectSettings)
-PLUGINS_KEY = web.AppKey("kaiju.plugins", Plugins)
-ATTRS_KEY = web.AppKey("kaiju.attrs", dict)
 _CREATED_KEY = web.AppKey("kaiju.created", list)
 _RequestKey = getattr(web, "RequestKey", None)  # aiohttp >= 3.12; a plain str key before
 _HANDLER_KEY: Any = _RequestKey("kaiju.handler", object) if _RequestKey else "kaiju.handler"
@@ -82,10 +81,10 @@ def init_app(
     """
     if not isinstance(settings, ProjectSettings):
         settings = settings_from_mapping(settings)
-    runtime: Runtime | None = getattr(settings, "runtime", None)
-    if runtime is None:
-        settings = settings_from_mapping(_as_mapping(settings))
-        runtime = settings.runtime  # type: ignore[attr-defined]
+    if settings.runtime is None:  # built by hand: validate it (first-party plugins)
+        settings = settings_from_mapping(_to_mapping(settings))
+    runtime = settings.runtime
+    assert runtime is not None  # settings_from_mapping sets it
     plugins = runtime.plugins
     app_kws = {k: v for k, v in settings.app.items() if k != "debug"}
     app_kws.update(kws)
@@ -134,20 +133,6 @@ def grace_deadline(app: web.Application) -> float | None:
 def get_attrs(app: web.Application) -> dict[str, Any]:
     """The ``attrs`` given to :func:`init_app`."""
     return app[ATTRS_KEY]
-
-
-def _as_mapping(settings: ProjectSettings) -> dict[str, Any]:
-    return {
-        "packages": list(settings.packages), "app": dict(settings.app), "etc": dict(settings.etc),
-        "main": dict(vars(settings.main)),
-        "run": {"host": settings.run.host, "port": settings.run.port,
-                "shutdown_timeout": settings.run.shutdown_timeout, **settings.run.extra},
-        "services": [
-            {"cls": s.cls, "name": s.name, "enabled": s.enabled, "required": s.required,
-             "loglevel": s.loglevel, "settings": dict(s.settings), "depends_on": list(s.depends_on)}
-            for s in settings.services
-        ],
-    }
 
 
 def _request_middleware(wrappers: list[Any]) -> Any:
@@ -261,6 +246,4 @@ async def _stopping(app: web.Application) -> None:
 
 def run_server(*args: Any, **kwargs: Any) -> Any:
     """Load settings, build the app with ``init_app`` and serve it (see ``_server``)."""
-    from ._server import run_server as _run
-
-    return _run(*args, **kwargs)
+    return _run_server(*args, **kwargs)

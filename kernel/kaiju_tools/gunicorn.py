@@ -25,6 +25,7 @@ loaded (gunicorn's own config is inspected) and, when this module is also gunico
 
 from __future__ import annotations
 
+import argparse
 import gc
 import logging
 import os
@@ -34,7 +35,10 @@ from typing import Any
 
 from aiohttp import web
 
+from ._runtime import Runtime
+from ._server import _default_logging
 from .exceptions import KaijuError
+from .plugins import Plugins
 
 __all__ = ["WORKER_CLASS", "WorkerClassError", "app_factory", "check_worker_class", "on_starting"]
 
@@ -107,12 +111,6 @@ def _load_settings(
     base_env_paths: Sequence[str], default_env_paths: Sequence[str], environ: Mapping[str, str],
 ) -> Any:
     """Load and validate the settings as ``run_server`` does, without a command line."""
-    import argparse
-
-    from ._runtime import Runtime
-    from ._server import _default_logging
-    from .plugins import Plugins
-
     def paths(key: str) -> list[str] | None:
         value = environ.get(key, "")
         return [p for p in value.split(os.pathsep) if p] or None

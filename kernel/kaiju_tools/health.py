@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from ._keys import HEALTH_KEY
 from .exceptions import ConfigError, ConfigProblem
 
 if TYPE_CHECKING:
@@ -106,6 +107,4 @@ class HealthSettings:
 
 def get_health(app: web.Application) -> HealthMonitor:
     """The app's health monitor: ``await get_health(app).probe("ready") -> (ok, detail)``."""
-    from ._health import HEALTH_KEY
-
     return app[HEALTH_KEY]

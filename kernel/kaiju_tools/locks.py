@@ -20,7 +20,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import web
 
+from ._hookcalls import collect_first
+from ._keys import LOCKS_KEY
 from ._lease import MARGIN_FIXED, MARGIN_RATIO, Lease, LockToken, lease_margin
+from .exceptions import PluginError
 
 __all__ = [
     "LOCKS_KEY",
@@ -61,23 +64,18 @@ class LockProvider(Protocol):
         deleted then: a former owner never frees the next owner's lock)."""
 
 
-LOCKS_KEY = web.AppKey("kaiju.lock_provider", object)
 _PROVIDERS: weakref.WeakKeyDictionary[web.Application, Any] = weakref.WeakKeyDictionary()
 _NONE = object()
 
 
 def get_lock_provider(app: web.Application) -> LockProvider | None:
     """The app's lock provider (asked of the plugins once per app, then cached), or ``None``."""
-    from .plugins import collect_first
-
     if LOCKS_KEY in app:
         return app[LOCKS_KEY]  # type: ignore[return-value]
     cached = _PROVIDERS.get(app)
     if cached is None:
         provider: Any = collect_first(app, "kaiju_lock_provider")
         if provider is not None and not isinstance(provider, LockProvider):
-            from .exceptions import PluginError
-
             raise PluginError(f"kaiju_lock_provider returned {provider!r}, which does not implement "
                               "kaiju_tools.locks.LockProvider (acquire, renew, release)")
         cached = _PROVIDERS[app] = _NONE if provider is None else provider

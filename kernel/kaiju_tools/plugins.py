@@ -23,7 +23,7 @@ from typing import Any
 import importlib_metadata
 import pluggy
 
-from . import hookspecs
+from . import _builtin, hookspecs
 from ._diagnose import HOOK_NAMES, UNKNOWN_CLASS, check_async, check_pending, class_names, unknown_hook
 from ._hookcalls import (
     TRACE_ENV,
@@ -35,8 +35,10 @@ from ._hookcalls import (
     collect,
     collect_first,
 )
+from .commands import COMMANDS
 from .exceptions import ConfigProblem, PluginError
 from .registry import close_matches
+from .services import SERVICE_CLASS_REGISTRY
 
 __all__ = [
     "DISABLE_ENV",
@@ -107,8 +109,6 @@ class PluginInfo:
 
 def make_plugin_manager() -> pluggy.PluginManager:
     """A new plugin manager with the kernel's hookspecs and its built-in defaults plugin."""
-    from . import _builtin
-
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     pm.register(_builtin, name="kaiju.builtin")
@@ -138,9 +138,7 @@ class Plugins:
             if _norm(info.name) in self.disabled or _norm(info.dist) in self.disabled:
                 info.status, info.cause = "disabled", f"disabled by {DISABLE_ENV}"
             self.infos.setdefault(info.name, info)
-        from ._builtin import register_builtin_commands
-
-        register_builtin_commands()
+        _builtin.register_builtin_commands()
 
     def load_first_party(self, strict: bool = True) -> list[PluginError]:
         """Activate every installed first-party plugin that is not opt-in nor disabled.
@@ -200,9 +198,6 @@ class Plugins:
 
     def register_classes(self, info: PluginInfo) -> None:
         """Run the registration hooks of one plugin (service classes, commands)."""
-        from .commands import COMMANDS
-        from .services import SERVICE_CLASS_REGISTRY
-
         module = info.module
         for hook, registry in (("kaiju_register_services", SERVICE_CLASS_REGISTRY),
                                ("kaiju_register_commands", COMMANDS)):
@@ -252,8 +247,6 @@ class Plugins:
             self.failures.append(exc)
 
     def _import_package(self, name: str, index: int, problems: list[ConfigProblem]) -> bool:
-        from .services import SERVICE_CLASS_REGISTRY
-
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

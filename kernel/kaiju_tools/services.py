@@ -13,6 +13,9 @@ import enum
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
+from ._keys import SERVICES_KEY
+from ._logger import Logger, get_logger
+from .exceptions import ServiceNotFound
 from .registry import ClassRegistry
 
 if TYPE_CHECKING:
@@ -99,8 +102,6 @@ class Service:
         Called from ``__init__``, it also records that this service depends on the one it
         found, so that it starts after it.
         """
-        from .exceptions import ServiceNotFound
-
         if isinstance(name, Service):
             if cls is not None and not isinstance(name, cls):
                 raise ServiceNotFound(
@@ -153,16 +154,12 @@ SERVICE_CLASS_REGISTRY = ServiceClassRegistry()
 
 
 def _default_logger(name: str) -> Any:
-    from ._logger import get_logger
-
     return get_logger(name)
 
 
 def _kernel_logger(logger: Any) -> Any:
     """A stdlib logger wrapped in the kernel's logger (keyword extras); anything else as it is."""
     if isinstance(logger, (logging.Logger, logging.LoggerAdapter)):
-        from ._logger import Logger
-
         return Logger(logger)
     return logger
 
@@ -170,8 +167,6 @@ def _kernel_logger(logger: Any) -> Any:
 def _container_of(app: Any) -> Any:
     if app is None:
         return None
-    from ._container import SERVICES_KEY
-
     try:
         return app[SERVICES_KEY]
     except (KeyError, TypeError):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -23,6 +23,9 @@ from .registry import close_matches
 from .services import SERVICE_CLASS_REGISTRY, Service, ServiceClassRegistry
 from .templates import find_templates
 
+if TYPE_CHECKING:
+    from ._runtime import Runtime
+
 __all__ = [
     "MainSettings",
     "ProjectSettings",
@@ -32,6 +35,8 @@ __all__ = [
 ]
 
 _LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET")
+_NOT_CONFIG = {"config": False}  # a field that is not a config key (see _to_mapping)
+_FLAT = {"flatten": True}  # a dict field whose keys sit beside the other keys of the section
 
 
 @dataclass
@@ -59,7 +64,7 @@ class RunSettings:
     drain_delay: float = 0.0
     """Seconds the server keeps serving after SIGTERM / SIGINT with readiness false, so that a
     load balancer stops sending traffic before the listening socket closes."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict, metadata=_FLAT)
 
 
 @dataclass
@@ -73,9 +78,9 @@ class ServiceSettings:
     loglevel: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     depends_on: list[str] = field(default_factory=list)
-    key: str = ""
+    key: str = field(default="", metadata=_NOT_CONFIG)
     """Dotted config key of this entry (``services[2]``), for messages."""
-    where: str = ""
+    where: str = field(default="", metadata=_NOT_CONFIG)
     """``file:line`` of this entry, when known."""
 
 
@@ -89,7 +94,10 @@ class ProjectSettings:
     main: MainSettings = field(default_factory=MainSettings)
     etc: dict[str, Any] = field(default_factory=dict)
     services: list[ServiceSettings] = field(default_factory=list)
-    origins: Origins = field(default_factory=dict, repr=False)
+    origins: Origins = field(default_factory=dict, repr=False, metadata=_NOT_CONFIG)
+    runtime: Runtime | None = field(default=None, repr=False, compare=False, metadata=_NOT_CONFIG)
+    """The runtime (plugins, loaded config) that validated these settings; ``None`` for
+    settings built by hand, which ``init_app`` validates again (with the first-party plugins)."""
 
     def service_name(self, entry: ServiceSettings) -> str:
         """The name a service entry resolves to."""
@@ -97,6 +105,26 @@ class ProjectSettings:
             return entry.name
         cls = SERVICE_CLASS_REGISTRY.get(entry.cls)
         return (cls.service_name if cls is not None else "") or entry.cls
+
+
+
+def _to_mapping(value: Any) -> Any:
+    """Settings back to the shape of the YAML config, field by field (for validating again)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in fields(value):
+            if f.metadata.get("config", True):
+                item = _to_mapping(getattr(value, f.name))
+                if f.metadata.get("flatten"):
+                    out.update(item)
+                else:
+                    out[f.name] = item
+        return out
+    if isinstance(value, Mapping):
+        return {k: _to_mapping(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_mapping(v) for v in value]
+    return value
 
 
 _TOP = ("packages", "app", "run", "main", "etc", "services")
