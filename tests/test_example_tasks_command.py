@@ -1,4 +1,8 @@
-"""The ``tasks`` command, run in a real process of the example app (as in the README)."""
+"""The scheduler's ``tasks`` command, run in a real process of the example app (as in the README).
+
+The example app needs every first-party plugin (it serves JSON-RPC), so this lives with the
+whole-suite tests of the ``all`` env rather than in the scheduler plugin's own env.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 
 
