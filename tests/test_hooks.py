@@ -237,7 +237,8 @@ def test_hook_kaiju_register_commands() -> None:
             return [Shout]
 
     plugins = make_plugins(Registers())
-    assert COMMANDS["shout-test"] is Shout
+    assert plugins.commands["shout-test"] is Shout  # the plugin set's own layer (#19.4)
+    assert "shout-test" not in COMMANDS  # not the process-wide default
     assert plugins.infos["test0"].registered == ["shout-test"]
 
 

@@ -13,8 +13,8 @@ from . import context
 from ._lazy import LAZY as _LAZY
 from ._lazy import resolve as _resolve
 from ._logger import Logger, get_logger
-from ._runtime import settings_from_mapping
-from .app import App, get_attrs, get_services, get_settings, init_app, run_server
+from ._runtime import Runtime, settings_from_mapping
+from .app import App, get_attrs, get_runtime, get_services, get_settings, init_app, run_server
 from .commands import COMMANDS, Command
 from .config import ConfigLoader, ConfigSource
 from .exceptions import (
@@ -52,6 +52,7 @@ __all__ = [
     "PluginError",
     "ProjectSettings",
     "RunSettings",
+    "Runtime",
     "SERVICE_CLASS_REGISTRY",
     "Service",
     "ServiceError",
@@ -62,6 +63,7 @@ __all__ = [
     "context",
     "get_attrs",
     "get_logger",
+    "get_runtime",
     "get_services",
     "get_settings",
     "hookimpl",

@@ -40,7 +40,7 @@ def build_parser(plugins: Plugins, prog: str, standalone: bool = False) -> argpa
     ``standalone`` is the ``kaiju`` script's parser: only the commands that need no app
     (:attr:`Command.standalone`), and no default command.
     """
-    commands = commands_for(standalone)
+    commands = commands_for(plugins.commands, standalone)
     parser = argparse.ArgumentParser(
         prog=prog,
         description=_STANDALONE if standalone else
@@ -60,22 +60,26 @@ def build_parser(plugins: Plugins, prog: str, standalone: bool = False) -> argpa
 _VALUED = ("-c", "--config", "-f", "--env-file", "-e", "--env", "--host", "--port")
 
 
-def commands_for(standalone: bool) -> CommandRegistry:
-    """The commands of an app, or the ``kaiju`` script's (those marked ``standalone``)."""
+def commands_for(commands: CommandRegistry, standalone: bool) -> CommandRegistry:
+    """An app's ``commands`` (its runtime's registry), or the ``kaiju`` script's (those marked
+    ``standalone``)."""
     if not standalone:
-        return COMMANDS
+        return commands
     own = CommandRegistry()
-    for name in COMMANDS.names():
-        if COMMANDS[name].standalone:
-            own.register(COMMANDS[name])
+    for name in commands.names():
+        if commands[name].standalone:
+            own.register(commands[name])
     return own
 
 
-def unknown_command(name: str, commands: CommandRegistry, standalone: bool) -> CommandError:
+def unknown_command(
+    name: str, commands: CommandRegistry, standalone: bool, every: CommandRegistry = COMMANDS
+) -> CommandError:
+    """The error for a command that ``commands`` lacks (``every``: an app's, for the ``kaiju`` script)."""
     hint = close_matches(name, commands.names())
     text = " ".join(filter(None, [f"unknown command {name!r}.", hint,
                                   f"Commands: {', '.join(sorted(commands.names()))}."]))
-    if standalone and name in COMMANDS:
+    if standalone and name in every:
         text += (f" `kaiju {name}` needs an application: run it as `python -m <your app> {name}` "
                  "in the app's folder (`kaiju new-app NAME` makes one)")
     return CommandError(text)
@@ -86,14 +90,14 @@ def needed_services(cls: type[Command], settings: Any) -> list[str] | None:
     wanted = cls.services
     if wanted is None:
         return None
+    registry = settings.runtime.service_classes if settings.runtime else SERVICE_CLASS_REGISTRY
     enabled = {settings.service_name(e): e for e in settings.services if e.enabled}
-    names = [n for n, e in enabled.items()
-             if getattr(SERVICE_CLASS_REGISTRY.get(e.cls), "always_start", False)]
+    names = [n for n, e in enabled.items() if getattr(registry.get(e.cls), "always_start", False)]
     for item in wanted:
         if isinstance(item, str):
             found = [item] if item in enabled else []
         else:
-            found = [n for n, e in enabled.items() if issubclass(SERVICE_CLASS_REGISTRY[e.cls], item)]
+            found = [n for n, e in enabled.items() if issubclass(registry[e.cls], item)]
         if not found:
             what = repr(item) if isinstance(item, str) else f"of class {item.__name__}"
             raise CommandError(

@@ -24,17 +24,21 @@ __all__ = ["SERVICES_KEY", "ServiceContainer"]
 class ServiceContainer:
     """The services of one app: settings, instances, dependencies and discovery.
 
-    Services are built in config order; a service whose constructor needs another (an
-    annotated parameter, a ``discover_service`` call in ``__init__``, ``dependencies`` /
-    ``depends_on``) gets it built first. :meth:`order` gives the start order.
+    Services are built in config order, each as ``cls(app=app, logger=logger, **settings)``
+    with ``cls`` resolved in ``registry`` (default: the runtime's, which falls back to
+    ``SERVICE_CLASS_REGISTRY``); a service whose constructor needs another (an annotated
+    parameter, a ``discover_service`` call in ``__init__``, ``dependencies`` / ``depends_on``)
+    gets it built first. :meth:`order` gives the start order.
     """
 
     def __init__(
         self, app: web.Application, settings: ProjectSettings,
-        registry: ServiceClassRegistry = SERVICE_CLASS_REGISTRY,
+        registry: ServiceClassRegistry | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
+        if registry is None:  # the runtime's registry, over the process-wide default
+            registry = settings.runtime.service_classes if settings.runtime else SERVICE_CLASS_REGISTRY
         self._registry = registry
         self._entries: dict[str, ServiceSettings] = {}
         for entry in settings.services:
@@ -42,6 +46,7 @@ class ServiceContainer:
                 self._entries[settings.service_name(entry)] = entry
         self._services: dict[str, Service] = {}
         self._building: list[str] = []
+        self._naming: dict[str, type] = {}  # service being constructed -> its class, until named
         self._deps: dict[str, list[str]] = {name: [] for name in self._entries}
         self.failed: dict[str, BaseException | str] = {}
         self.started: list[Service] = []
@@ -125,11 +130,9 @@ class ServiceContainer:
                 self._build(dep_name)
             level = entry.loglevel
             logger = get_logger(f"{self.settings.main.name}.{name}", level)
-            service = cls.__new__(cls)
-            service.service_name = name
-            service.state = ServiceState.CREATED
+            self._naming[name] = cls  # taken by Service.__new__: the name is set before __init__
             try:
-                service.__init__(app=self.app, logger=logger, **kwargs)  # type: ignore[misc]
+                service = cls(app=self.app, logger=logger, **kwargs)
             except (ConfigError, DependencyCycle, ServiceNotFound):
                 raise
             except Exception as exc:
@@ -139,10 +142,27 @@ class ServiceContainer:
                              exc_info=True, service=name, error=repr(exc))
                 self.failed[name] = exc
                 return None
+            finally:
+                untaken = self._naming.pop(name, None)
+            if untaken is not None:  # a __new__ of its own that skips Service.__new__
+                service.service_name, service.state = name, ServiceState.CREATED
             self._services[name] = service
             return service
         finally:
             self._building.pop()
+
+    def take_name(self, cls: type) -> str | None:
+        """The configured name of the service of class ``cls`` being constructed right now, once.
+
+        ``Service.__new__`` takes it, so the name is the service's before its ``__init__`` runs
+        (``discover_service`` there records the dependency under it); ``None`` for an instance
+        built by hand, or a second instance of the class built inside that ``__init__``.
+        """
+        name = self._building[-1] if self._building else None
+        if name is None or self._naming.get(name) is not cls:
+            return None
+        del self._naming[name]
+        return name
 
     def _fail_on_failed_dependency(self, name: str, param: str, dep_cls: type) -> None:
         for failed, cause in self.failed.items():

@@ -14,15 +14,18 @@ from aiohttp import web
 if TYPE_CHECKING:
     from ._container import ServiceContainer
     from ._health import HealthMonitor
+    from ._runtime import Runtime
     from .plugins import Plugins
     from .settings import ProjectSettings
 
-__all__ = ["ATTRS_KEY", "HEALTH_KEY", "LOCKS_KEY", "PLUGINS_KEY", "SERVICES_KEY", "SETTINGS_KEY"]
+__all__ = ["ATTRS_KEY", "HEALTH_KEY", "LOCKS_KEY", "PLUGINS_KEY", "RUNTIME_KEY", "SERVICES_KEY", "SETTINGS_KEY"]
 
 SETTINGS_KEY: web.AppKey[ProjectSettings] = web.AppKey("kaiju.settings")
 """App key of the app's validated :class:`~kaiju_tools.settings.ProjectSettings`."""
 PLUGINS_KEY: web.AppKey[Plugins] = web.AppKey("kaiju.plugins")
 """App key of the app's :class:`~kaiju_tools.plugins.Plugins`."""
+RUNTIME_KEY: web.AppKey[Runtime] = web.AppKey("kaiju.runtime")
+"""App key of the app's runtime (plugin manager, layered class registries, commands, settings)."""
 ATTRS_KEY: web.AppKey[dict[str, Any]] = web.AppKey("kaiju.attrs", dict)
 """App key of the ``attrs`` given to ``init_app``."""
 SERVICES_KEY: web.AppKey[ServiceContainer] = web.AppKey("kaiju.services")

@@ -1,4 +1,10 @@
-"""Runtime: everything the kernel knows before an app is built (plugins, CLI, settings)."""
+"""Runtime: everything the kernel knows of one app before it is built (plugins, registries, CLI, settings).
+
+One runtime per app: its plugin set's plugin manager, the service-class and command registries
+the app resolves names in (layered over the process-wide ``SERVICE_CLASS_REGISTRY`` and
+``COMMANDS``), the parsed command line, the loaded config and the validated settings. An app
+reaches it with ``kaiju_tools.get_runtime(app)``.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pluggy
+
 from ._merge import Origins, merge_into, walk
 from .config import ConfigLoader, LoadedConfig
 from .exceptions import ConfigError, ConfigProblem
+from .commands import CommandRegistry
 from .plugins import Plugins, call_each
+from .services import ServiceClassRegistry
 from .settings import ProjectSettings, validate_settings
 
 __all__ = ["Runtime", "settings_from_mapping"]
@@ -19,7 +29,12 @@ __all__ = ["Runtime", "settings_from_mapping"]
 
 @dataclass
 class Runtime:
-    """Plugins, parsed CLI arguments, loaded config and validated settings of one run."""
+    """The plugins, registries, parsed CLI arguments, loaded config and validated settings of one app.
+
+    :attr:`service_classes` and :attr:`commands` are the plugin set's own registries: a lookup
+    tries what the active plugins (and ``packages:``) registered, then the process-wide
+    ``SERVICE_CLASS_REGISTRY`` / ``COMMANDS`` (where the guide's ``register`` calls write).
+    """
 
     plugins: Plugins
     args: argparse.Namespace | None = None
@@ -30,6 +45,21 @@ class Runtime:
     extra: dict[str, Any] = field(default_factory=dict)
     only_services: list[str] | None = None
     """The services ``init_app`` builds (a command's ``services``); ``None``: every enabled one."""
+
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        """The plugin manager of the app's plugin set."""
+        return self.plugins.pm
+
+    @property
+    def service_classes(self) -> ServiceClassRegistry:
+        """The registry the app's ``cls:`` names resolve in (over ``SERVICE_CLASS_REGISTRY``)."""
+        return self.plugins.service_classes
+
+    @property
+    def commands(self) -> CommandRegistry:
+        """The app's commands: its plugins' own, over ``COMMANDS`` (the app's and the built-ins)."""
+        return self.plugins.commands
 
     def load_settings(
         self, *, base_config_paths: Sequence[str] = (), base_env_paths: Sequence[str] = (),
@@ -76,7 +106,7 @@ class Runtime:
         for _, found in call_each(self.plugins.pm, "kaiju_process_settings", settings=data):
             problems.extend(found)
         try:
-            settings = validate_settings(data, origins)
+            settings = validate_settings(data, origins, self.service_classes)
         except ConfigError as exc:
             problems.extend(exc.problems)
             raise ConfigError(self.plugins.explain(problems)) from None

@@ -83,7 +83,7 @@ def _main(
     if args.command is None:  # `kaiju` alone: its own help
         parser.print_help()
         return 0
-    commands = commands_for(standalone)
+    commands = commands_for(plugins.commands, standalone)
     cls = commands.get(args.command)
     diagnosing = cls is not None and cls.diagnostic
     if failures and not diagnosing:
@@ -104,12 +104,12 @@ def _main(
         settings = None
     _default_logging(settings.main.loglevel if settings is not None else "INFO")
     if cls is None:
-        commands = commands_for(standalone)  # a plugin that `packages:` activated may add commands
+        commands = commands_for(plugins.commands, standalone)  # `packages:` may add a plugin's commands
         cls = commands.get(args.command)
         if cls is not None:
             cmd_args = command_args(cls, prog, args, standalone)
     if cls is None:
-        return _fail(prog, unknown_command(args.command, commands, standalone), 2)
+        return _fail(prog, unknown_command(args.command, commands, standalone, plugins.commands), 2)
     command = cls(runtime)
     try:
         if args.command == "run":

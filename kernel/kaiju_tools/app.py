@@ -19,10 +19,10 @@ from aiohttp import web
 
 from ._container import ServiceContainer
 from ._health import install as _install_health
-from ._keys import ATTRS_KEY, PLUGINS_KEY, SERVICES_KEY, SETTINGS_KEY
+from ._keys import ATTRS_KEY, PLUGINS_KEY, RUNTIME_KEY, SERVICES_KEY, SETTINGS_KEY
 from ._logger import get_logger
 from ._logsetup import quiet_client_errors
-from ._runtime import settings_from_mapping
+from ._runtime import Runtime, settings_from_mapping
 from ._server import run_server as _run_server
 from ._stop import STOP_KEY
 from .commands import COMMANDS
@@ -36,10 +36,12 @@ __all__ = [
     "ATTRS_KEY",
     "COMMANDS",
     "PLUGINS_KEY",
+    "RUNTIME_KEY",
     "SERVICES_KEY",
     "SERVICE_CLASS_REGISTRY",
     "SETTINGS_KEY",
     "App",
+    "get_runtime",
     "get_services",
     "get_settings",
     "grace_deadline",
@@ -63,6 +65,13 @@ def get_services(app: web.Application) -> ServiceContainer:
 def get_settings(app: web.Application) -> ProjectSettings:
     """The app's validated settings."""
     return app[SETTINGS_KEY]
+
+
+def get_runtime(app: web.Application) -> Runtime:
+    """The app's runtime: its plugin manager (``.pm``), the registries its service classes and
+    commands resolve in (``.service_classes``, ``.commands``: its plugins' own registrations over
+    the process-wide ``SERVICE_CLASS_REGISTRY`` / ``COMMANDS``), its settings and loaded config."""
+    return app[RUNTIME_KEY]
 
 
 def init_app(
@@ -96,10 +105,11 @@ def init_app(
         app.middlewares.append(_request_middleware(wrappers))
     app[SETTINGS_KEY] = settings
     app[PLUGINS_KEY] = plugins
+    app[RUNTIME_KEY] = runtime
     app[ATTRS_KEY] = dict(attrs or {})
     logging.getLogger(settings.main.name).setLevel(settings.main.loglevel)
     quiet_client_errors()  # a client's bad request: one WARNING line, no traceback
-    container = ServiceContainer(app, settings)
+    container = ServiceContainer(app, settings, runtime.service_classes)
     app[SERVICES_KEY] = container
     container.build_all(runtime.only_services)  # a command may need only some services
     container.order()  # a dependency cycle is an error now, not at start

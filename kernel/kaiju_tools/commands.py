@@ -92,17 +92,24 @@ class Command:
 
 
 class CommandRegistry(ClassRegistry[Command]):
-    """Registry of CLI commands, keyed by command name."""
+    """Registry of CLI commands, keyed by command name.
 
-    def __init__(self) -> None:
-        super().__init__(Command, "command")
+    :param default: the registry lookups fall back to (an app's runtime layers its own over
+        :data:`COMMANDS`)
+    """
+
+    def __init__(self, default: CommandRegistry | None = None) -> None:
+        super().__init__(Command, "command", default)
 
     def class_key(self, obj: type[Command]) -> str:  # noqa: D102
         return obj.command_name()
 
 
 COMMANDS = CommandRegistry()
-"""The registry ``python -m app <command>`` looks commands up in."""
+"""The process-wide default registry of commands (an app's own and the kernel's built-ins).
+
+``python -m app <command>`` looks a command up in the runtime's registry, which holds what the
+active plugins registered and falls back to this one."""
 
 
 def describe(commands: CommandRegistry) -> str:

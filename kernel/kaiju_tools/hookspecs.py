@@ -135,7 +135,8 @@ def kaiju_process_settings(settings: dict[str, Any]) -> Iterable[ConfigProblem] 
 
 @hookspec
 def kaiju_register_services() -> Iterable[type[Service]] | None:
-    """Return service classes to add to ``SERVICE_CLASS_REGISTRY``.
+    """Return service classes to add to the app's runtime registry (its own layer over
+    ``SERVICE_CLASS_REGISTRY``: another app in the process does not see them).
 
     :return: an iterable of :class:`kaiju_tools.Service` subclasses, or ``None``
     """
@@ -143,7 +144,8 @@ def kaiju_register_services() -> Iterable[type[Service]] | None:
 
 @hookspec
 def kaiju_register_commands() -> Iterable[type[Command]] | None:
-    """Return CLI command classes to add to ``COMMANDS``.
+    """Return CLI command classes to add to the app's runtime commands (its own layer over
+    ``COMMANDS``).
 
     :return: an iterable of :class:`kaiju_tools.Command` subclasses, or ``None``
     """

@@ -35,10 +35,10 @@ from ._hookcalls import (
     collect,
     collect_first,
 )
-from .commands import COMMANDS
+from .commands import COMMANDS, CommandRegistry
 from .exceptions import ConfigProblem, PluginError
 from .registry import close_matches
-from .services import SERVICE_CLASS_REGISTRY
+from .services import SERVICE_CLASS_REGISTRY, ServiceClassRegistry
 
 __all__ = [
     "DISABLE_ENV",
@@ -118,7 +118,13 @@ def make_plugin_manager() -> pluggy.PluginManager:
 
 
 class Plugins:
-    """The plugins of one app: a plugin manager plus what was found and activated."""
+    """The plugins of one app: a plugin manager, what was found and activated, and what they registered.
+
+    What the active plugins (and the modules ``packages:`` lists) register lands in
+    :attr:`service_classes` and :attr:`commands`, this plugin set's own layers over the
+    process-wide ``SERVICE_CLASS_REGISTRY`` and ``COMMANDS``: another ``Plugins`` in the same
+    process does not see it.
+    """
 
     def __init__(self, pm: pluggy.PluginManager | None = None, environ: Any = None) -> None:
         self.pm = pm or make_plugin_manager()
@@ -131,6 +137,10 @@ class Plugins:
         (the ``plugins`` command's mode); :attr:`failures` holds the errors."""
         self.failures: list[PluginError] = []
         self.failed_modules: dict[str, str] = {}
+        self.service_classes = ServiceClassRegistry(default=SERVICE_CLASS_REGISTRY)
+        """The service classes of this plugin set, over the process-wide default registry."""
+        self.commands = CommandRegistry(default=COMMANDS)
+        """The commands of this plugin set, over the process-wide default registry."""
         for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist = ep.dist
             info = PluginInfo(ep.name, ep.value, dist.name if dist else "?", dist.version if dist else "?",
@@ -197,10 +207,10 @@ class Plugins:
         self.register_classes(info)
 
     def register_classes(self, info: PluginInfo) -> None:
-        """Run the registration hooks of one plugin (service classes, commands)."""
+        """Run the registration hooks of one plugin into :attr:`service_classes` / :attr:`commands`."""
         module = info.module
-        for hook, registry in (("kaiju_register_services", SERVICE_CLASS_REGISTRY),
-                               ("kaiju_register_commands", COMMANDS)):
+        for hook, registry in (("kaiju_register_services", self.service_classes),
+                               ("kaiju_register_commands", self.commands)):
             impl = getattr(module, hook, None)
             if impl is None or hook not in info.hooks:
                 continue
@@ -264,14 +274,14 @@ class Plugins:
         except Exception as exc:
             raise PluginError(f"package {name!r} (packages[{index}]) failed to import: "
                               f"{type(exc).__name__}: {exc}") from exc
-        SERVICE_CLASS_REGISTRY.register_from_module(module)
+        self.service_classes.register_from_module(module)
         try:
             services = importlib.import_module(f"{name}.services")
         except ModuleNotFoundError as exc:
             if exc.name != f"{name}.services":
                 raise PluginError(f"package {name}.services failed to import: {exc}") from exc
         else:
-            SERVICE_CLASS_REGISTRY.register_from_module(services)
+            self.service_classes.register_from_module(services)
         return True
 
     def inspect_all(self) -> list[PluginInfo]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, overload
 
 from ._keys import SERVICES_KEY
 from ._logger import Logger, get_logger
@@ -44,7 +44,30 @@ class ServiceState(str, enum.Enum):
     STOPPED = "stopped"
 
 
-class Service:
+class _Named:
+    """Gives a service its name and state when it is allocated, before any ``__init__`` runs.
+
+    The kernel builds a service as ``cls(app=app, logger=logger, **settings)``; ``__new__``
+    takes the configured name from the app's container, so ``self.service_name`` is the
+    service's own in the subclass's ``__init__`` already, before ``super().__init__()``. A base
+    of :class:`Service` rather than ``Service.__new__``: ``inspect.signature(ServiceClass)``
+    then shows ``__init__``'s parameters (the ones settings are checked against), not
+    ``(*args, **kwargs)``.
+    """
+
+    service_name: str = ""
+    state: ServiceState
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        self = super().__new__(cls)
+        container = _container_of(kwargs.get("app"))
+        name = container.take_name(cls) if container is not None else None
+        self.service_name = name or cls.service_name or cls.__name__
+        self.state = ServiceState.CREATED
+        return self
+
+
+class Service(_Named):
     """Base class of app services.
 
     :param app: the application the service belongs to (``None`` outside an app)
@@ -68,11 +91,7 @@ class Service:
 
     def __init__(self, app: web.Application | None = None, logger: Any = None) -> None:
         self.app = app
-        if not self.__dict__.get("service_name"):
-            self.service_name = type(self).service_name or type(self).__name__
         self.logger = _kernel_logger(logger) if logger is not None else _default_logger(self.service_name)
-        if "state" not in self.__dict__:
-            self.state = ServiceState.CREATED
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.service_name!r}>"
@@ -143,14 +162,21 @@ class ContextableService(Service):
 
 
 class ServiceClassRegistry(ClassRegistry[Service]):
-    """Registry of service classes, keyed by class name (the ``cls:`` config value)."""
+    """Registry of service classes, keyed by class name (the ``cls:`` config value).
 
-    def __init__(self) -> None:
-        super().__init__(Service, "service class")
+    :param default: the registry lookups fall back to (an app's runtime layers its own over
+        :data:`SERVICE_CLASS_REGISTRY`)
+    """
+
+    def __init__(self, default: ServiceClassRegistry | None = None) -> None:
+        super().__init__(Service, "service class", default)
 
 
 SERVICE_CLASS_REGISTRY = ServiceClassRegistry()
-"""The registry the ``cls:`` of each service setting is looked up in."""
+"""The process-wide default registry of service classes (the guide's ``register`` calls).
+
+Each app resolves the ``cls:`` of its service settings in its runtime's registry, which holds
+what the app's plugins and ``packages:`` registered and falls back to this one."""
 
 
 def _default_logger(name: str) -> Any:

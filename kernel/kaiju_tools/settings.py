@@ -101,11 +101,15 @@ class ProjectSettings:
 
     def service_name(self, entry: ServiceSettings) -> str:
         """The name a service entry resolves to."""
-        if entry.name:
-            return entry.name
-        cls = SERVICE_CLASS_REGISTRY.get(entry.cls)
-        return (cls.service_name if cls is not None else "") or entry.cls
+        return _entry_name(entry, self.runtime.service_classes if self.runtime else SERVICE_CLASS_REGISTRY)
 
+
+def _entry_name(entry: ServiceSettings, registry: ServiceClassRegistry) -> str:
+    """``name:``, else the class's ``service_name``, else the ``cls:`` value."""
+    if entry.name:
+        return entry.name
+    cls = registry.get(entry.cls)
+    return (cls.service_name if cls is not None else "") or entry.cls
 
 
 def _to_mapping(value: Any) -> Any:
@@ -209,7 +213,7 @@ def validate_settings(
             out.services.append(entry)
             if not entry.enabled:
                 continue
-            name = out.service_name(entry)
+            name = _entry_name(entry, registry)
             if name in seen:
                 check.add(
                     ("services", i),
