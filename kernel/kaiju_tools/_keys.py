@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from .plugins import Plugins
     from .settings import ProjectSettings
 
-__all__ = ["ATTRS_KEY", "HEALTH_KEY", "LOCKS_KEY", "PLUGINS_KEY", "RUNTIME_KEY", "SERVICES_KEY", "SETTINGS_KEY"]
+__all__ = ["ATTRS_KEY", "HEALTH_KEY", "LOCKS_KEY", "PLUGINS_KEY", "RUNTIME_KEY", "SERVICES_KEY",
+           "SETTINGS_KEY"]
 
 SETTINGS_KEY: web.AppKey[ProjectSettings] = web.AppKey("kaiju.settings")
 """App key of the app's validated :class:`~kaiju_tools.settings.ProjectSettings`."""

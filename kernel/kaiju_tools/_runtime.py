@@ -17,9 +17,9 @@ from typing import Any
 import pluggy
 
 from ._merge import Origins, merge_into, walk
+from .commands import CommandRegistry
 from .config import ConfigLoader, LoadedConfig
 from .exceptions import ConfigError, ConfigProblem
-from .commands import CommandRegistry
 from .plugins import Plugins, call_each
 from .services import ServiceClassRegistry
 from .settings import ProjectSettings, validate_settings

@@ -9,6 +9,7 @@ import kaiju_tools
 from aiohttp import web
 from kaiju_plugins.scheduler import Scheduler
 from kaiju_tools import SERVICE_CLASS_REGISTRY, ContextableService, ServiceState, get_services, init_app
+from kaiju_tools import get_runtime
 
 EVENTS: list[str] = []
 
@@ -83,8 +84,8 @@ def settings(*services: dict[str, Any], scheduler: dict[str, Any] | None = None)
 def test_kaiju_tools_exports_the_scheduler() -> None:
     assert kaiju_tools.Scheduler is Scheduler
     assert kaiju_tools.ExecPolicy is Scheduler.ExecPolicy
-    init_app(settings())  # loads the first-party plugins: the entry point registers the class
-    assert SERVICE_CLASS_REGISTRY.get("Scheduler") is Scheduler
+    app = init_app(settings())  # loads the first-party plugins: the entry point registers the class
+    assert get_runtime(app).service_classes.get("Scheduler") is Scheduler  # in the app's runtime (#19.4)
 
 
 def test_guide_snippet_runs_in_an_app_and_stops_before_services_close(run: Any, until: Any) -> None:
