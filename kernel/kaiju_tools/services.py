@@ -82,6 +82,9 @@ class Service(_Named):
     - ``always_start``: start it for every command that starts the app, also for a command
       that declares the services it needs (the logging service: one log format for every
       command).
+
+    ``self.service_name`` and ``self.state`` are set when the instance is created, before the
+    subclass's ``__init__`` runs.
     """
 
     __abstract__ = True
