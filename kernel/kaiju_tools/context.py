@@ -26,6 +26,7 @@ from typing import Any
 __all__ = [
     "Tokens",
     "bind",
+    "call_id",
     "clear",
     "correlation_id",
     "deadline",
@@ -52,6 +53,12 @@ scope: ContextVar[int | None] = ContextVar("kaiju.scope", default=None)
 
 session_id: ContextVar[str | None] = ContextVar("kaiju.session_id", default=None)
 """Session id of the caller, when a request hook authenticated one."""
+
+call_id: ContextVar[Any] = ContextVar("kaiju.call_id", default=None)
+"""JSON-RPC ``id`` of the call whose ``kaiju_wrap_call`` chain is being entered (``None``
+for a notification). Set by the rpc engine only while it calls the outermost call
+wrapper, so a wrapper reads it synchronously, before its first ``await``. Not part of
+:func:`get_context` (log records do not carry it)."""
 
 _extra: ContextVar[dict[str, Any] | None] = ContextVar("kaiju.extra", default=None)
 
