@@ -119,7 +119,8 @@ def request_wrapper(tracing: Tracing) -> Callable[[Any], Any]:
             except Exception as exc:
                 status = 500
                 span.record_exception(exc)
-                span.set_attribute("error.type", type(exc).__qualname__)
+                attributes["error.type"] = type(exc).__qualname__
+                span.set_attribute("error.type", attributes["error.type"])
                 raise
             finally:
                 if tokens is not None:

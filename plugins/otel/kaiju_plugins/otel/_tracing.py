@@ -8,6 +8,7 @@ each report as themselves, and the global provider is left to the user.
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 from aiohttp import web
@@ -38,7 +39,7 @@ def _exporter(settings: OtelSettings) -> SpanExporter | None:
         return OTLPSpanExporter(endpoint=settings.endpoint, headers=settings.headers or None,
                                 timeout=settings.timeout)
     if settings.exporter == "console":
-        return ConsoleSpanExporter(service_name=None)
+        return ConsoleSpanExporter(out=sys.stdout)  # the stdout of now (a test may capture it)
     if settings.exporter == "memory":
         return InMemorySpanExporter()
     return None
