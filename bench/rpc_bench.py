@@ -52,6 +52,8 @@ KINDS = {  # server -> (script in bench/, its extra arguments, the path it serve
     # the example app with the otel plugin active (packages: [otel]), spans sampled and
     # exported to an in-memory exporter (no network): what tracing costs per call
     "ours+otel": ("rpc_kaiju.py", ["--otel", "memory"], "/public/rpc"),
+    # the same, spans dropped (exporter none) and only the required attributes: the least it costs
+    "ours+otel-lean": ("rpc_kaiju.py", ["--otel", "none", "--otel-attributes", "required"], "/public/rpc"),
 }
 
 

@@ -1,6 +1,7 @@
 """Ours: the example app (``examples/``) as ``run_server`` starts it, plus the bench methods.
 
-``python bench/rpc_kaiju.py PORT [--uvloop] [--codec ujson|orjson] [--request-logs] [--otel memory|none]``
+``python bench/rpc_kaiju.py PORT [--uvloop] [--codec ujson|orjson] [--request-logs] [--otel memory|none]
+[--otel-attributes recommended|required]``
 
 The example's own config files are used; one generated file adds the ``Bench`` service
 and sets the rpc server's ``request_logs`` (the example turns them on; the raw handler
@@ -35,6 +36,8 @@ def main() -> None:
                              "separates the app's environment from the view's own work")
     parser.add_argument("--otel", choices=["memory", "none"],
                         help="activate the otel plugin, spans sampled, exported in memory (or dropped)")
+    parser.add_argument("--otel-attributes", choices=["recommended", "required"], default="recommended",
+                        help="with --otel: the recommended attributes too, or only the required ones")
     args = parser.parse_args()
     if args.uvloop:
         import uvloop
@@ -47,7 +50,8 @@ def main() -> None:
     services["services"].append({"cls": "Bench", "name": "bench"})
     if args.otel:
         services["packages"] = ["otel"]
-        services["etc"] = {"otel": {"exporter": args.otel, "sample_ratio": 1.0}}
+        services["etc"] = {"otel": {"exporter": args.otel, "sample_ratio": 1.0,
+                                    "attributes": args.otel_attributes}}
     tmp = Path(tempfile.mkdtemp()) / "services.yml"
     tmp.write_text(yaml.safe_dump(services))
     os.chdir(EXAMPLES)

@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from kaiju_plugins.rpc import JSONRPCClient, PermissionKeys, PublicInterface
 from kaiju_tools import SERVICE_CLASS_REGISTRY, Service
 from kaiju_tools.hookspecs import hookimpl
 from kaiju_tools.testing import start_app
-
-from kaiju_plugins.rpc import JSONRPCClient, PermissionKeys, PublicInterface
 
 
 class HookTicker(Service, PublicInterface):
@@ -118,7 +117,8 @@ def test_hook_kaiju_wrap_client_call() -> None:
             return wrapper
 
     async def go() -> tuple[Any, Any, str]:
-        callee_settings = {"main": {"name": "callee"}, "services": [{"cls": "JSONRPCServer"}, {"cls": "HookTicker"}]}
+        callee_settings = {"main": {"name": "callee"},
+                           "services": [{"cls": "JSONRPCServer"}, {"cls": "HookTicker"}]}
         async with start_app(callee_settings, plugins={"callee": Callee()}, rpc_path="/rpc") as callee:
             caller_settings = {"main": {"name": "caller"}, "services": [
                 {"cls": "JSONRPCClient", "name": "next", "settings": {"url": callee.url + "/rpc"}}]}

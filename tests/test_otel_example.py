@@ -77,7 +77,8 @@ def test_the_example_sends_spans_of_a_call_to_an_otlp_receiver() -> None:
         return got, stderr
 
     got, stderr = asyncio.run(go())
-    spans = [span for message in got for rs in message.resource_spans for ss in rs.scope_spans for span in ss.spans]
+    spans = [span for message in got for rs in message.resource_spans for ss in rs.scope_spans
+             for span in ss.spans]
     names = sorted(span.name for span in spans)
     assert names == ["POST /public/rpc", "greeter.greet"], (names, stderr)
     assert len({span.trace_id for span in spans}) == 1

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from kaiju_tools import SERVICE_CLASS_REGISTRY, Service, context
-from kaiju_tools.testing import RunningApp, start_app
-from opentelemetry.trace import SpanKind, StatusCode
-
 from kaiju_plugins.logging._record import capture_context
 from kaiju_plugins.logging.formatters import DataFormatter, TextFormatter
 from kaiju_plugins.otel import get_tracing
 from kaiju_plugins.rpc import JSONRPCClient, PermissionKeys, PublicInterface, RPCError
+from kaiju_tools import SERVICE_CLASS_REGISTRY, Service, context
+from kaiju_tools.testing import RunningApp, start_app
+from opentelemetry.trace import SpanKind, StatusCode
 
 
 class ChainHop(Service, PublicInterface):
@@ -92,7 +92,8 @@ def _settings(name: str, next_url: str | None = None, rpc: dict[str, Any] | None
               tasks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     services: list[dict[str, Any]] = [{"cls": "JSONRPCServer", "name": "rpc", "settings": rpc or {}}]
     if next_url is not None:
-        services.append({"cls": "JSONRPCClient", "name": "next", "settings": {"url": next_url, "timeout": 20}})
+        services.append({"cls": "JSONRPCClient", "name": "next",
+                         "settings": {"url": next_url, "timeout": 20}})
     services.append({"cls": "ChainHop", "settings": {"client": "next"} if next_url else {}})
     if tasks is not None:
         services.append({"cls": "Scheduler", "settings": {"tasks": tasks}})
@@ -153,13 +154,14 @@ def test_a_three_app_chain_is_one_trace_with_parent_child_spans_and_trace_ids_in
              one(c, SpanKind.SERVER, "POST /rpc"), one(c, SpanKind.SERVER, "chain.hop")]
     assert len(every) == len(chain)
     assert chain[0].parent is None
-    for parent, child in zip(chain, chain[1:], strict=False):
+    for parent, child in itertools.pairwise(chain):
         assert child.parent is not None and child.parent.span_id == parent.context.span_id, child.name
     assert chain[3].parent.is_remote and chain[6].parent.is_remote
     server_call, client_call = chain[1], chain[2]
     assert dict(server_call.attributes) == {"rpc.system": "jsonrpc", "rpc.method": "chain.hop",
                                             "rpc.jsonrpc.version": "2.0", "rpc.jsonrpc.request_id": "7"}
-    assert client_call.attributes["rpc.method"] == "chain.hop" and client_call.attributes["server.address"] == "127.0.0.1"
+    assert client_call.attributes["rpc.method"] == "chain.hop"
+    assert client_call.attributes["server.address"] == "127.0.0.1"
     assert client_call.attributes["rpc.jsonrpc.request_id"] == "1"
     assert {s.resource.attributes["service.name"] for s in every} == {"app-a", "app-b", "app-c"}
     # each app's method saw its own call span's ids in the request context
@@ -196,23 +198,26 @@ def test_batch_items_inline_suspended_and_queued_are_each_a_child_of_the_request
     [request] = [s for s in spans if s.name == "POST /rpc"]
     calls = [s for s in spans if s is not request]
     assert len(calls) == 9
-    assert all(s.parent.span_id == request.context.span_id for s in calls), "every item is a child of the request"
+    assert all(s.parent.span_id == request.context.span_id for s in calls), "children of the request"
     by_id = {s.attributes.get("rpc.jsonrpc.request_id"): s for s in calls}
     for i in range(4):  # suspended (2) and queued (2): each saw its own span in its context
         span = by_id[str(i)]
         assert answers[i]["result"]["span_id"] == format(span.context.span_id, "016x")
     assert answers["q"]["result"]["span_id"] == format(by_id["q"].context.span_id, "016x")
     assert by_id["f"].attributes["rpc.jsonrpc.error_code"] == -32603
-    assert by_id["f"].status.status_code is StatusCode.ERROR and [e.name for e in by_id["f"].events] == ["exception"]
+    assert by_id["f"].status.status_code is StatusCode.ERROR
+    assert [e.name for e in by_id["f"].events] == ["exception"]
     assert by_id["r"].attributes["rpc.jsonrpc.error_code"] == -32050 and not by_id["r"].events
-    assert by_id["n"].name == "jsonrpc unknown method" and by_id["n"].attributes["rpc.jsonrpc.error_code"] == -32601
+    assert by_id["n"].name == "jsonrpc unknown method"
+    assert by_id["n"].attributes["rpc.jsonrpc.error_code"] == -32601
     assert by_id["n"].attributes["rpc.method"] == "no.such"
     assert by_id[None].name == "chain.quick"  # the notification: no request id
 
 
 def test_the_client_span_records_an_error_answer():
     async def go():
-        async with _app(_settings("callee")) as callee, _app(_settings("caller", callee.url + "/rpc")) as caller:
+        async with _app(_settings("callee")) as callee, \
+                _app(_settings("caller", callee.url + "/rpc")) as caller:
             client = caller.services.get("next")
             with pytest.raises(RPCError):
                 await client.call("chain.fail_rpc")

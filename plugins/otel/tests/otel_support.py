@@ -40,7 +40,8 @@ def _init(settings: Any) -> web.Application:
     return app
 
 
-def settings_with(otel: Any = None, *, packages: tuple[str, ...] = ("otel",), name: str = "otel-test") -> dict[str, Any]:
+def settings_with(otel: Any = None, *, packages: tuple[str, ...] = ("otel",),
+                  name: str = "otel-test") -> dict[str, Any]:
     """Settings of a test app: ``etc.otel`` = ``otel`` (default: the in-memory exporter)."""
     return {"packages": list(packages), "main": {"name": name, "version": "1.2.3", "env": "test"},
             "etc": {"otel": {"exporter": "memory"} if otel is None else otel}}

@@ -1,15 +1,15 @@
-"""A span per HTTP request on a real server: attributes, parent from ``traceparent``, errors, ids in context."""
+"""A span per HTTP request on a real server: attributes, parent from ``traceparent``, errors,
+ids in the request context."""
 
 from __future__ import annotations
 
 import asyncio
 
+from kaiju_plugins.otel import TRACING_KEY, get_tracing
 from kaiju_tools import context
 from kaiju_tools.plugins import Plugins
 from opentelemetry.trace import SpanKind, StatusCode
 from otel_support import TRACEPARENT, serve, settings_with
-
-from kaiju_plugins.otel import TRACING_KEY, get_tracing
 
 
 def _spans(running):
@@ -27,27 +27,30 @@ def test_a_request_gets_a_server_span_with_http_semantic_attributes_and_the_app_
     [span] = spans
     assert span.name == "GET /hello" and span.kind is SpanKind.SERVER
     assert dict(span.attributes) == {
-        "http.request.method": "GET", "url.path": "/hello", "url.scheme": "http", "server.address": "127.0.0.1",
+        "http.request.method": "GET", "url.path": "/hello", "url.scheme": "http",
+        "server.address": "127.0.0.1",
         "server.port": port, "network.protocol.version": "1.1", "http.route": "/hello",
         "client.address": "127.0.0.1", "user_agent.original": "probe/1", "http.response.status_code": 200}
     assert span.parent is None
     resource = span.resource.attributes
-    assert (resource["service.name"], resource["service.version"], resource["deployment.environment.name"]) == (
-        "otel-test", "1.2.3", "test")
+    assert resource["service.name"] == "otel-test" and resource["service.version"] == "1.2.3"
+    assert resource["deployment.environment.name"] == "test"
 
 
 def test_the_parent_comes_from_traceparent_and_the_ids_are_bound_to_the_request_context():
     async def go():
         async with serve(settings_with()) as running:
-            async with running.session.get(running.url + "/hello", headers={"traceparent": TRACEPARENT,
-                                                                           "tracestate": "vendor=x,other=y"}) as resp:
+            headers = {"traceparent": TRACEPARENT, "tracestate": "vendor=x,other=y"}
+            async with running.session.get(running.url + "/hello", headers=headers) as resp:
                 body = await resp.json()
-            return _spans(running), body, [r.context for r in running.logs.filter_records("inside the handler")]
+            records = running.logs.filter_records("inside the handler")
+            return _spans(running), body, [r.context for r in records]
 
     spans, body, log_contexts = asyncio.run(go())
     [span] = spans
     assert format(span.context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
-    assert span.parent is not None and span.parent.is_remote and format(span.parent.span_id, "016x") == "b7ad6b7169203331"
+    assert span.parent is not None and span.parent.is_remote
+    assert format(span.parent.span_id, "016x") == "b7ad6b7169203331"
     assert span.parent.trace_state.to_header() == "vendor=x,other=y"
     ids = {"trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": format(span.context.span_id, "016x")}
     assert body["extra"] == ids
@@ -85,7 +88,8 @@ def test_errors_and_unknown_routes_set_status_and_error_type():
     assert boom.attributes["error.type"] == "RuntimeError"
     assert [e.name for e in boom.events] == ["exception"]
     assert missing.name == "GET" and "http.route" not in missing.attributes
-    assert missing.attributes["http.response.status_code"] == 404 and missing.status.status_code is StatusCode.UNSET
+    assert missing.attributes["http.response.status_code"] == 404
+    assert missing.status.status_code is StatusCode.UNSET
 
 
 def test_sampling_off_makes_no_spans_and_binds_no_ids():
@@ -129,9 +133,22 @@ def test_installed_but_not_listed_the_plugin_is_inactive_and_adds_nothing():
 def test_the_none_exporter_still_propagates_and_binds_ids():
     async def go():
         async with serve(settings_with({"exporter": "none"})) as running:
-            async with running.session.get(running.url + "/hello", headers={"traceparent": TRACEPARENT}) as resp:
+            headers = {"traceparent": TRACEPARENT}
+            async with running.session.get(running.url + "/hello", headers=headers) as resp:
                 body = await resp.json()
             return get_tracing(running.app).exporter, body
 
     exporter, body = asyncio.run(go())
     assert exporter is None and body["extra"]["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+
+
+def test_only_the_required_attributes_when_asked():
+    async def go():
+        async with serve(settings_with({"exporter": "memory", "attributes": "required"})) as running:
+            async with running.session.get(running.url + "/hello") as resp:
+                assert resp.status == 200
+            return _spans(running)
+
+    [span] = asyncio.run(go())
+    assert dict(span.attributes) == {"http.request.method": "GET", "url.path": "/hello", "url.scheme": "http",
+                                     "http.route": "/hello", "http.response.status_code": 200}

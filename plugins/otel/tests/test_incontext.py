@@ -7,7 +7,6 @@ import contextvars
 import types
 
 import pytest
-
 from kaiju_plugins.otel._incontext import run_in
 
 var: contextvars.ContextVar[str] = contextvars.ContextVar("test_incontext", default="outer")

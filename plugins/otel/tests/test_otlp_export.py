@@ -41,7 +41,8 @@ def test_spans_reach_an_otlp_http_receiver_with_the_resource_and_attributes():
             otel = {"exporter": "otlp", "endpoint": url, "headers": {"x-api-key": "secret"}, "timeout": 5}
             async with serve(settings_with(otel, name="exported")) as running:
                 for _ in range(3):
-                    async with running.session.get(running.url + "/hello", headers={"traceparent": TRACEPARENT}):
+                    parent = {"traceparent": TRACEPARENT}
+                    async with running.session.get(running.url + "/hello", headers=parent):
                         pass
             # the app has stopped: kaiju_app_stopped flushed the batch processor
         finally:

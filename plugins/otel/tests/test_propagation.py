@@ -7,11 +7,10 @@ import logging
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kaiju_plugins.otel import extract, get_tracing
 from multidict import CIMultiDict
 from opentelemetry import trace
 from otel_support import serve, settings_with
-
-from kaiju_plugins.otel import extract, get_tracing
 
 _HEX = "0123456789abcdef"
 trace_ids = st.text(_HEX, min_size=32, max_size=32).filter(lambda s: s != "0" * 32)
@@ -76,7 +75,7 @@ class _Collect(logging.Handler):
         self.records.append(record.getMessage())
 
 
-class _no_logs:  # noqa: N801 -- used as a context manager
+class _no_logs:
     def __enter__(self) -> list[str]:
         self.handler = _Collect()
         logging.getLogger("opentelemetry").addHandler(self.handler)
@@ -87,7 +86,8 @@ class _no_logs:  # noqa: N801 -- used as a context manager
 
 
 def test_a_real_server_answers_a_request_with_hostile_headers_in_a_new_trace():
-    bad = ["00-xyz", "00-" + "a" * 32 + "-" + "b" * 16 + "-01" + "x" * 2000, "00-0af7651916cd43dd8448eb211c80319c-"]
+    bad = ["00-xyz", "00-" + "a" * 32 + "-" + "b" * 16 + "-01" + "x" * 2000,
+           "00-0af7651916cd43dd8448eb211c80319c-"]
 
     async def go():
         async with serve(settings_with()) as running:
@@ -96,8 +96,8 @@ def test_a_real_server_answers_a_request_with_hostile_headers_in_a_new_trace():
                 async with running.session.get(running.url + "/hello", headers={"traceparent": value,
                                                                                "tracestate": "=,=;"}) as resp:
                     statuses.append(resp.status)
-            async with running.session.get(running.url + "/hello",
-                                           headers={"traceparent": "00-aé-b-01".encode().decode("latin-1")}) as resp:
+            latin = "00-aé-b-01".encode().decode("latin-1")
+            async with running.session.get(running.url + "/hello", headers={"traceparent": latin}) as resp:
                 statuses.append(resp.status)
             return statuses, get_tracing(running.app).exporter.get_finished_spans()
 

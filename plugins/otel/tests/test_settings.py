@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from kaiju_plugins.otel import OtelSettings, parse_settings
 from kaiju_tools.exceptions import ConfigError
 from otel_support import serve, settings_with
-
-from kaiju_plugins.otel import OtelSettings, parse_settings
 
 
 def test_defaults():
@@ -29,6 +28,7 @@ def test_defaults():
     ({"spans": {"db": True}}, "etc.otel.spans.db", "unknown span kind"),
     ({"spans": {"rpc": "no"}}, "etc.otel.spans.rpc", "true or false"),
     ({"exporters": "otlp"}, "etc.otel.exporters", "unknown key"),
+    ({"attributes": "all"}, "etc.otel.attributes", "recommended, required"),
 ])
 def test_each_wrong_value_is_named(raw, where, found):
     _, problems = parse_settings(raw)
@@ -50,9 +50,9 @@ def test_an_app_with_wrong_settings_does_not_start_and_says_where():
 
 def test_the_console_exporter_writes_spans_to_stdout(capfd):
     async def go():
-        async with serve(settings_with({"exporter": "console"}, name="console-app")) as running:
-            async with running.session.get(running.url + "/hello"):
-                pass
+        async with serve(settings_with({"exporter": "console"}, name="console-app")) as running, \
+                running.session.get(running.url + "/hello"):
+            pass
 
     asyncio.run(go())
     out = capfd.readouterr().out

@@ -7,10 +7,11 @@ A first-party, opt-in plugin: active only when ``packages:`` lists ``otel`` (or
 """
 
 from ._propagation import extract, inject
-from ._settings import EXPORTERS, SPAN_KINDS, OtelSettings, parse_settings
+from ._settings import ATTRIBUTE_LEVELS, EXPORTERS, SPAN_KINDS, OtelSettings, parse_settings
 from ._tracing import TRACING_KEY, Tracing, get_tracing
 
 __all__ = [
+    "ATTRIBUTE_LEVELS",
     "EXPORTERS",
     "SPAN_KINDS",
     "TRACING_KEY",

@@ -63,7 +63,7 @@ def extract(headers: Mapping[str, str] | Any) -> Context | None:
         carrier["tracestate"] = state
     try:
         ctx = _PROPAGATOR.extract(carrier)
-    except Exception:  # noqa: BLE001 -- a header we cannot read is a header we ignore
+    except Exception:
         return None
     if not trace.get_current_span(ctx).get_span_context().is_valid:
         return None

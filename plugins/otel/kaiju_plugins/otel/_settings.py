@@ -9,17 +9,21 @@ from typing import Any
 
 from kaiju_tools.exceptions import ConfigProblem
 
-__all__ = ["EXPORTERS", "SPAN_KINDS", "OtelSettings", "parse_settings"]
+__all__ = ["ATTRIBUTE_LEVELS", "EXPORTERS", "SPAN_KINDS", "OtelSettings", "parse_settings"]
 
 EXPORTERS = ("otlp", "console", "none", "memory")
 """Values of ``etc.otel.exporter``: OTLP over HTTP (protobuf), the console (JSON on stdout),
 none (spans are made, for propagation and log ids, and dropped), memory (kept in the
 process for tests and benchmarks: ``get_tracing(app).exporter.get_finished_spans()``)."""
 
+ATTRIBUTE_LEVELS = ("recommended", "required")
+"""Values of ``etc.otel.attributes``: the semantic conventions' recommended attributes too, or
+only the required ones (each attribute costs the SDK about 7000 instructions per span)."""
+
 SPAN_KINDS = ("http", "rpc", "tasks", "client")
 """Keys of ``etc.otel.spans``: which spans are made (each ``true`` by default)."""
 
-_KEYS = ("exporter", "endpoint", "headers", "timeout", "sample_ratio", "resource", "spans")
+_KEYS = ("exporter", "endpoint", "headers", "timeout", "sample_ratio", "resource", "spans", "attributes")
 _WHERE = "etc.otel"
 
 
@@ -42,6 +46,8 @@ class OtelSettings:
     """Resource attributes added to (or overriding) those from ``main``."""
     spans: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(SPAN_KINDS, True))
     """Which spans are made: ``http``, ``rpc``, ``tasks``, ``client``."""
+    attributes: str = "recommended"
+    """One of :data:`ATTRIBUTE_LEVELS`."""
 
 
 def _kind(value: Any) -> str:
@@ -69,7 +75,8 @@ def parse_settings(raw: Any) -> tuple[OtelSettings, list[ConfigProblem]]:
             bad(str(key), "unknown key", f"the keys are {', '.join(_KEYS)}")
     exporter = raw.get("exporter", "otlp")
     if exporter not in EXPORTERS:
-        bad("exporter", f"expected one of {', '.join(EXPORTERS)}, got {exporter!r:.60}", "use `exporter: otlp`")
+        bad("exporter", f"expected one of {', '.join(EXPORTERS)}, got {exporter!r:.60}",
+            "use `exporter: otlp`")
     else:
         values["exporter"] = exporter
     endpoint = raw.get("endpoint")
@@ -100,6 +107,12 @@ def parse_settings(raw: Any) -> tuple[OtelSettings, list[ConfigProblem]]:
             "1 samples every trace, 0.1 one in ten")
     else:
         values["sample_ratio"] = float(ratio)
+    level = raw.get("attributes", "recommended")
+    if level not in ATTRIBUTE_LEVELS:
+        bad("attributes", f"expected one of {', '.join(ATTRIBUTE_LEVELS)}, got {level!r:.60}",
+            "`required` keeps only the attributes the semantic conventions require")
+    else:
+        values["attributes"] = level
     spans = raw.get("spans")
     if spans is not None:
         if not isinstance(spans, Mapping):

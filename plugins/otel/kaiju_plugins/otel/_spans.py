@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -41,7 +41,8 @@ def _bind(span: trace.Span) -> kcontext.Tokens | None:
     if not span.is_recording():
         return None
     sc = span.get_span_context()
-    return kcontext.bind(trace_id=trace.format_trace_id(sc.trace_id), span_id=trace.format_span_id(sc.span_id))
+    return kcontext.bind(trace_id=trace.format_trace_id(sc.trace_id),
+                         span_id=trace.format_span_id(sc.span_id))
 
 
 def _enter(span: trace.Span, call_id: Any) -> None:
@@ -77,30 +78,41 @@ def _route(request: web.Request) -> str | None:
     return resource.canonical if resource is not None else None
 
 
+def _recommended_http(request: web.Request, attributes: dict[str, Any]) -> None:
+    """The recommended (not required) HTTP server attributes."""
+    host = request.host  # the Host header: "name", "name:port", "[v6]:port"
+    name, sep, port = host.rpartition(":")
+    if sep and port.isdigit() and not host.endswith("]"):
+        attributes["server.address"] = name.strip("[]")
+        attributes["server.port"] = int(port)
+    else:
+        attributes["server.address"] = host.strip("[]")
+    version = request.version
+    attributes["network.protocol.version"] = f"{version.major}.{version.minor}"
+    remote = request.remote
+    if remote:
+        attributes["client.address"] = remote
+    agent = request.headers.get("User-Agent")
+    if agent:
+        attributes["user_agent.original"] = agent[:256]
+
+
 def request_wrapper(tracing: Tracing) -> Callable[[Any], Any]:
     """``kaiju_wrap_request``: a SERVER span per HTTP request, its parent from ``traceparent``."""
     tracer = tracing.tracer
+    recommended = tracing.settings.attributes == "recommended"
 
     def wrapper(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> Any:
         async def traced(request: web.Request) -> web.StreamResponse:
             parent = extract(request.headers)
             method = request.method
             route = _route(request)
-            url = request.url
-            attributes: dict[str, Any] = {
-                "http.request.method": method, "url.path": request.path, "url.scheme": request.scheme,
-                "server.address": url.host or "", "network.protocol.version":
-                    f"{request.version.major}.{request.version.minor}"}
-            if url.port is not None:
-                attributes["server.port"] = url.port
+            attributes: dict[str, Any] = {"http.request.method": method, "url.path": request.path,
+                                          "url.scheme": request.scheme}
             if route is not None:
                 attributes["http.route"] = route
-            remote = request.remote
-            if remote:
-                attributes["client.address"] = remote
-            agent = request.headers.get("User-Agent")
-            if agent:
-                attributes["user_agent.original"] = agent[:256]
+            if recommended:
+                _recommended_http(request, attributes)
             span = tracer.start_span(f"{method} {route}" if route else method, context=parent, kind=_SERVER,
                                      attributes=attributes)
             token = otel_context.attach(_set_span(span, parent))
@@ -146,12 +158,13 @@ def call_wrapper(tracing: Tracing) -> Callable[[Any], Any]:
     """``kaiju_wrap_call``: a SERVER span per JSON-RPC call, a child of the request's span."""
     tracer = tracing.tracer
     copy_context = contextvars.copy_context
+    recommended = tracing.settings.attributes == "recommended"
 
-    def wrapper(call: Callable[[str, Any], Awaitable[Any]]) -> Any:
+    def wrapper(call: Callable[[str, Any], Coroutine[Any, Any, Any]]) -> Any:
         async def traced(method: str, params: Any, call_id: Any) -> Any:
             attributes: dict[str, Any] = {"rpc.system": "jsonrpc", "rpc.method": method[:_METHOD_LIMIT],
                                           "rpc.jsonrpc.version": "2.0"}
-            if call_id is not None:
+            if call_id is not None and recommended:
                 attributes["rpc.jsonrpc.request_id"] = str(call_id)
             span = tracer.start_span(method[:_METHOD_LIMIT], kind=_SERVER, attributes=attributes)
             try:
@@ -183,7 +196,7 @@ def task_wrapper(tracing: Tracing) -> Callable[[Any], Any]:
     """``kaiju_wrap_task``: an INTERNAL span per attempt of a scheduled task's run (a new trace)."""
     tracer = tracing.tracer
 
-    def wrapper(run: Callable[[Any], Awaitable[Any]]) -> Any:
+    def wrapper(run: Callable[[Any], Coroutine[Any, Any, Any]]) -> Any:
         async def traced(task: Any) -> Any:
             name = str(getattr(task, "name", "task"))
             span = tracer.start_span(f"task {name}", kind=_INTERNAL, attributes={"kaiju.task.name": name})
@@ -213,24 +226,28 @@ def task_wrapper(tracing: Tracing) -> Callable[[Any], Any]:
 def client_wrapper(tracing: Tracing) -> Callable[[Any], Any]:
     """``kaiju_wrap_client_call``: a CLIENT span per request sent, its ``traceparent`` added."""
     tracer = tracing.tracer
+    recommended = tracing.settings.attributes == "recommended"
     servers: dict[str, dict[str, Any]] = {}
 
     def server(url: str) -> dict[str, Any]:
         attrs = servers.get(url)
         if attrs is None:
             parsed = URL(url)
-            attrs = {"server.address": parsed.host or "", "server.port": parsed.port or 0, "url.full": url}
+            attrs = {"server.address": parsed.host or "", "server.port": parsed.port or 0}
+            if recommended:
+                attrs["url.full"] = url
             if len(servers) < 64:
                 servers[url] = attrs
         return attrs
 
     def wrapper(send: Callable[[str, Any, dict[str, str]], Awaitable[Any]]) -> Any:
         async def traced(url: str, body: Any, headers: dict[str, str]) -> Any:
-            attributes: dict[str, Any] = {"rpc.system": "jsonrpc", "rpc.jsonrpc.version": "2.0", **server(url)}
+            attributes: dict[str, Any] = {"rpc.system": "jsonrpc", "rpc.jsonrpc.version": "2.0",
+                                          **server(url)}
             if type(body) is dict:
                 name = str(body.get("method"))[:_METHOD_LIMIT]
                 attributes["rpc.method"] = name
-                if "id" in body:
+                if "id" in body and recommended:
                     attributes["rpc.jsonrpc.request_id"] = str(body["id"])
             else:
                 name = "jsonrpc batch"
