@@ -261,3 +261,22 @@ def test_each_scheduled_run_has_its_own_span_and_a_failure_is_recorded():
     ticks = [r for r in handler.records if r.getMessage() == "tick"]
     ids = {format(s.context.span_id, "016x") for s in spans}
     assert ticks and all(json.loads(DataFormatter().format(r))["data"]["span_id"] in ids for r in ticks)
+
+
+def test_without_http_spans_the_call_span_joins_the_callers_trace():
+    settings = _settings("lean")
+    settings["etc"]["otel"].update(spans={"http": False}, attributes="required")
+
+    async def go():
+        async with _app(settings) as app:
+            out = await _post(app, {"jsonrpc": "2.0", "method": "chain.quick", "id": 1},
+                              {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+            return out, _spans(app)
+
+    out, spans = asyncio.run(go())
+    [span] = spans
+    assert span.name == "chain.quick" and span.parent.is_remote
+    assert format(span.parent.span_id, "016x") == "b7ad6b7169203331"
+    assert out["result"]["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+    assert dict(span.attributes) == {"rpc.system": "jsonrpc", "rpc.method": "chain.quick",
+                                     "rpc.jsonrpc.version": "2.0"}

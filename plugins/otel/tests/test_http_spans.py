@@ -103,15 +103,28 @@ def test_sampling_off_makes_no_spans_and_binds_no_ids():
     assert spans == () and body["extra"] is None
 
 
-def test_switching_http_spans_off_adds_no_layer():
+def test_switching_http_and_rpc_spans_off_adds_no_layer():
     async def go():
-        async with serve(settings_with({"exporter": "memory", "spans": {"http": False}})) as running:
+        otel = {"exporter": "memory", "spans": {"http": False, "rpc": False}}
+        async with serve(settings_with(otel)) as running:
             async with running.session.get(running.url + "/hello") as resp:
                 assert resp.status == 200
             return _spans(running), len(running.app.middlewares)
 
     spans, middlewares = asyncio.run(go())
     assert spans == () and middlewares == 0
+
+
+def test_without_http_spans_the_caller_context_is_still_current():
+    async def go():
+        async with serve(settings_with({"exporter": "memory", "spans": {"http": False}})) as running:
+            headers = {"traceparent": TRACEPARENT}
+            async with running.session.get(running.url + "/hello", headers=headers) as resp:
+                assert resp.status == 200
+            return _spans(running), running.app.middlewares
+
+    spans, middlewares = asyncio.run(go())
+    assert spans == () and len(middlewares) == 1
 
 
 def test_installed_but_not_listed_the_plugin_is_inactive_and_adds_nothing():

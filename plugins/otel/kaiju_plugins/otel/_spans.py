@@ -23,7 +23,7 @@ from ._incontext import run_in
 from ._propagation import extract, inject
 from ._tracing import Tracing
 
-__all__ = ["call_wrapper", "client_wrapper", "request_wrapper", "task_wrapper"]
+__all__ = ["call_wrapper", "client_wrapper", "parent_wrapper", "request_wrapper", "task_wrapper"]
 
 _SERVER, _CLIENT, _INTERNAL = SpanKind.SERVER, SpanKind.CLIENT, SpanKind.INTERNAL
 _ERROR = StatusCode.ERROR
@@ -147,6 +147,26 @@ def request_wrapper(tracing: Tracing) -> Callable[[Any], Any]:
                 span.end()
 
         return traced
+
+    return wrapper
+
+
+def parent_wrapper(tracing: Tracing) -> Callable[[Any], Any]:
+    """``kaiju_wrap_request`` without HTTP spans: only the caller's ``traceparent`` made current,
+    so the calls' spans still join the caller's trace."""
+
+    def wrapper(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> Any:
+        async def adopt(request: web.Request) -> web.StreamResponse:
+            parent = extract(request.headers)
+            if parent is None:
+                return await handler(request)
+            token = otel_context.attach(parent)
+            try:
+                return await handler(request)
+            finally:
+                otel_context.detach(token)
+
+        return adopt
 
     return wrapper
 

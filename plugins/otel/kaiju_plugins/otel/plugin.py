@@ -17,7 +17,7 @@ from kaiju_tools.exceptions import ConfigProblem
 from kaiju_tools.hookspecs import hookimpl
 
 from ._settings import parse_settings
-from ._spans import call_wrapper, client_wrapper, request_wrapper, task_wrapper
+from ._spans import call_wrapper, client_wrapper, parent_wrapper, request_wrapper, task_wrapper
 from ._tracing import TRACING_KEY, Tracing
 
 __all__ = [
@@ -54,9 +54,12 @@ def kaiju_process_settings(settings: dict[str, Any]) -> Iterable[ConfigProblem] 
 
 @hookimpl(tryfirst=True)
 def kaiju_wrap_request(app: web.Application) -> Any:
-    """A span per HTTP request (outermost, to time everything)."""
+    """A span per HTTP request (outermost, to time everything); without HTTP spans, the caller's
+    ``traceparent`` still becomes the parent of the calls' spans."""
     tracing = _tracing(app)
-    return request_wrapper(tracing) if tracing.spans["http"] else None
+    if tracing.spans["http"]:
+        return request_wrapper(tracing)
+    return parent_wrapper(tracing) if tracing.spans["rpc"] else None
 
 
 @hookimpl(tryfirst=True)
