@@ -5,6 +5,8 @@ and any extra keys bound by request hooks) lives here, in the kernel, one variab
 well-known key. The rpc plugin sets it, the logging plugin reads it; neither imports the
 other. Because it is a :class:`contextvars.ContextVar`, it survives ``await``, is copied
 into tasks made with :func:`asyncio.create_task` and into :func:`asyncio.to_thread`.
+A tracing plugin (``kaiju-plugin-otel``) binds ``trace_id`` and ``span_id`` as extra keys while
+a span is current, so log records carry them without the logging plugin knowing of tracing.
 
 Example::
 
