@@ -49,6 +49,11 @@ KINDS = {  # server -> (script in bench/, its extra arguments, the path it serve
     # diagnostic (--diagnose): the raw handler mounted in our example app, so the app's
     # environment (more modules, services, a bigger heap) is measured apart from our view
     "raw-in-ours": ("rpc_kaiju.py", ["--raw-handler"], "/raw/rpc"),
+    # the example app with the otel plugin active (packages: [otel]), spans sampled and
+    # exported to an in-memory exporter (no network): what tracing costs per call
+    "ours+otel": ("rpc_kaiju.py", ["--otel", "memory"], "/public/rpc"),
+    # the same, spans dropped (exporter none) and only the required attributes: the least it costs
+    "ours+otel-lean": ("rpc_kaiju.py", ["--otel", "none", "--otel-attributes", "required"], "/public/rpc"),
 }
 
 

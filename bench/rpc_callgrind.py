@@ -125,7 +125,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2,3",
                         help="PYTHONHASHSEED values, one server process each; counts are averaged (default 1,2,3)")
     parser.add_argument("--kinds", default="ours,limit",
-                        help="servers to count: ours, limit, raw-in-ours (default ours,limit)")
+                        help="servers to count: ours, limit, raw-in-ours, ours+otel, ours+otel-lean "
+                             "(default ours,limit)")
     args, extra = parser.parse_known_args()
     if not shutil.which("valgrind"):
         sys.exit("valgrind is missing: apt-get install valgrind")
@@ -144,6 +145,9 @@ def main() -> None:
             each = [measure(kind, body, args.requests, args.warmup, extra, seed) for seed in seeds]
             got[kind] = {event: sum(e[event] for e in each) / len(each) for event in each[0]}
         ratio = f"{got['ours']['Ir'] / got['limit']['Ir']:.3f}" if "ours" in got and "limit" in got else ""
+        for traced in ("ours+otel", "ours+otel-lean"):  # what tracing costs per call
+            if traced in got and "ours" in got:
+                ratio += f" ({traced}/ours {got[traced]['Ir'] / got['ours']['Ir']:.3f})"
         print(f"| {name} | " + " | ".join(f"{got[k]['Ir']:,.0f}" for k in kinds) +
               f" | {ratio} | ≤ {TARGETS.get(name, 1.10):.2f} |", flush=True)
         if args.cache_sim or args.branch_sim:

@@ -1,10 +1,13 @@
 """Ours: the example app (``examples/``) as ``run_server`` starts it, plus the bench methods.
 
-``python bench/rpc_kaiju.py PORT [--uvloop] [--codec ujson|orjson] [--request-logs]``
+``python bench/rpc_kaiju.py PORT [--uvloop] [--codec ujson|orjson] [--request-logs] [--otel memory|none]
+[--otel-attributes recommended|required]``
 
 The example's own config files are used; one generated file adds the ``Bench`` service
 and sets the rpc server's ``request_logs`` (the example turns them on; the raw handler
-writes no logs, so they are off unless ``--request-logs``).
+writes no logs, so they are off unless ``--request-logs``). ``--otel memory`` activates the otel
+plugin (``packages: [otel]``) with every trace sampled and spans exported to an in-memory
+exporter (``none``: spans made and dropped); the plugin must be installed.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ def main() -> None:
     parser.add_argument("--raw-handler", action="store_true",
                         help="also mount the raw handler (bench/rpc_raw.py) at /raw/rpc: a diagnostic that "
                              "separates the app's environment from the view's own work")
+    parser.add_argument("--otel", choices=["memory", "none"],
+                        help="activate the otel plugin, spans sampled, exported in memory (or dropped)")
+    parser.add_argument("--otel-attributes", choices=["recommended", "required"], default="recommended",
+                        help="with --otel: the recommended attributes too, or only the required ones")
     args = parser.parse_args()
     if args.uvloop:
         import uvloop
@@ -41,6 +48,10 @@ def main() -> None:
         if entry["cls"] == "JSONRPCServer":
             entry["settings"].update(request_logs=args.request_logs, codec=args.codec)
     services["services"].append({"cls": "Bench", "name": "bench"})
+    if args.otel:
+        services["packages"] = ["otel"]
+        services["etc"] = {"otel": {"exporter": args.otel, "sample_ratio": 1.0,
+                                    "attributes": args.otel_attributes}}
     tmp = Path(tempfile.mkdtemp()) / "services.yml"
     tmp.write_text(yaml.safe_dump(services))
     os.chdir(EXAMPLES)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["NewAppCommand", "NewPluginCommand", "render_tree", "suggest_name", "validate_name"]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
-_RESERVED_PLUGINS = frozenset({"rpc", "scheduler", "logging", "config_yaml", "redis", "builtin"})
+_RESERVED_PLUGINS = frozenset({"rpc", "scheduler", "logging", "config_yaml", "redis", "otel", "builtin"})
 
 
 def validate_name(name: str, what: str) -> str:

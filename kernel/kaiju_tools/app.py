@@ -98,15 +98,15 @@ def init_app(
     app_kws = {k: v for k, v in settings.app.items() if k != "debug"}
     app_kws.update(kws)
     app = web.Application(middlewares=list(middlewares), **app_kws)
+    app[SETTINGS_KEY] = settings  # before any hook gets the app: hooks read the settings
+    app[PLUGINS_KEY] = plugins
+    app[RUNTIME_KEY] = runtime
+    app[ATTRS_KEY] = dict(attrs or {})
     for _, found in call_each(plugins.pm, "kaiju_register_middlewares", app=app):
         app.middlewares.extend(found)
     wrappers = [w for _, w in call_each(plugins.pm, "kaiju_wrap_request", app=app)]
     if wrappers:
         app.middlewares.append(_request_middleware(wrappers))
-    app[SETTINGS_KEY] = settings
-    app[PLUGINS_KEY] = plugins
-    app[RUNTIME_KEY] = runtime
-    app[ATTRS_KEY] = dict(attrs or {})
     logging.getLogger(settings.main.name).setLevel(settings.main.loglevel)
     quiet_client_errors()  # a client's bad request: one WARNING line, no traceback
     container = ServiceContainer(app, settings, runtime.service_classes)

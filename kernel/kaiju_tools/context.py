@@ -5,6 +5,8 @@ and any extra keys bound by request hooks) lives here, in the kernel, one variab
 well-known key. The rpc plugin sets it, the logging plugin reads it; neither imports the
 other. Because it is a :class:`contextvars.ContextVar`, it survives ``await``, is copied
 into tasks made with :func:`asyncio.create_task` and into :func:`asyncio.to_thread`.
+A tracing plugin (``kaiju-plugin-otel``) binds ``trace_id`` and ``span_id`` as extra keys while
+a span is current, so log records carry them without the logging plugin knowing of tracing.
 
 Example::
 
@@ -26,6 +28,7 @@ from typing import Any
 __all__ = [
     "Tokens",
     "bind",
+    "call_id",
     "clear",
     "correlation_id",
     "deadline",
@@ -52,6 +55,12 @@ scope: ContextVar[int | None] = ContextVar("kaiju.scope", default=None)
 
 session_id: ContextVar[str | None] = ContextVar("kaiju.session_id", default=None)
 """Session id of the caller, when a request hook authenticated one."""
+
+call_id: ContextVar[Any] = ContextVar("kaiju.call_id", default=None)
+"""JSON-RPC ``id`` of the call whose ``kaiju_wrap_call`` chain is being entered (``None``
+for a notification). Set by the rpc engine only while it calls the outermost call
+wrapper, so a wrapper reads it synchronously, before its first ``await``. Not part of
+:func:`get_context` (log records do not carry it)."""
 
 _extra: ContextVar[dict[str, Any] | None] = ContextVar("kaiju.extra", default=None)
 

@@ -47,8 +47,12 @@ __all__ = [
     "PROJECT_NAME",
     "CallHandler",
     "CallWrapper",
+    "ClientHandler",
+    "ClientWrapper",
     "RequestHandler",
     "RequestWrapper",
+    "TaskHandler",
+    "TaskWrapper",
     "hookimpl",
     "hookspec",
 ]
@@ -72,6 +76,18 @@ CallHandler = Callable[[str, Any], Awaitable[Any]]
 
 CallWrapper = Callable[[CallHandler], CallHandler]
 """Takes the next call handler and returns one that calls it."""
+
+TaskHandler = Callable[[Any], Awaitable[Any]]
+"""A scheduled task's attempt: ``await handler(task)`` calls the task's method once."""
+
+TaskWrapper = Callable[[TaskHandler], TaskHandler]
+"""Takes the next task handler and returns one that calls it."""
+
+ClientHandler = Callable[[str, Any, dict[str, str]], Awaitable[Any]]
+"""An outgoing JSON-RPC request: ``await send(url, body, headers) -> decoded response``."""
+
+ClientWrapper = Callable[[ClientHandler], ClientHandler]
+"""Takes the next client handler and returns one that calls it."""
 
 
 # --------------------------------------------------------------------------------------
@@ -296,6 +312,38 @@ def kaiju_wrap_call(app: web.Application) -> CallWrapper | None:
         method's result. Raise to refuse a call.
 
     Called once when the RPC server starts; composed like :func:`kaiju_wrap_request`.
+    While ``call(method, params)`` of the outermost wrapper is being called (before its
+    coroutine first runs), :data:`kaiju_tools.context.call_id` holds the JSON-RPC ``id``
+    of the call (``None`` for a notification); a queued call starts later, so read it there.
+    """
+
+
+@hookspec
+def kaiju_wrap_task(app: web.Application) -> TaskWrapper | None:
+    """Return a wrapper around every attempt of a scheduled task's run, or ``None``.
+
+    :param app: the application
+    :return: ``wrapper(next_run) -> run``; ``await run(task)`` calls the task's method once
+        (``task.name`` names it) and raises what it raises: the scheduler counts and logs
+        failures and retries around it.
+
+    Called once when a scheduler starts; composed like :func:`kaiju_wrap_request`.
+    """
+
+
+@hookspec
+def kaiju_wrap_client_call(app: web.Application) -> ClientWrapper | None:
+    """Return a wrapper around every request an RPC client of the app sends, or ``None``.
+
+    :param app: the application the client service belongs to
+    :return: ``wrapper(next_send) -> send``; ``await send(url, body, headers)`` posts ``body``
+        (a JSON-RPC request object, or the list of a batch) to ``url`` with ``headers`` (a
+        ``dict`` of HTTP headers, ``Timeout`` and ``Correlation-Id`` already in it, that the
+        wrapper may add to, e.g. ``traceparent``) and returns the decoded response (``None``
+        when nothing was answered). Raise to refuse the request.
+
+    Called once when a client starts (clients built without an app have no wrappers);
+    composed like :func:`kaiju_wrap_request`.
     """
 
 

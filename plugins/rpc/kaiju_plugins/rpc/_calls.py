@@ -36,6 +36,7 @@ __all__ = ["ANYONE", "GUEST", "NOTHING", "NO_PARAMS", "CallEngine", "Detached", 
 GUEST = _GUEST = int(PermissionKeys.GUEST)
 ANYONE = _ANYONE = -(2**63)  # the scope that passes every check (permissions off)
 _scope_var = context.scope
+_call_id_var = context.call_id
 _NOTHING = NOTHING  # a member absent from the request object
 _PENDING = object()  # a call of _run not answered yet
 _DONE = object()  # next()'s default: the generator returned
@@ -336,7 +337,11 @@ class CallEngine:
                     invoke = route.invoke  # called through a local: a method call on a slot is never specialised
                     value = invoke(params)
                 else:
-                    value = chain(method, None if params is nothing else params)
+                    id_token = _call_id_var.set(id_)  # read by call wrappers as they are called
+                    try:
+                        value = chain(method, None if params is nothing else params)
+                    finally:
+                        _call_id_var.reset(id_token)
                 if type(value) is CoroutineType:
                     if not free:
                         if limiter.waiting >= limiter.queue:

@@ -32,7 +32,7 @@ from typing import Any
 
 from ._misfire import Misfires, on_time
 from ._policy import ExecPolicy
-from ._runs import Runner
+from ._runs import Runner, call_method
 from ._schedule import Schedule
 from ._task import ScheduledTask
 
@@ -71,6 +71,13 @@ class Engine:
         self._stopping: asyncio.Future[None] | None = None
         self._unreported = 0
         self._next_report = 0.0
+
+    def wrap_runs(self, wrappers: list[Any]) -> None:
+        """Call each task's method through ``wrappers`` (``kaiju_wrap_task`` results; first: outermost)."""
+        invoke: Any = call_method
+        for wrapper in reversed(wrappers):
+            invoke = wrapper(invoke)
+        self._runner.invoke = invoke
 
     def loop_to_wall(self) -> float | None:
         """What to add to a loop time to get a Unix time (``None`` before the first start)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,7 +19,12 @@ if TYPE_CHECKING:
     from ._schedule import Schedule
     from ._task import ScheduledTask
 
-__all__ = ["Runner"]
+__all__ = ["Runner", "call_method"]
+
+
+def call_method(task: ScheduledTask) -> Awaitable[Any]:
+    """One attempt of a run: the task's method called (the innermost ``kaiju_wrap_task`` layer)."""
+    return task.method(*task.args, **task.kwargs)
 
 
 class Runner:
@@ -29,7 +35,7 @@ class Runner:
     :param long_run_intervals: warn when a run has lasted this many intervals
     """
 
-    __slots__ = ("engine", "logger", "long_run_intervals", "loop", "runs")
+    __slots__ = ("engine", "invoke", "logger", "long_run_intervals", "loop", "runs")
 
     def __init__(self, engine: Engine, logger: Any, long_run_intervals: float) -> None:
         self.engine = engine
@@ -39,6 +45,8 @@ class Runner:
         self.loop: asyncio.AbstractEventLoop | None = None
         #: every run in progress, of every task (removed ones too)
         self.runs: set[asyncio.Task[None]] = set()
+        #: calls a task's method once: :func:`call_method` in the app's ``kaiju_wrap_task`` wrappers
+        self.invoke: Callable[[ScheduledTask], Awaitable[Any]] = call_method
 
     async def drain(self, grace: float) -> None:
         """Give every run in progress ``grace`` seconds, then cancel those still going."""
@@ -94,7 +102,7 @@ class Runner:
                 await self._attempts(task)
             else:  # the common case, without an extra coroutine per run
                 try:
-                    await task.method(*task.args, **task.kwargs)
+                    await self.invoke(task)
                 except Exception as exc:  # noqa: BLE001 -- a task's failure must not escape
                     self._failed(task, exc, 1, 1, None)
         except asyncio.CancelledError:
@@ -154,7 +162,7 @@ class Runner:
             await self._attempts(task)
         else:
             try:
-                await task.method(*task.args, **task.kwargs)
+                await self.invoke(task)
             except Exception as exc:  # noqa: BLE001 -- a task's failure must not escape
                 self._failed(task, exc, 1, 1, None)
 
@@ -165,10 +173,10 @@ class Runner:
             cm = None
             try:
                 if timeout is None:
-                    await task.method(*task.args, **task.kwargs)
+                    await self.invoke(task)
                 else:
                     async with asyncio.timeout(timeout) as cm:
-                        await task.method(*task.args, **task.kwargs)
+                        await self.invoke(task)
                 return
             except Exception as exc:  # noqa: BLE001 -- a task's failure must not escape
                 self._failed(task, exc, attempt, attempts, cm)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kaiju_tools.exceptions import ConfigError, ConfigProblem
+from kaiju_tools.plugins import collect
 from kaiju_tools.services import ContextableService
 
 from . import _validate as check
@@ -334,6 +335,11 @@ class Scheduler(DynamicSchedules, ContextableService):
         """Start scheduling every enabled task on the running loop (idempotent)."""
         if self._engine.running:
             return
+        if self.app is not None:
+            try:
+                self._engine.wrap_runs(collect(self.app, "kaiju_wrap_task"))
+            except KeyError:  # an app not built by init_app: no plugins
+                pass
         self._engine.start(self._tasks.values())
         if self._store() is not None and self._sync is None:
             self._sync = asyncio.get_running_loop().create_task(self._sync_loop(self.sync_interval),
