@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rpc_methods import add, ping  # noqa: E402
+from rpc_methods import add, ping
 
 METHODS = {"bench.ping": ping, "bench.add": add}
 PARSE_ERROR = b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}'

@@ -171,7 +171,7 @@ def test_e_and_environment_values_are_literals_never_evaluated(app_dir: AppDir) 
     keys = [f"lit{i}" for i in range(len(LITERALS))]
     app_dir.write("settings/config.yml", "etc:\n" + "".join(f"  {k}: '[{k}]'\n  os_{k}: '[os_{k}]'\n"
                                                          for k in keys))
-    app_dir.write("settings/env.json", json.dumps({**{k: 0 for k in keys}, **{f"os_{k}": 0 for k in keys}}))
+    app_dir.write("settings/env.json", json.dumps({**dict.fromkeys(keys, 0), **{f"os_{k}": 0 for k in keys}}))
     args = [arg for key, (text, _) in zip(keys, LITERALS) for arg in ("-e", f"{key}={text}")]
     environ = {f"os_{key}": text for key, (text, _) in zip(keys, LITERALS)}
     etc = config_json(app_dir, *args, env=environ)["etc"]

@@ -18,8 +18,16 @@ import pytest
 from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
-from kaiju_tools import SERVICE_CLASS_REGISTRY, ConfigError, ContextableService, PluginError, ServiceState
-from kaiju_tools import get_services, hookimpl, init_app
+from kaiju_tools import (
+    SERVICE_CLASS_REGISTRY,
+    ConfigError,
+    ContextableService,
+    PluginError,
+    ServiceState,
+    get_services,
+    hookimpl,
+    init_app,
+)
 from kaiju_tools._runtime import settings_from_mapping
 from kaiju_tools.health import HealthCheck, HealthSettings, get_health
 from kaiju_tools.plugins import DISABLE_ENV, Plugins

@@ -12,7 +12,6 @@ import logging
 
 import pytest
 from aiohttp import web
-from kernel_support import AppDir
 from kaiju_tools import (
     SERVICE_CLASS_REGISTRY,
     ContextableService,
@@ -22,6 +21,7 @@ from kaiju_tools import (
     get_services,
     init_app,
 )
+from kernel_support import AppDir
 from suite_support import CHILD_ENV, EVENTS_SERVICES, events, run
 
 SHOW = '''

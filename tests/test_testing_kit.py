@@ -26,6 +26,7 @@ from kaiju_tools.testing import (
 )
 from kernel_support import child_env
 
+
 class KitClock(Service):
     """Tells the time (a fake replaces it in tests)."""
 

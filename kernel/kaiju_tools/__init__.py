@@ -36,8 +36,9 @@ from .templates import parse_literal
 __version__ = "0.1.0"
 
 __all__ = [
-    "App",
     "COMMANDS",
+    "SERVICE_CLASS_REGISTRY",
+    "App",
     "Command",
     "CommandError",
     "ConfigError",
@@ -52,7 +53,6 @@ __all__ = [
     "PluginError",
     "ProjectSettings",
     "RunSettings",
-    "SERVICE_CLASS_REGISTRY",
     "Service",
     "ServiceError",
     "ServiceNotFound",

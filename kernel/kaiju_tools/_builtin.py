@@ -36,7 +36,7 @@ class ConfigCommand(Command):
     standalone = True
 
     @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:  # noqa: D102
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="print the merged settings as JSON")
 
     async def run(self, app: web.Application | None, args: argparse.Namespace) -> int | None:

@@ -57,7 +57,7 @@ def _process_name() -> str | None:
     if mp is not None:
         try:
             return mp.current_process().name  # type: ignore[no-any-return]
-        except Exception:  # noqa: BLE001, S110 -- as the stdlib: multiprocessing half imported
+        except Exception:  # noqa: BLE001 -- as the stdlib: multiprocessing half imported
             pass
     return "MainProcess"
 
@@ -69,7 +69,7 @@ def _task_name() -> str | None:
     if asyncio is not None:
         try:
             return asyncio.current_task().get_name()  # type: ignore[no-any-return]
-        except Exception:  # noqa: BLE001, S110 -- no running loop or no task: as the stdlib
+        except Exception:  # noqa: BLE001 -- no running loop or no task: as the stdlib
             pass
     return None
 

@@ -97,7 +97,7 @@ class CommandRegistry(ClassRegistry[Command]):
     def __init__(self) -> None:
         super().__init__(Command, "command")
 
-    def class_key(self, obj: type[Command]) -> str:  # noqa: D102
+    def class_key(self, obj: type[Command]) -> str:
         return obj.command_name()
 
 

@@ -36,7 +36,8 @@ from aiohttp import ClientSession, web
 from ._runtime import Runtime, settings_from_mapping
 from ._testing_logs import LogCapture, capture_logs
 from ._testing_rpc import RPCCallError, RPCTestClient, find_rpc_path
-from .app import get_services, get_settings, init_app as _kernel_init_app
+from .app import get_services, get_settings
+from .app import init_app as _kernel_init_app
 from .exceptions import KaijuError
 from .plugins import Plugins
 from .settings import ProjectSettings

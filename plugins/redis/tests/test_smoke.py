@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from aiohttp import web
-from redis_support import RedisServer, run, settings
 from kaiju_tools import init_app
 from kaiju_tools.app import get_services
 from kaiju_tools.locks import LockProvider, get_lock_provider
+from redis_support import RedisServer, run, settings
 
 
 def test_app_with_redis_services(redis_server: RedisServer) -> None:

@@ -13,12 +13,11 @@ from typing import Any, TypeVar
 import aiohttp
 import pytest
 from aiohttp import web
+from kaiju_plugins.rpc import PermissionKeys, PublicInterface, RPCError
 from kaiju_tools import SERVICE_CLASS_REGISTRY, Service, init_app
 from kaiju_tools._runtime import settings_from_mapping
 from kaiju_tools.http import JSONRPCView
 from kaiju_tools.plugins import Plugins
-
-from kaiju_plugins.rpc import PermissionKeys, PublicInterface, RPCError
 
 T = TypeVar("T")
 

@@ -6,8 +6,6 @@ import asyncio
 import time
 
 import pytest
-from kaiju_tools import context
-
 from kaiju_plugins.rpc import (
     InvalidParams,
     JSONRPCClient,
@@ -16,6 +14,7 @@ from kaiju_plugins.rpc import (
     RequestTimeout,
     RPCError,
 )
+from kaiju_tools import context
 
 
 def test_rpc_api_lists_the_methods_a_guest_may_call_with_params_and_types(serve_app):

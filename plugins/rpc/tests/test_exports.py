@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib_metadata
-
 import kaiju_plugins.rpc as rpc
 
 PUBLIC = [

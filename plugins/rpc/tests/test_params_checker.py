@@ -7,7 +7,6 @@ from typing import Any, Optional
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from kaiju_plugins.rpc import InvalidParams
 from kaiju_plugins.rpc._params import ParamsChecker
 
@@ -56,7 +55,7 @@ def test_annotations_map_to_exact_json_types(annotation, good, bad):
 
 
 def test_unresolvable_annotations_are_not_checked():
-    def f(x: "NoSuchType") -> None: ...  # noqa: F821
+    def f(x: NoSuchType) -> None: ...  # noqa: F821
 
     assert problem(ParamsChecker("m", f), ["anything"]) is None
 

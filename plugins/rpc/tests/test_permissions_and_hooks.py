@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from kaiju_plugins.rpc import PermissionKeys
 from kaiju_tools import context
 from kaiju_tools.hookspecs import hookimpl
-
-from kaiju_plugins.rpc import PermissionKeys
 
 
 def call(method, params=None, id_=1):

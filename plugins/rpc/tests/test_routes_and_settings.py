@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from kaiju_tools import SERVICE_CLASS_REGISTRY, ConfigError, ContextableService, Service
-
 from kaiju_plugins.rpc import JSONRPCServer, PermissionKeys, PublicInterface
 from kaiju_plugins.rpc._eager import DONE, resume, start
 from kaiju_plugins.rpc._routes import build_routes
+from kaiju_tools import SERVICE_CLASS_REGISTRY, ConfigError, ContextableService, Service
 
 
 class RpcFlaky(ContextableService, PublicInterface):

@@ -153,7 +153,7 @@ class RedisLocks(ContextableService):
             left = deadline - loop.time()
             if left <= 0:
                 return None
-            await asyncio.sleep(min(left, pause * random.uniform(0.5, 1.5)))  # noqa: S311 -- not security
+            await asyncio.sleep(min(left, pause * random.uniform(0.5, 1.5)))  # jitter, not security
             pause = min(pause * 1.5, self.max_retry_interval)
 
     async def renew(self, key: str, token: str, *, ttl: float) -> bool:

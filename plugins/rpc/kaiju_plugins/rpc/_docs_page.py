@@ -94,7 +94,7 @@ def sample(schema: Any, schemas: dict[str, Any], depth: int = 0) -> Any:
                "uuid": "123e4567-e89b-12d3-a456-426614174000", "decimal": "1.50"}
     if kind == "string":
         return formats.get(schema.get("format", ""), "text")
-    value = {"integer": schema.get("minimum", 1), "number": 1.5, "boolean": True, "null": None}.get(kind or "", None)
+    value = {"integer": schema.get("minimum", 1), "number": 1.5, "boolean": True, "null": None}.get(kind or "")
     return value
 
 
