@@ -99,9 +99,11 @@ def measure(kind: str, body: bytes, requests: int, warmup: int, extra: list[str]
     try:
         path = KINDS[kind][2].encode()
         drive(port, path, body, warmup)
-        subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         drive(port, path, body, requests)
-        subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -114,7 +116,8 @@ def measure(kind: str, body: bytes, requests: int, warmup: int, extra: list[str]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="counted requests per server (default 2000)")
+    parser.add_argument("--requests", type=int, default=2000,
+                        help="counted requests per server (default 2000)")
     parser.add_argument("--warmup", type=int, default=500, help="requests before counting (default 500)")
     parser.add_argument("--scenario", action="append", choices=list(SCENARIOS),
                         help="a scenario to count (repeatable; default: all)")
@@ -149,7 +152,8 @@ def main() -> None:
         if args.cache_sim or args.branch_sim:
             for kind in kinds:
                 print(f"|  {kind} misses per request: " +
-                      ", ".join(f"{e} {v:,.0f}" for e, v in got[kind].items() if e != "Ir") + " |", flush=True)
+                      ", ".join(f"{e} {v:,.0f}" for e, v in got[kind].items() if e != "Ir") + " |",
+                      flush=True)
 
 
 if __name__ == "__main__":

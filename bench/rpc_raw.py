@@ -35,7 +35,8 @@ def make_app(codec: str) -> web.Application:
     async def one(req):
         func = METHODS.get(req.get("method"))
         if func is None:
-            return {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": req.get("id")}
+            return {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"},
+                    "id": req.get("id")}
         params = req.get("params")
         result = func(*params) if type(params) is list else func(**params) if type(params) is dict else func()
         if asyncio.iscoroutine(result):

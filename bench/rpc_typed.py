@@ -134,9 +134,11 @@ def measure(cases: list[str], calls: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "callgrind.out"
         env = {**os.environ, "PYTHONHASHSEED": "0"}
-        proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={dump}",
+        proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                                 f"--callgrind-out-file={dump}",
                                  sys.executable, __file__, "--child", "--calls", str(calls)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True,
                                 env=env)
         assert proc.stdin is not None and proc.stdout is not None
 

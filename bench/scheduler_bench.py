@@ -225,7 +225,8 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--impls", default=None, help=f"default {','.join(IMPLS)}; cron: {','.join(CRON_IMPLS)}")
+    parser.add_argument("--impls", default=None,
+                        help=f"default {','.join(IMPLS)}; cron: {','.join(CRON_IMPLS)}")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="fixed,mixed (default) or cron")
     parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after imports in every child")
     parser.add_argument("--child", nargs=2, metavar=("IMPL", "SCENARIO"), help=argparse.SUPPRESS)

@@ -277,9 +277,12 @@ def test_a_disabled_plugin_listed_in_packages_is_skipped(app: AppDir) -> None:
 
 
 def test_a_packages_module_registers_its_service_classes(app: AppDir) -> None:
-    app.write("extra_pkg/__init__.py", "from kaiju_tools import Service\n\nclass TopLevel(Service):\n    pass\n")
-    app.write("extra_pkg/services.py", "from kaiju_tools import Service\n\nclass InServices(Service):\n    pass\n")
-    app.write("settings/config.yml", "packages: [extra_pkg]\nservices:\n  - cls: TopLevel\n  - cls: InServices\n")
+    app.write("extra_pkg/__init__.py",
+              "from kaiju_tools import Service\n\nclass TopLevel(Service):\n    pass\n")
+    app.write("extra_pkg/services.py",
+              "from kaiju_tools import Service\n\nclass InServices(Service):\n    pass\n")
+    app.write("settings/config.yml",
+              "packages: [extra_pkg]\nservices:\n  - cls: TopLevel\n  - cls: InServices\n")
     result = run(app, "services")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "TopLevel:running,InServices:running"

@@ -131,7 +131,8 @@ def test_upper_case_environment_variables_set_lower_case_keys(layered: AppDir) -
 def test_the_issue_run_port_in_upper_case_is_served_on() -> None:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=EXAMPLES, env=child_env({**CHILD_ENV,
-                            "RUN_PORT": str(port)}), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            "RUN_PORT": str(port)}), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     try:
         wait_port(port, proc)
         code, _, err = stop(proc)

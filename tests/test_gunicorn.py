@@ -22,7 +22,8 @@ import aiohttp
 import pytest
 from kernel_support import EXAMPLES, child_env, free_port
 
-pytest.importorskip("gunicorn", reason="gunicorn is the `gunicorn` extra: pip install 'kaiju-kernel[gunicorn]'")
+pytest.importorskip("gunicorn",
+                    reason="gunicorn is the `gunicorn` extra: pip install 'kaiju-kernel[gunicorn]'")
 
 PIDSVC = '''
 import asyncio, os

@@ -332,7 +332,8 @@ def test_sigterm_readiness_false_then_in_flight_requests_drain(tmp_path: Path) -
             proc.kill()
             proc.communicate()
     assert status == 200  # the in-flight request was answered, after readiness turned false
-    assert data == {"ready": False, "reasons": ["the app is stopping (SIGTERM or shutdown): draining requests"]}
+    assert data == {"ready": False,
+                    "reasons": ["the app is stopping (SIGTERM or shutdown): draining requests"]}
     assert code == 0, err
 
 
@@ -348,7 +349,8 @@ def test_etc_health_either_parses_or_names_the_problem(raw: Any) -> None:
     except ConfigError as exc:
         assert all(p.where.startswith("etc.health") for p in exc.problems)
     else:
-        assert all(p.startswith("/") for p in (settings.live_path, settings.ready_path, settings.startup_path))
+        assert all(p.startswith("/") for p in (settings.live_path, settings.ready_path,
+                                               settings.startup_path))
         assert isinstance(settings.enabled, bool)
 
 

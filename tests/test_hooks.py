@@ -183,7 +183,8 @@ def test_hook_kaiju_load_config_source(tmp_path: Path) -> None:
 def test_hook_kaiju_load_config_source_unknown_suffix_is_a_clear_error(tmp_path: Path) -> None:
     source = tmp_path / "settings.toml"
     source.write_text("x = 1")
-    with pytest.raises(ConfigError, match=r"no installed plugin reads config files named like 'settings.toml'"):
+    with pytest.raises(ConfigError,
+                       match=r"no installed plugin reads config files named like 'settings.toml'"):
         ConfigLoader(make_plugins().pm.hook, base_config_paths=[source]).load()
 
 
@@ -353,7 +354,8 @@ def test_async_impl_of_a_sync_hook_is_refused_at_registration() -> None:
         async def kaiju_config_defaults(self) -> None:
             return None
 
-    with pytest.raises(PluginError, match=r"hook kaiju_config_defaults must not be async \(`async def kaiju_config_defaults\(\)"):
+    with pytest.raises(PluginError,
+                       match=r"hook kaiju_config_defaults must not be async \(`async def kaiju_config_defaults\(\)"):
         make_plugins(Bad())
 
 
@@ -364,7 +366,8 @@ def test_lifecycle_hook_error_names_the_plugin() -> None:
             raise RuntimeError("nope")
 
     app = init_app(settings_from_mapping({}, make_plugins(Fails())))
-    with pytest.raises(PluginError, match=r"plugin 'test0': lifecycle hook kaiju_app_started raised RuntimeError: nope"):
+    with pytest.raises(PluginError,
+                       match=r"plugin 'test0': lifecycle hook kaiju_app_started raised RuntimeError: nope"):
         asyncio.run(serve(app, "/"))
 
 

@@ -195,7 +195,8 @@ def test_in_flight_requests_finish_on_sigterm(app: AppDir) -> None:
 
 
 def test_sigterm_during_start_up_stops_what_started(app: AppDir) -> None:
-    config(app, "  - cls: Recorder\n    name: a\n  - cls: Recorder\n    name: slow\n    settings: {hang: true}\n")
+    config(app,
+           "  - cls: Recorder\n    name: a\n  - cls: Recorder\n    name: slow\n    settings: {hang: true}\n")
     proc = app.popen("run", env=CHILD_ENV)
     try:
         for _ in range(1500):
@@ -307,7 +308,8 @@ class NeedsBroken(Recorder):
 
 
 def test_the_start_time_limit(app: AppDir) -> None:
-    config(app, "  - cls: Recorder\n    name: a\n  - cls: Recorder\n    name: slow\n    settings: {hang: true}\n",
+    config(app,
+           "  - cls: Recorder\n    name: a\n  - cls: Recorder\n    name: slow\n    settings: {hang: true}\n",
            main="  start_timeout: 0.5\n")
     lines, err = life(app, code=1)
     assert inits(lines) == ["a", "slow"]

@@ -19,7 +19,8 @@ def fails(app: AppDir, config: str, env: dict[str, str] | None = None) -> str:
     return result.stderr
 
 
-@pytest.mark.skipif(importlib.util.find_spec("kaiju_plugins.redis") is None, reason="kaiju-plugin-redis not installed")
+@pytest.mark.skipif(importlib.util.find_spec("kaiju_plugins.redis") is None,
+                    reason="kaiju-plugin-redis not installed")
 def test_a_class_of_the_opt_in_redis_plugin_says_how_to_activate_it(app_dir: AppDir) -> None:
     err = fails(app_dir, "services:\n  - cls: RedisService\n")
     assert "services[0].cls (settings/config.yml:2): unknown service class 'RedisService'" in err

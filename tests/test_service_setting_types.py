@@ -107,7 +107,8 @@ def test_the_issue_a_word_for_a_number_is_a_config_error_with_file_and_line(app:
 
 
 def test_the_example_app_with_a_bad_interval_from_the_environment() -> None:
-    result = subprocess.run([sys.executable, "-m", "app", "config"], cwd=EXAMPLES, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "app", "config"], cwd=EXAMPLES, capture_output=True,
+                            text=True,
                             env=child_env({**CHILD_ENV, "cache_interval": "soon"}), timeout=60, check=False)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
@@ -151,7 +152,8 @@ def test_right_types_injected_services_and_unchecked_annotations_still_work(app:
 
 
 def test_a_template_resolved_at_load_time_is_checked_with_its_value(app: AppDir) -> None:
-    app.write("settings/config.yml", "services:\n  - cls: Poller\n    settings:\n      interval: '[poll_interval]'\n")
+    app.write("settings/config.yml",
+              "services:\n  - cls: Poller\n    settings:\n      interval: '[poll_interval]'\n")
     assert run(app, "config").returncode == 0
     result = run(app, "config", "-e", "poll_interval='soon'")
     assert result.returncode == 2, result.stderr

@@ -278,7 +278,8 @@ class ConfigLoader:
 
 def _create_env_hint(path: Path) -> str:
     """How to create a missing env file: copy its committed example, if there is one."""
-    for example in (path.with_name(f"{path.stem}.example{path.suffix}"), path.with_name(f"{path.name}.example")):
+    for example in (path.with_name(f"{path.stem}.example{path.suffix}"),
+                    path.with_name(f"{path.name}.example")):
         if example.is_file():
             return (f"it is a local file (not committed): create it from the example, "
                     f"`cp {example} {path}`, and edit it; or choose the env files with -f")

@@ -142,7 +142,8 @@ def test_plugin_handler_class_records_written_off_the_loop_and_removed_at_stop()
                         name="test-handlers")
     settings = settings_from_mapping(app_settings([
         {"cls": "ListHandler", "name": "mem"},
-        {"cls": "ListHandler", "name": "loud", "formatter": "ShoutFormatter", "formatter_settings": {"suffix": "?"}},
+        {"cls": "ListHandler", "name": "loud", "formatter": "ShoutFormatter",
+         "formatter_settings": {"suffix": "?"}},
     ]), plugins)
     service = asyncio.run(serve(init_app(settings), body))
     handler = service.handlers["mem"]
@@ -352,7 +353,8 @@ class TestBadInput:
 def test_formatter_settings_of_a_handlers_own_formatter(capsys: pytest.CaptureFixture[str]) -> None:
     """``TextHandler`` with ``formatter_settings: {pid: true}``: the workers of a server told apart."""
     service = LoggingService(loggers=[{"name": "other", "level": "INFO"}],
-                             handlers=[{"cls": "TextHandler", "formatter_settings": {"pid": True}}], use_queue=False)
+                             handlers=[{"cls": "TextHandler", "formatter_settings": {"pid": True}}],
+                             use_queue=False)
     service.configure()
     try:
         logging.getLogger("other").info("with pid")

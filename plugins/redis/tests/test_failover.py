@@ -79,7 +79,8 @@ class Pair:
         args = [server.url, self.prefix, str(self.path), str(self.slow), str(INTERVAL), str(TTL)]
         self.procs = {}
         for _ in range(2):
-            proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(APP), *args], stdout=subprocess.PIPE,
+            proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(APP), *args],
+                                    stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True, env=child_env())
             self.procs[proc.pid] = proc
         for proc in self.procs.values():

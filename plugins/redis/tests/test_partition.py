@@ -81,14 +81,16 @@ def test_a_partitioned_holder_knows_it_lost_the_lock_before_another_takes_it(
           "(TTL 1 s); the holder had marked it lost before")
 
 
-def test_cancel_on_loss_cancels_the_block_and_raises_lock_lost(redis_server: RedisServer, proxy: Proxy) -> None:
+def test_cancel_on_loss_cancels_the_block_and_raises_lock_lost(redis_server: RedisServer,
+                                                               proxy: Proxy) -> None:
     prefix = f"cancel-{uuid.uuid4().hex[:8]}:"
     seen: dict[str, Any] = {}
 
     async def main() -> None:
         holder = await open_locks(proxy.url, prefix)
         try:
-            with pytest.raises(LockLost, match=r"lock 'job' .* was lost while held: no renewal confirmed") as info:
+            with pytest.raises(LockLost,
+                               match=r"lock 'job' .* was lost while held: no renewal confirmed") as info:
                 async with holder.hold("job", ttl=1.0, cancel_on_loss=True) as held:
                     proxy.pause()
                     try:

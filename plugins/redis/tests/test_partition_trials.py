@@ -106,7 +106,8 @@ class Trials:
         for name in ("a", "b"):
             proxy = self.proxies[name] = Proxy(server.port)
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-c", textwrap.dedent(code), proxy.url, prefix, str(self.path), name, str(TTL)],
+                [sys.executable, "-c", textwrap.dedent(code), proxy.url, prefix, str(self.path), name,
+                 str(TTL)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
         for proc in self.procs.values():
             assert proc.stdout is not None
@@ -203,7 +204,8 @@ def test_20_partitions_never_two_lock_holders(redis_server: RedisServer, tmp_pat
           f"(TTL {TTL:g} s, margin {0.1 * TTL + 0.1:.1f} s)")
 
 
-def test_a_cluster_wide_task_never_runs_twice_across_partitions(redis_server: RedisServer, tmp_path: Path) -> None:
+def test_a_cluster_wide_task_never_runs_twice_across_partitions(redis_server: RedisServer,
+                                                                tmp_path: Path) -> None:
     cuts, spans = trials(redis_server, tmp_path, APP, 6)
     assert len(cuts) == 6
     assert overlaps(spans) == []

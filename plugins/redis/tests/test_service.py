@@ -23,7 +23,8 @@ from redis_support import RedisServer, free_port, run, settings, started_app, un
          r"services\[0\]\.settings\.port: setting 'port' of RedisService 'redis': expected int, got str: '6379'"),
         ({"port": 70000}, r"`port` must be a port number 1\.\.65535, got 70000"),
         ({"url": "http://127.0.0.1:6379"}, r"`url` must be a redis://, rediss:// or unix:// URL"),
-        ({"url": "redis://127.0.0.1:notaport/0"}, r"(?s)`url` must be a valid Redis URL.*Port could not be cast"),
+        ({"url": "redis://127.0.0.1:notaport/0"},
+         r"(?s)`url` must be a valid Redis URL.*Port could not be cast"),
         ({"max_connections": 0}, r"`max_connections` must be an integer >= 1, got 0"),
         ({"socket_timeout": 0}, r"`socket_timeout` must be a number > 0, got 0"),
         ({"db": -1}, r"`db` must be an integer >= 0, got -1"),
@@ -39,12 +40,15 @@ def test_bad_settings_name_the_key_and_value(service_settings: dict[str, Any], e
 
 
 def test_unknown_setting_and_wrong_service_name_are_config_errors() -> None:
-    with pytest.raises(ConfigError, match=r"(?s)services\[0\]\.settings\.prot: unknown setting 'prot'.*did you mean: port"):
+    with pytest.raises(ConfigError,
+                       match=r"(?s)services\[0\]\.settings\.prot: unknown setting 'prot'.*did you mean: port"):
         init_app({"main": {"name": "t"}, "packages": ["redis"],
                   "services": [{"cls": "RedisService", "settings": {"prot": 1}}]})
-    with pytest.raises(ConfigError, match=r"services\[1\]\.settings\.redis: no RedisService service named 'nope'"):
+    with pytest.raises(ConfigError,
+                       match=r"services\[1\]\.settings\.redis: no RedisService service named 'nope'"):
         init_app({"main": {"name": "t"}, "packages": ["redis"],
-                  "services": [{"cls": "RedisService"}, {"cls": "RedisLocks", "settings": {"redis": "nope"}}]})
+                  "services": [{"cls": "RedisService"},
+                               {"cls": "RedisLocks", "settings": {"redis": "nope"}}]})
 
 
 def test_address_never_shows_credentials() -> None:

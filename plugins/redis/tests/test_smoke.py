@@ -11,7 +11,8 @@ from redis_support import RedisServer, run, settings
 
 def test_app_with_redis_services(redis_server: RedisServer) -> None:
     async def main() -> None:
-        app = init_app(settings(redis_server.url, {"cls": "RedisLocks", "settings": {"prefix": "smoke:lock:"}},
+        app = init_app(settings(redis_server.url,
+                                {"cls": "RedisLocks", "settings": {"prefix": "smoke:lock:"}},
                                 {"cls": "RedisCache", "settings": {"prefix": "smoke:cache:"}}))
         runner = web.AppRunner(app)
         await runner.setup()

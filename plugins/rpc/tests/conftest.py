@@ -71,13 +71,15 @@ class RpcCalc(Service, PublicInterface):
     @property
     def routes(self) -> dict[str, Any]:
         return {"add": self.add, "ping": self.ping, "sleep": self.sleep, "fail": self.fail,
-                "fail_rpc": self.fail_rpc, "echo": self.echo, "typed": self.typed, "user_only": self.user_only,
+                "fail_rpc": self.fail_rpc, "echo": self.echo, "typed": self.typed,
+                "user_only": self.user_only,
                 "system_only": self.system_only, "context": self.context, "bad_result": self.bad_result,
                 "log": self.log_message}
 
     @property
     def permissions(self) -> dict[str, int]:
-        return {"*": PermissionKeys.GUEST, "user_only": PermissionKeys.USER, "system_*": PermissionKeys.SYSTEM}
+        return {"*": PermissionKeys.GUEST, "user_only": PermissionKeys.USER,
+                "system_*": PermissionKeys.SYSTEM}
 
     async def add(self, a: int, b: int) -> int:
         """Add two integers."""
@@ -226,7 +228,8 @@ class ThreadedServer:
         self.ready = threading.Event()
         self.served: Any = None
         self._stop: asyncio.Event | None = None
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._main(serve_app, rpc_settings),),
+        self.thread = threading.Thread(target=self.loop.run_until_complete,
+                                       args=(self._main(serve_app, rpc_settings),),
                                        daemon=True)
         self.thread.start()
         assert self.ready.wait(30)

@@ -49,7 +49,8 @@ def _fetch(name: str) -> dict[str, Any]:
         return _unavailable("npm / node not found on PATH")
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            packed = subprocess.run([npm, "pack", package, "--silent"], cwd=tmp, capture_output=True, text=True,
+            packed = subprocess.run([npm, "pack", package, "--silent"], cwd=tmp, capture_output=True,
+                                    text=True,
                                     timeout=180, check=False)
         except subprocess.TimeoutExpired:
             return _unavailable(f"npm pack {package} took more than 180 s")

@@ -75,7 +75,8 @@ def test_the_client_turns_error_objects_back_into_exceptions(serve_app):
     invalid, denied, custom = asyncio.run(go())
     assert isinstance(invalid, InvalidParams) and invalid.data["param"] == "b"
     assert isinstance(denied, PermissionDenied)
-    assert (custom.error_code, custom.error_message, custom.data) == (-32050, "custom failure", {"why": "testing"})
+    assert (custom.error_code, custom.error_message, custom.data) == (-32050, "custom failure",
+                                                                      {"why": "testing"})
 
 
 def test_the_client_forwards_the_correlation_id_and_the_remaining_deadline(serve_app):

@@ -14,7 +14,8 @@ PING = '{"jsonrpc": "2.0", "method": "calc.ping", "id": 1}'
 CID_SHAPE = re.compile(r"[A-Za-z0-9._:/+=@;~-]{1,128}")
 
 
-def post(serve_app: Any, body: str, headers: dict[str, str], rpc_settings: dict[str, Any] | None = None) -> Any:
+def post(serve_app: Any, body: str, headers: dict[str, str],
+         rpc_settings: dict[str, Any] | None = None) -> Any:
     async def go() -> Any:
         async with serve_app(rpc_settings) as served:
             return await served.post_raw(body, headers)
@@ -60,7 +61,8 @@ def test_json_content_types_are_served(serve_app, ctype):
 
 
 def test_legacy_clients_can_be_allowed_any_content_type(serve_app):
-    status, out, _ = post(serve_app, PING, {"Content-Type": "text/plain"}, {"require_json_content_type": False})
+    status, out, _ = post(serve_app, PING, {"Content-Type": "text/plain"},
+                          {"require_json_content_type": False})
     assert (status, out["result"]) == (200, "pong")
 
 
@@ -71,7 +73,8 @@ def test_a_non_boolean_content_type_setting_is_a_config_error(serve_app):
         post(serve_app, PING, {}, {"require_json_content_type": "yes"})
 
 
-media_types = st.builds(lambda t, s, p: f"{t}/{s}{p}", st.sampled_from(["application", "text", "multipart", "x"]),
+media_types = st.builds(lambda t, s, p: f"{t}/{s}{p}",
+                        st.sampled_from(["application", "text", "multipart", "x"]),
                         st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=12),
                         st.sampled_from(["", "; charset=utf-8", ";q=1", " ;"]))
 
@@ -144,7 +147,8 @@ def test_a_non_utf8_correlation_id_is_replaced_and_reported_safely(serve_app):
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cid=st.text(st.characters(min_codepoint=32, max_codepoint=255, blacklist_categories=("Cc",)), min_size=1,
+@given(cid=st.text(st.characters(min_codepoint=32, max_codepoint=255, blacklist_categories=("Cc",)),
+                   min_size=1,
                    max_size=200))
 def test_every_bound_correlation_id_is_printable_ascii_without_separators(server, cid):
     cid = cid.strip() or "x"

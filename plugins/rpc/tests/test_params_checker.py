@@ -111,7 +111,8 @@ _scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False
 @settings(max_examples=150, deadline=None)
 @given(params=st.lists(_scalars, max_size=5) | st.tuples(st.integers()).map(list)  # well-typed lists too
        | st.tuples(st.integers(), st.text(max_size=3)).map(list)
-       | st.tuples(st.floats(allow_nan=False) | st.integers(), st.booleans(), st.lists(st.integers())).map(list)
+       | st.tuples(st.floats(allow_nan=False) | st.integers(), st.booleans(),
+                   st.lists(st.integers())).map(list)
        | st.tuples(st.integers(), _scalars, st.text(max_size=2)).map(list))
 def test_call_list_calls_exactly_when_the_full_check_passes(func, params):
     """``call_list`` (the fast, unrolled caller) agrees with ``check_list`` + ``func(*params)``."""

@@ -63,7 +63,8 @@ def test_a_mismatch_deep_inside_names_the_json_path_the_expected_type_and_what_w
     ("typed.bounded", [1, "abcdef"], "params.name", "a length <= 5"),
     ("typed.tags", [{"a": [1, "2"]}, {"name": "t"}], "params.by_name.a[1]", "integer"),
     ("typed.tags", [{}, {"weight": 1.0}], "params.tag.name", "a value (required by Tag)"),
-    ("typed.tags", [{}, {"name": "t", "colour": 1}], "params.tag.colour", "one of the keys of Tag: name, weight"),
+    ("typed.tags", [{}, {"name": "t", "colour": 1}], "params.tag.colour",
+     "one of the keys of Tag: name, weight"),
     ("typed.tags", [{}, {"name": "t"}, {"when": "2024-13-01"}], "params.extra.when", "string (date)"),
     ("typed.named", {"p": {"y": 1}}, "params.p.x", "a value (required by Point)"),
 ])
@@ -112,10 +113,13 @@ from typed_strategies import everything as _everything
 from typed_strategies import finite as _finite
 
 ROUND_TRIPS: list[tuple[Any, st.SearchStrategy[Any]]] = [
-    (Everything, _everything), (list[Point], st.lists(st.from_type(Point), max_size=4)), (Tree, st.from_type(Tree)),
-    (dict[str, list[int]], st.dictionaries(st.text(), st.lists(st.integers()))), (Color, st.sampled_from(Color)),
+    (Everything, _everything), (list[Point], st.lists(st.from_type(Point), max_size=4)),
+    (Tree, st.from_type(Tree)),
+    (dict[str, list[int]], st.dictionaries(st.text(), st.lists(st.integers()))),
+    (Color, st.sampled_from(Color)),
     (Point | None, st.none() | st.from_type(Point)), (dt.datetime, st.datetimes()), (dt.date, st.dates()),
-    (uuid.UUID, st.uuids()), (decimal.Decimal, _decimals), (tuple[int, str], st.tuples(st.integers(), st.text())),
+    (uuid.UUID, st.uuids()), (decimal.Decimal, _decimals),
+    (tuple[int, str], st.tuples(st.integers(), st.text())),
     (float, _finite), (list[Tag], st.lists(st.from_type(Tag), max_size=3)),
 ]
 

@@ -96,7 +96,8 @@ class Typed(Service, PublicInterface):
         assert isinstance(value, Everything)
         return value
 
-    def paint(self, color: Color, level: Level = Level.LOW, mode: Literal["fast", "slow"] = "fast") -> list[Any]:
+    def paint(self, color: Color, level: Level = Level.LOW,
+              mode: Literal["fast", "slow"] = "fast") -> list[Any]:
         """Echo an enum, an int enum and a literal."""
         assert isinstance(color, Color) and isinstance(level, Level)
         return [color, level, mode]

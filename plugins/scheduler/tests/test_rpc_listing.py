@@ -103,7 +103,8 @@ def test_admin_methods_over_json_rpc(run: Any) -> None:
                     ("scheduler.remove_schedule", {"name": "p"}),
                     ("scheduler.pause", {"name": "p"}),
                 ]):
-                    body = {"jsonrpc": "2.0", "id": i, "method": method, **({"params": params} if params else {})}
+                    body = {"jsonrpc": "2.0", "id": i, "method": method,
+                            **({"params": params} if params else {})}
                     resp = await session.post(f"http://127.0.0.1:{port}/rpc", json=body)
                     answers.append(await resp.json())
         finally:

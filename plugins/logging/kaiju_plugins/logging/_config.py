@@ -182,7 +182,8 @@ def check_settings(
         elif entry.formatter_settings and entry.cls in classes:
             own = getattr(classes[entry.cls], "formatter_class", None)  # ours: TextHandler, JSONHandler
             if own is None:
-                check.add(f"{key}.formatter_settings", f"{entry.cls} has no formatter of its own to configure",
+                check.add(f"{key}.formatter_settings",
+                          f"{entry.cls} has no formatter of its own to configure",
                           "name one with `formatter:` (TextFormatter, DataFormatter...)")
             else:
                 check.kwargs(own, entry.formatter_settings, f"{key}.formatter_settings")

@@ -151,7 +151,8 @@ class LoggingService(ContextableService):
         if self._queue:
             self._queue.start()
 
-    def _install(self, log: logging.Logger, targets: list[logging.Handler], entry: LoggerSettings | None) -> None:
+    def _install(self, log: logging.Logger, targets: list[logging.Handler],
+                 entry: LoggerSettings | None) -> None:
         added: list[logging.Handler] = []
         if targets:
             added = [self._queue.handler(targets)] if self._queue else targets

@@ -101,7 +101,8 @@ class RedisLocks(ContextableService):
                               "add `- cls: RedisService` to `services:` before this service")
         self.redis = redis
         self.prefix = check_name(self, "prefix", prefix)
-        self.retry_interval = float(check_number(self, "retry_interval", retry_interval, minimum=0, above=True))
+        self.retry_interval = float(check_number(self, "retry_interval", retry_interval, minimum=0,
+                                                 above=True))
         self.max_retry_interval = float(check_number(self, "max_retry_interval", max_retry_interval,
                                                      minimum=self.retry_interval))
         self.margin_ratio = float(check_number(self, "margin_ratio", margin_ratio, minimum=0))

@@ -86,8 +86,10 @@ class RedisService(ContextableService):
         check_number(self, "db", db, minimum=0, integer=True)
         check_name(self, "username", username, none_ok=True)
         check_name(self, "password", password, none_ok=True)
-        self.socket_timeout = float(check_number(self, "socket_timeout", socket_timeout, minimum=0, above=True))
-        self.connect_timeout = float(check_number(self, "connect_timeout", connect_timeout, minimum=0, above=True))
+        self.socket_timeout = float(check_number(self, "socket_timeout", socket_timeout, minimum=0,
+                                                 above=True))
+        self.connect_timeout = float(check_number(self, "connect_timeout", connect_timeout, minimum=0,
+                                                  above=True))
         self.max_connections = check_number(self, "max_connections", max_connections, minimum=1, integer=True)
         self.pool_timeout = float(check_number(self, "pool_timeout", pool_timeout, minimum=0, above=True))
         self.retries = check_number(self, "retries", retries, minimum=0, integer=True)

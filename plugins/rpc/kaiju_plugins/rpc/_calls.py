@@ -102,7 +102,8 @@ def invalid_request(req: Any, problem: str | None = None) -> dict[str, Any]:
     data = {"problem": problem or _problem(req),
             "hint": "a request is {\"jsonrpc\": \"2.0\", \"method\": str, \"params\"?: array | object, "
                     "\"id\"?: str | number | null}"}
-    return {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request", "data": data}, "id": id_}
+    return {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request", "data": data},
+            "id": id_}
 
 
 def _kind(value: Any) -> str:
@@ -351,7 +352,8 @@ class CallEngine:
                 else:
                     response = {"jsonrpc": "2.0", "result": value, "id": id_}
             except Exception as exc:
-                response = None if notify else {"jsonrpc": "2.0", "error": self._error(exc, method), "id": id_}
+                response = None if notify else {"jsonrpc": "2.0", "error": self._error(exc, method),
+                                                "id": id_}
             if response_logs and response is not None:
                 self.logger.info("rpc response", response=response)
             if out[k] is not pending:  # detached by _begin
@@ -387,4 +389,5 @@ class CallEngine:
         if isinstance(exc, PermissionError):
             return PermissionDenied(str(exc) or None, data={"method": method}).to_object()
         self.error_log.report(exc, method)
-        return InternalError(data={"method": method, "type": type(exc).__name__, "message": str(exc)}).to_object()
+        return InternalError(data={"method": method, "type": type(exc).__name__,
+                                   "message": str(exc)}).to_object()

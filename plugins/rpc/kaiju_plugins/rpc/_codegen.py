@@ -160,7 +160,8 @@ class _Writer:
                 elif param.get("required"):
                     lines.append(f"        params.append(to_json({pname}))")
                 else:
-                    lines += [f"        if not isinstance({pname}, _Unset):", f"            params.append(to_json({pname}))"]
+                    lines += [f"        if not isinstance({pname}, _Unset):",
+                              f"            params.append(to_json({pname}))"]
         else:
             lines.append("        params: dict[str, Any] = {}")
             for param in params:
@@ -223,7 +224,8 @@ def generate(doc: dict[str, Any], source: str = "") -> str:
         for name, method in methods:
             out += ["", *writer.method(method, name)]
         out.append("")
-    out += ["", "class Client:", f'    """Every service of {title}: ``Client(rpc).<service>.<method>(...)``."""', "",
+    out += ["", "class Client:",
+            f'    """Every service of {title}: ``Client(rpc).<service>.<method>(...)``."""', "",
             "    def __init__(self, client: JSONRPCClient) -> None:", "        self._client = client"]
     for prefix in services:
         out.append(f"        self.{_ident(prefix.replace('.', '_')) if prefix else 'root'} = {_service_class(prefix)}(client)")

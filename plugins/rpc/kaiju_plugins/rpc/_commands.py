@@ -33,7 +33,8 @@ class OpenRPCCommand(Command):
             raise CommandError("the app has no JSONRPCServer service: add `- cls: JSONRPCServer` to `services:`")
         server = servers[0]
         server.prepare()
-        text = json.dumps(server.openrpc().for_scope(0 if server.enable_permissions else None), indent=2) + "\n"
+        text = json.dumps(server.openrpc().for_scope(0 if server.enable_permissions else None),
+                          indent=2) + "\n"
         if args.out == "-":
             print(text, end="")
         else:

@@ -156,10 +156,12 @@ def render(doc: dict[str, Any]) -> str:
     methods = doc.get("methods", [])
     title = html.escape(f"{info.get('title', 'app')} {info.get('version', '')}".strip())
     servers = ", ".join(html.escape(s.get("url", "")) for s in doc.get("servers", []))
-    nav = ["<nav><h3>Methods</h3>", *(f'<a href="#method-{html.escape(m["name"])}">{html.escape(m["name"])}</a>'
+    nav = ["<nav><h3>Methods</h3>",
+           *(f'<a href="#method-{html.escape(m["name"])}">{html.escape(m["name"])}</a>'
                                       for m in methods)]
     if schemas:
-        nav += ["<h3>Types</h3>", *(f'<a href="#type-{html.escape(n)}">{html.escape(n)}</a>' for n in schemas)]
+        nav += ["<h3>Types</h3>",
+                *(f'<a href="#type-{html.escape(n)}">{html.escape(n)}</a>' for n in schemas)]
     nav.append("</nav>")
     body = [*(_method(m, schemas) for m in methods)]
     if schemas:

@@ -171,7 +171,8 @@ class Flights:
         if count:
             self.calls_cut += count
             self.logger.warning(f"rpc: shutting down: {count} calls still running at the end of the grace period "
-                                "(run.shutdown_timeout) were answered -32006 Server shutting down", calls=count)
+                                "(run.shutdown_timeout) were answered -32006 Server shutting down",
+                                calls=count)
 
     def _keep_orphan(self, task: asyncio.Task[Any]) -> None:
         self._orphans.add(task)

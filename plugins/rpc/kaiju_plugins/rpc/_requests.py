@@ -66,7 +66,8 @@ class RequestEngine(CallEngine, Flights):
                     return value
             out: Any = {"jsonrpc": "2.0", "result": value, "id": call.id}
         except TimeoutError as exc:
-            err = RequestTimeout(data={"method": call.method, "problem": "the call passed its deadline and was "
+            err = RequestTimeout(data={"method": call.method,
+                                       "problem": "the call passed its deadline and was "
                                        "cancelled", "max_request_time": self.max_request_time}) \
                 if timeout.expired() else exc
             out = {"jsonrpc": "2.0", "error": self._error(err, call.method), "id": call.id}
@@ -78,7 +79,8 @@ class RequestEngine(CallEngine, Flights):
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()
-            cut = ServerShuttingDown(data={"method": call.method, "problem": "the server is stopping; the call was "
+            cut = ServerShuttingDown(data={"method": call.method,
+                                           "problem": "the server is stopping; the call was "
                                            "still running at the end of the grace period (run.shutdown_timeout)"})
             out = {"jsonrpc": "2.0", "error": cut.to_object(), "id": call.id}
         finally:
@@ -188,7 +190,8 @@ class RequestEngine(CallEngine, Flights):
             if task.cancelled():  # cut before its first step (the server stops)
                 call = out[i]
                 call.coro.close()
-                out[i] = {"jsonrpc": "2.0", "error": ServerShuttingDown(data={"method": call.method}).to_object(),
+                out[i] = {"jsonrpc": "2.0",
+                          "error": ServerShuttingDown(data={"method": call.method}).to_object(),
                           "id": call.id}
             else:
                 out[i] = task.result()

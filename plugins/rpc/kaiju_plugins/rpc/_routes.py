@@ -83,7 +83,8 @@ def _scope_of(route: str, permissions: Mapping[str, Any], where: str) -> int:
         value = permissions[route]
     else:
         patterns = sorted(permissions, key=lambda p: -len(p.replace("*", "").replace("?", "")))
-        value = next((permissions[p] for p in patterns if fnmatch.fnmatchcase(route, p)), PermissionKeys.SYSTEM)
+        value = next((permissions[p] for p in patterns if fnmatch.fnmatchcase(route, p)),
+                     PermissionKeys.SYSTEM)
     if isinstance(value, str):
         try:
             return PermissionKeys[value.upper()]

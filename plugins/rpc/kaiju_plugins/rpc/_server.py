@@ -62,7 +62,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
     ) -> None:
         super().__init__(app=app, logger=logger)
         problems = []
-        for key, value in (("default_request_time", default_request_time), ("max_request_time", max_request_time)):
+        for key, value in (("default_request_time", default_request_time),
+                           ("max_request_time", max_request_time)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 problems.append(ConfigProblem(f"{self.service_name}.settings.{key}",
                                               f"expected a positive number of seconds, got {value!r}"))

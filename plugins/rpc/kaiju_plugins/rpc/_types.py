@@ -39,7 +39,8 @@ _ARRAYS = {list: list, tuple: tuple, set: set, frozenset: frozenset, abc.Sequenc
 _MAPPINGS = frozenset((dict, abc.Mapping, abc.MutableMapping))
 _STRINGS: dict[type, tuple[str, Callable[[str], Any]]] = {
     dt.datetime: ("date-time", dt.datetime.fromisoformat), dt.date: ("date", dt.date.fromisoformat),
-    dt.time: ("time", dt.time.fromisoformat), uuid.UUID: ("uuid", uuid.UUID), decimal.Decimal: ("decimal", decimal.Decimal),
+    dt.time: ("time", dt.time.fromisoformat), uuid.UUID: ("uuid", uuid.UUID),
+    decimal.Decimal: ("decimal", decimal.Decimal),
 }
 
 

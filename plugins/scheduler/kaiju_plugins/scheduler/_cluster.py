@@ -72,7 +72,8 @@ class ClusterGuard:
     :raises ValueError: ``ttl`` too short for the provider's safety margin
     """
 
-    __slots__ = ("cancel_on_loss", "claim", "logger", "margin", "offset", "provider", "run_key", "slot_prefix",
+    __slots__ = ("cancel_on_loss", "claim", "logger", "margin", "offset", "provider", "run_key",
+                 "slot_prefix",
                  "slot_ttl", "ttl")
 
     def __init__(self, provider: Any, prefix: str, task_name: str, interval: float, offset: float,

@@ -55,7 +55,8 @@ class DynamicSchedules:
         :raises InvalidTaskError: a bad argument, an unknown method, or a name in use
         """
         spec = {"method": method, "params": params, "interval": interval, "cron": cron, "tz": tz, "at": at,
-                "misfire_grace": misfire_grace, "policy": policy, "max_timeout": max_timeout, "retries": retries,
+                "misfire_grace": misfire_grace, "policy": policy, "max_timeout": max_timeout,
+                "retries": retries,
                 "lock_ttl": lock_ttl, "enabled": enabled}
         if not isinstance(name, str) or not name:
             raise InvalidTaskError(f"add_schedule(): name must be a non-empty string, got {name!r}")
@@ -196,7 +197,8 @@ class DynamicSchedules:
     def _check_spec(self: Scheduler, name: str, spec: dict[str, Any]) -> None:  # type: ignore[misc]
         from . import _validate as check
 
-        check.check_trigger(spec.get("interval"), spec.get("cron"), spec.get("tz"), _at(spec.get("at"), name), name)
+        check.check_trigger(spec.get("interval"), spec.get("cron"), spec.get("tz"),
+                            _at(spec.get("at"), name), name)
         check.check_grace(spec.get("misfire_grace"), name)
 
     def _schedule_spec(self: Scheduler, name: str, spec: Any) -> ScheduledTask:  # type: ignore[misc]

@@ -171,7 +171,8 @@ class Engine:
             schedule.anchor = anchor = now - (wall - task.cluster.offset) % interval
             missed = 0
             if schedule.resume_after is not None:  # restored: due times after the last claimed one
-                missed = min(int((wall - (now - anchor) - schedule.resume_after) / interval + 0.5), _MAX_PASSED)
+                missed = min(int((wall - (now - anchor) - schedule.resume_after) / interval + 0.5),
+                             _MAX_PASSED)
                 schedule.resume_after = None
             self._push(schedule, anchor - (missed - 1) * interval if missed > 0 else anchor + interval)
             if task.run_at_start:  # the current period, unless another process ran it

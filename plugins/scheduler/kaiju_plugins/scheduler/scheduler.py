@@ -104,7 +104,8 @@ class Scheduler(DynamicSchedules, ContextableService):
         if self._config_tasks and app is None:
             raise ConfigError(ConfigProblem(
                 locate(self, ()), "Scheduler tasks: declared tasks name services of an app, and this "
-                "scheduler has no app", "call schedule_task() instead, or list the scheduler in an app's services",
+                "scheduler has no app",
+                "call schedule_task() instead, or list the scheduler in an app's services",
             ))  # fmt: skip
 
     def _bad_setting(self, key: str, expected: str, value: Any) -> None:
@@ -263,7 +264,8 @@ class Scheduler(DynamicSchedules, ContextableService):
         offset = zlib.crc32(task_name.encode()) / 2**32 * interval if self.spread and on_grid else 0.0
         try:
             return ClusterGuard(provider, self.cluster_prefix, task_name, interval, offset,
-                                default_lock_ttl(interval) if ttl is None else ttl, self.logger, cancel_on_loss,
+                                default_lock_ttl(interval) if ttl is None else ttl, self.logger,
+                                cancel_on_loss,
                                 self._claims.get(task_name))
         except ValueError as exc:  # the TTL does not fit the provider's safety margin
             raise InvalidTaskError(f"task {task_name!r}: lock_ttl={ttl!r}: {exc}") from None
