@@ -1,4 +1,5 @@
-"""The kernel's built-in plugin (``trylast``): the ``run``, ``config``, ``plugins`` and ``version`` commands."""
+"""The kernel's built-in plugin (``trylast``): the ``run``, ``config``, ``plugins`` and ``version``
+commands."""
 
 from __future__ import annotations
 

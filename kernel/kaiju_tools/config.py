@@ -13,7 +13,8 @@ order and the merge, exactly as the guide writes it:
 
 Environment and ``-e`` values are parsed as literals (:func:`parse_literal`), never
 evaluated. Every file is read under :class:`ConfigLimits` (size, nesting, values after
-alias expansion; ``KAIJU_CONFIG_MAX_*`` environment variables change them). Every problem found is collected and raised together in one
+alias expansion; ``KAIJU_CONFIG_MAX_*`` environment variables change them). Every problem
+found is collected and raised together in one
 :class:`~kaiju_tools.ConfigError`. :attr:`LoadedConfig.origins` tells, for every value,
 where it came from.
 """

@@ -284,7 +284,8 @@ class Plugins:
             except Exception as exc:
                 info.status, info.cause = "failed", f"import failed: {type(exc).__name__}: {exc}"
                 continue
-            info.hooks = sorted(n for n in dir(module) if n.startswith("kaiju_") and callable(getattr(module, n)))
+            info.hooks = sorted(n for n in dir(module)
+                                if n.startswith("kaiju_") and callable(getattr(module, n)))
             unknown = [n for n in info.hooks if n not in HOOK_NAMES]
             if unknown:
                 info.cause = "not listed in `packages:`; " + "; ".join(unknown_hook(n) for n in unknown)

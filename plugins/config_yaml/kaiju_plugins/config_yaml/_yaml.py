@@ -161,7 +161,8 @@ class _Walker:
             if key_node.tag == "tag:yaml.org,2002:merge":  # its values are counted, not recorded
                 levels = max(levels, self.walk(value_node, path, depth - 1, alias_line, False) - 1)
                 continue
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else f"<{key_node.id} at line {line}>"
+            key = (key_node.value if isinstance(key_node, yaml.ScalarNode)
+                   else f"<{key_node.id} at line {line}>")
             if key in seen and record:
                 self.problems.append(ConfigProblem(
                     f"{self.name}:{line}", f"duplicate key {key!r} (first at line {seen[key]})",

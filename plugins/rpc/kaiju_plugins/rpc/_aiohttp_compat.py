@@ -113,7 +113,8 @@ def _probe() -> bool:
     try:
         from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 
-        return ("_current_app" in UrlMappingMatchInfo.__slots__ or hasattr(UrlMappingMatchInfo, "_current_app")
+        return ("_current_app" in UrlMappingMatchInfo.__slots__
+                or hasattr(UrlMappingMatchInfo, "_current_app")
                 or "_current_app" in UrlMappingMatchInfo.__init__.__code__.co_names) \
             and "_state" in web.Application.__init__.__code__.co_names \
             and "_method" in web.BaseRequest.__init__.__code__.co_names \
@@ -150,7 +151,8 @@ json_response: Callable[[bytes], web.Response] = _chosen.json_response
 """``json_response(body)``: a 200 ``application/json`` response carrying ``body``."""
 
 watch_eof: Callable[[web.Request, Any], Any] = _chosen.watch_eof
-"""``watch_eof(request, future)``: a handle when ``future`` gets the connection-lost exception, else ``None``."""
+"""``watch_eof(request, future)``: a handle when ``future`` gets the connection-lost exception,
+else ``None``."""
 
 unwatch_eof: Callable[[Any, Any], None] = _chosen.unwatch_eof
 """``unwatch_eof(handle, future)``: give the body stream its EOF waiter back."""

@@ -293,7 +293,8 @@ class CallEngine:
         chain = self._chain
         request_logs, response_logs = self.request_logs, self.response_logs
         limiter = self.limiter
-        free = limiter.active < limiter.limit  # changes only when a call suspends: that detaches this generator
+        # changes only when a call suspends: that detaches this generator
+        free = limiter.active < limiter.limit
         pending, nothing, fast_ids = _PENDING, _NOTHING, _FAST_IDS
         n = len(items)
         for k in range(start, n):
@@ -334,7 +335,8 @@ class CallEngine:
                         continue
                     if scope > route.scope:
                         raise _denied(route)
-                    invoke = route.invoke  # called through a local: a method call on a slot is never specialised
+                    # called through a local: a method call on a slot is never specialised
+                    invoke = route.invoke
                     value = invoke(params)
                 else:
                     value = chain(method, None if params is nothing else params)

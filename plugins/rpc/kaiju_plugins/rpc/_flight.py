@@ -170,7 +170,8 @@ class Flights:
         count, self._cut_pending = self._cut_pending, 0
         if count:
             self.calls_cut += count
-            self.logger.warning(f"rpc: shutting down: {count} calls still running at the end of the grace period "
+            self.logger.warning(f"rpc: shutting down: {count} calls still running at the end of the "
+                                "grace period "
                                 "(run.shutdown_timeout) were answered -32006 Server shutting down",
                                 calls=count)
 

@@ -81,7 +81,8 @@ class RequestEngine(CallEngine, Flights):
                 task.uncancel()
             cut = ServerShuttingDown(data={"method": call.method,
                                            "problem": "the server is stopping; the call was "
-                                           "still running at the end of the grace period (run.shutdown_timeout)"})
+                                           "still running at the end of the grace period "
+                                           "(run.shutdown_timeout)"})
             out = {"jsonrpc": "2.0", "error": cut.to_object(), "id": call.id}
         finally:
             if has_slot:
@@ -150,7 +151,8 @@ class RequestEngine(CallEngine, Flights):
         return out
 
     async def _end_batch(self, out: list[Any], deadline: float, flight: Any = None) -> Any:
-        """Finish the pending calls of a batch :meth:`_begin_batch` started: its list of answers, or ``None``."""
+        """Finish the pending calls of a batch :meth:`_begin_batch` started: its list of answers, or
+        ``None``."""
         await self._gather(out, deadline, flight)
         if None in out:
             return [o for o in out if o is not None] or None

@@ -110,7 +110,8 @@ def build_routes(services: Iterable[Any]) -> dict[str, Route]:
     table: dict[str, Route] = {}
     problems: list[ConfigProblem] = []
     for service in services:
-        if not isinstance(service, PublicInterface) and not isinstance(getattr(service, "routes", None), Mapping):
+        if (not isinstance(service, PublicInterface)
+                and not isinstance(getattr(service, "routes", None), Mapping)):
             continue
         name = getattr(service, "service_name", type(service).__name__)
         where = f"service {name!r} ({type(service).__module__}.{type(service).__qualname__})"

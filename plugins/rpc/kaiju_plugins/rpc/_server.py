@@ -69,7 +69,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
                                               f"expected a positive number of seconds, got {value!r}"))
         for key, value in (("max_parallel", max_parallel), ("max_body_size", max_body_size),
                            ("max_batch_size", max_batch_size), ("max_queue", max_queue)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "max_queue" else 1):
+            least = 0 if key == "max_queue" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 problems.append(ConfigProblem(f"{self.service_name}.settings.{key}",
                                               f"expected a positive integer, got {value!r}"))
         for key, value in (("require_json_content_type", require_json_content_type),
@@ -86,7 +87,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
             problems.append(ConfigProblem(f"{self.service_name}.settings.codec", str(exc)))
         if docs_path and (not isinstance(docs_path, str) or not docs_path.startswith("/")):
             problems.append(ConfigProblem(f"{self.service_name}.settings.docs_path",
-                                          f"expected a URL path starting with '/' (or null: no page), got {docs_path!r}"))
+                                          "expected a URL path starting with '/' (or null: no page), "
+                                          f"got {docs_path!r}"))
         if problems:
             raise ConfigError(problems)
         self.docs_path = docs_path or None
@@ -104,7 +106,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         self.notification_status = notification_status
         self.cancel_on_disconnect = cancel_on_disconnect
         self.error_log = ErrorLog(self.logger)
-        self._cid_reports: list[float] = [float("-inf"), 0]  # [time of the last unsafe-id WARNING, replaced since]
+        # [time of the last unsafe-id WARNING, replaced since]
+        self._cid_reports: list[float] = [float("-inf"), 0]
         self._not_found_cache: dict[tuple[str, int], dict[str, Any]] = {}
         self._init_flights()
         self.limiter = CallLimiter(max_parallel, max_queue)
@@ -150,7 +153,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         try:
             self.logger.warning("rpc: unsafe Correlation-Id replaced", original=ascii(original[:200]),
                                 replaced_by=replaced_by,
-                                hint="a Correlation-Id is 1-128 characters of A-Z a-z 0-9 . _ : / + = @ ; ~ -",
+                                hint="a Correlation-Id is 1-128 characters of "
+                                     "A-Z a-z 0-9 . _ : / + = @ ; ~ -",
                                 **extra)
         finally:
             context.correlation_id.reset(token)

@@ -5,7 +5,8 @@ off), read the body (size-checked), decode it, work out the deadline from the ``
 (seconds) / ``Deadline`` (unix time) headers bounded by ``max_request_time``, bind
 ``correlation_id`` (the client's ``Correlation-Id`` when it is safe to log, else a generated
 one: a per-process random prefix and a counter) and ``deadline`` in :mod:`kaiju_tools.context`,
-let the server answer (its public ``answer`` / ``complete`` / ``handle`` only), encode. Responses are HTTP 200 (errors included, as JSON-RPC over HTTP
+let the server answer (its public ``answer`` / ``complete`` / ``handle`` only), encode. Responses
+are HTTP 200 (errors included, as JSON-RPC over HTTP
 does); ``notification_status`` (200 with an empty body, or 204) when there is nothing to answer
 (notifications); 413 when the body is too large; 415 for a body not sent as JSON; 405 for a
 method other than POST. Never 500. A request whose calls suspend is tracked (``_flight``): its
@@ -101,7 +102,8 @@ def _unsupported(content_type: str | None) -> web.Response:
     got = f"got {content_type!r}" if content_type is not None else "no Content-Type header was sent"
     return _error_response(InvalidRequest(data={
         "problem": f"a JSON-RPC body must be sent as Content-Type: application/json, {got}",
-        "hint": "send the header `Content-Type: application/json` (curl: -H 'Content-Type: application/json'); "
+        "hint": "send the header `Content-Type: application/json` "
+                "(curl: -H 'Content-Type: application/json'); "
                 "for legacy clients set the rpc server's require_json_content_type: false"}), 415)
 
 
@@ -111,7 +113,8 @@ def _is_json(content_type: str | None) -> bool:
 
 
 def _replace_cid(server: JSONRPCServer, unsafe: str) -> str:
-    """A generated correlation id for a request whose ``Correlation-Id`` is unsafe to log (reported, rate-limited)."""
+    """A generated correlation id for a request whose ``Correlation-Id`` is unsafe to log (reported,
+    rate-limited)."""
     cid = f"{_CID_PREFIX}{_cid_count()}"
     server.warn_unsafe_cid(unsafe, cid)
     return cid

@@ -140,7 +140,8 @@ class ClusterGuard:
             task.cancelled += 1
             task.last_error = f"cancelled: its cluster lock was lost ({lease.reason})"
             self.logger.warning("scheduled run cancelled", task=task.name,
-                                reason="its cluster lock's lease was lost: another process may run the task now",
+                                reason="its cluster lock's lease was lost: "
+                                       "another process may run the task now",
                                 key=self.run_key, lease=lease.reason)
         finally:
             await lease.stop()  # releases the lock if it is still ours; else its TTL frees it

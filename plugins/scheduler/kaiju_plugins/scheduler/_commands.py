@@ -82,7 +82,8 @@ def _describe(info: dict[str, Any]) -> str:
     lines = [f"{info['name']}  ({info['scheduler']}: {', '.join(flags)})",
              f"  trigger:  {trigger}",
              f"  next due: {_time(info['next_run'])}",
-             f"  last:     {outcome}" + (f"; last due claimed {_time(info['last_due'])}" if info["last_due"] else ""),
+             f"  last:     {outcome}"
+             + (f"; last due claimed {_time(info['last_due'])}" if info["last_due"] else ""),
              f"  counts:   {counts}"]
     return "\n".join(lines)
 

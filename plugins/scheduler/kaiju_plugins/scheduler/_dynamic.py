@@ -61,7 +61,8 @@ class DynamicSchedules:
         if not isinstance(name, str) or not name:
             raise InvalidTaskError(f"add_schedule(): name must be a non-empty string, got {name!r}")
         if name in self._tasks:
-            raise InvalidTaskError(f"add_schedule(): task {name!r} is already scheduled on {self.service_name!r}; "
+            raise InvalidTaskError(f"add_schedule(): task {name!r} is already scheduled on "
+                                   f"{self.service_name!r}; "
                                    f"choose another name, or change it with reschedule({name!r}, ...)")
         task = self._schedule_spec(name, spec)
         await self._save(name, spec)
@@ -120,7 +121,8 @@ class DynamicSchedules:
             self.remove_task(name)  # removed by another process
         restored = 0
         for name in sorted(specs):
-            spec = {k: specs[name].get(k) for k in SPEC_KEYS} if isinstance(specs[name], dict) else specs[name]
+            spec = ({k: specs[name].get(k) for k in SPEC_KEYS} if isinstance(specs[name], dict)
+                    else specs[name])
             if name in self._specs and self._specs[name] == spec:
                 continue
             if name in self._specs and name in self._tasks:  # changed by another process
@@ -177,7 +179,8 @@ class DynamicSchedules:
     def _dynamic(self: Scheduler, name: Any, where: str) -> dict[str, Any]:  # type: ignore[misc]
         self._task(name, where)
         if name not in self._specs:
-            raise InvalidTaskError(f"{where}(): task {name!r} was scheduled in code, not with add_schedule(); "
+            raise InvalidTaskError(f"{where}(): task {name!r} was scheduled in code, "
+                                   "not with add_schedule(); "
                                    "change it in code (pause / resume / run_now work on every task)")
         return self._specs[name]
 

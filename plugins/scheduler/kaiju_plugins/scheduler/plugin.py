@@ -1,6 +1,7 @@
 """The scheduler's kaiju plugin (entry point ``kaiju.plugins: scheduler``).
 
-Registers :class:`Scheduler` and the ``tasks`` command; restores the stored schedules and starts every scheduler of an app when the app has started
+Registers :class:`Scheduler` and the ``tasks`` command; restores the stored schedules and starts
+every scheduler of an app when the app has started
 and stops them (grace period, then cancellation) when the app begins to stop, before
 the other services close.
 """

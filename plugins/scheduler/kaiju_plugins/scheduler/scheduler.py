@@ -203,9 +203,11 @@ class Scheduler(DynamicSchedules, ContextableService):
         timeout = check.check_timeout(max_timeout, task_name)
         tries = check.check_retries(retries, task_name)
         if seconds is None and jitter:
-            raise InvalidTaskError(f"task {task_name!r}: jitter applies to interval= tasks only (not cron= / at=)")
+            raise InvalidTaskError(f"task {task_name!r}: jitter applies to interval= tasks only "
+                                   "(not cron= / at=)")
         if cluster_wide is True and not coalesce:
-            raise InvalidTaskError(f"task {task_name!r}: a cluster_wide task runs one due time at a time across "
+            raise InvalidTaskError(f"task {task_name!r}: a cluster_wide task runs one due time at a time "
+                                   "across "
                                    "processes, so it always coalesces; remove coalesce=False")
         jitter_s = check.check_jitter(jitter, seconds or math.inf, task_name)
         if not isinstance(run_at_start, bool):
