@@ -82,7 +82,7 @@ class ServiceContainer:
         if name in self.failed:
             return None
         if name in self._building:
-            cycle = self._building[self._building.index(name):] + [name]
+            cycle = [*self._building[self._building.index(name):], name]
             raise DependencyCycle(cycle)
         entry = self._entries[name]
         cls = self._registry[entry.cls]

@@ -234,7 +234,7 @@ async def _stop_all(app: web.Application, log: Any) -> None:
         service.state = ServiceState.STOPPED
         try:
             await await_lifecycle(pm, "kaiju_service_stopped", app=app, service=service)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- stop the others, then raise them together
             errors.append(exc)
     if errors:
         raise ExceptionGroup("errors while stopping services", errors)

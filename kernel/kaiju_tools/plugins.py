@@ -281,7 +281,7 @@ class Plugins:
                 continue
             try:
                 module = info.entry_point.load()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -- a broken plugin is listed as failed
                 info.status, info.cause = "failed", f"import failed: {type(exc).__name__}: {exc}"
                 continue
             info.hooks = sorted(n for n in dir(module)

@@ -293,7 +293,7 @@ if _pytest is not None:
         for app in reversed(apps):
             try:
                 app.stop()
-            except Exception as exc:  # stop the others, then report
+            except Exception as exc:  # noqa: BLE001 -- stop the others, then report
                 errors.append(exc)
         if errors:
             raise ExceptionGroup("errors while stopping kaiju test apps", errors)

@@ -122,7 +122,7 @@ def test_two_schedulers_run_each_due_time_once(run: Any, until: Any) -> None:
 
             async def tick(number: int = number) -> None:
                 # the due time this run is for (the grid point, as the scheduler numbers it)
-                grid = tasks[number]._schedule.run_grid + time.time() - asyncio.get_running_loop().time()
+                grid = tasks[number].schedule.run_grid + time.time() - asyncio.get_running_loop().time()
                 runs.append((number, grid))
 
             scheduler = get_services(runner.app).get("scheduler")

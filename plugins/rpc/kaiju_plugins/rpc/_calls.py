@@ -234,7 +234,7 @@ class CallEngine:
                     box.append(None)  # tells the runner to return the result (it suspended)
                     limiter.active += 1
                     return Running(runner, yielded, id_, False, method)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- a method's exception is its error answer
             return {"jsonrpc": "2.0", "error": self._error(exc, method), "id": id_}
         return {"jsonrpc": "2.0", "result": value, "id": id_}
 
@@ -349,11 +349,8 @@ class CallEngine:
                         out[n] = True
                         continue
                     value = yield from value  # eager: runs inline until the call suspends, if ever
-                if notify:
-                    response = None
-                else:
-                    response = {"jsonrpc": "2.0", "result": value, "id": id_}
-            except Exception as exc:
+                response = None if notify else {"jsonrpc": "2.0", "result": value, "id": id_}
+            except Exception as exc:  # noqa: BLE001 -- a method's exception is its error answer
                 response = None if notify else {"jsonrpc": "2.0", "error": self._error(exc, method),
                                                 "id": id_}
             if response_logs and response is not None:

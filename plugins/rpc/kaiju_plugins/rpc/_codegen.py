@@ -107,10 +107,7 @@ class _Writer:
             return [f"{name} = {self.type_of({k: v for k, v in schema.items() if k != 'title'})}"]
         required = set(schema.get("required", []))
         dataclass = all(key in required or "default" in _unwrap(value) for key, value in props.items())
-        if dataclass:
-            lines = ["@dataclasses.dataclass", f"class {name}:"]
-        else:
-            lines = [f"class {name}(TypedDict):"]
+        lines = ["@dataclasses.dataclass", f"class {name}:"] if dataclass else [f"class {name}(TypedDict):"]
         if description:
             lines += [*_doc(description, "    "), ""]
         ordered = sorted(props.items(), key=lambda kv: kv[0] not in required)  # required first (dataclasses)

@@ -129,7 +129,7 @@ class ParamsChecker:
                                      inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)])
         try:
             hints = typing.get_type_hints(func, include_extras=True)
-        except Exception:  # unresolvable forward references: fall back to what is there
+        except Exception:  # noqa: BLE001 -- unresolvable forward references: fall back to what is there
             hints = {}
         self.signature = str(sig)
         self._min_pos = 0

@@ -17,7 +17,7 @@ from typing import Any
 from . import _eager
 from ._calls import Call, CallEngine, Detached, PendingBatch, Queued, invalid_request, valid_id
 from ._errors import RequestTimeout, RequestTooLarge, ServerShuttingDown
-from ._flight import Flights, watch_batch, watch_one
+from ._flight import Flights
 
 __all__ = ["RequestEngine"]
 
@@ -39,8 +39,8 @@ class RequestEngine(CallEngine, Flights):
             (disconnects, the shutdown cut) until it is done
         """
         if type(pending) is PendingBatch:
-            return watch_batch(self, request, pending.out, deadline)
-        return watch_one(self, request, pending, deadline)
+            return self._watch_batch(request, pending.out, deadline)
+        return self._watch_one(request, pending, deadline)
 
     async def _finish(self, call: Call, deadline: float) -> Any:
         """Complete a pending call before ``deadline`` (unix time); never raises."""
@@ -71,7 +71,7 @@ class RequestEngine(CallEngine, Flights):
                                        "cancelled", "max_request_time": self.max_request_time}) \
                 if timeout.expired() else exc
             out = {"jsonrpc": "2.0", "error": self._error(err, call.method), "id": call.id}
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- a method's exception is its error answer
             out = {"jsonrpc": "2.0", "error": self._error(exc, call.method), "id": call.id}
         except asyncio.CancelledError:
             if not self._cutting:  # the caller went away (or the server stops the hard way)
@@ -183,7 +183,7 @@ class RequestEngine(CallEngine, Flights):
             await asyncio.wait([task for _, task in waits])
         except BaseException:
             for i, task in waits:
-                if self._must_finish(out[i]) and not task.done():
+                if self.finishes_anyway(out[i]) and not task.done():
                     self._keep_orphan(task)
                 else:
                     task.cancel()

@@ -41,13 +41,13 @@ class TasksCommand(Command):
         rows: list[dict[str, Any]] = []
         for scheduler in schedulers:
             claimed: dict[str, int] = {}
-            store = scheduler._store()
+            store = scheduler.schedule_store()
             if store is not None:
                 claimed = await store.claimed(scheduler.cluster_prefix)
             for info in scheduler.list_tasks():
                 name = info["name"]
                 info["scheduler"] = scheduler.service_name
-                info["stored"] = name in scheduler._specs
+                info["stored"] = scheduler.is_stored(name)
                 info["last_due"] = claimed[name] / 1000 if name in claimed else None
                 rows.append(info)
         if args.json:

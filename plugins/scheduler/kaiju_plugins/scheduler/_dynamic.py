@@ -95,7 +95,7 @@ class DynamicSchedules:
         self.remove_task(name)
         self._specs.pop(name, None)
         self._claims.pop(name, None)
-        store = self._store()
+        store = self.schedule_store()
         if store is not None:
             await store.delete(self.cluster_prefix, name)
         return True
@@ -112,7 +112,7 @@ class DynamicSchedules:
         it lacks, apply changes made by other processes (pause, reschedule), drop the removed
         ones; return how many were added or changed. One that cannot be scheduled (its
         service is gone) is logged and left in the store."""
-        store = self._store()
+        store = self.schedule_store()
         if store is None:
             return 0
         specs = await store.load(self.cluster_prefix)
@@ -141,7 +141,7 @@ class DynamicSchedules:
                                   hint=f"fix the service or remove the schedule: remove_schedule({name!r})")
                 continue
             if name in claimed and not self._engine.running:  # at start: resume where the cluster stopped
-                task._schedule.resume_after = claimed[name] / 1000
+                task.schedule.resume_after = claimed[name] / 1000
             restored += 1
         if restored:
             self.logger.info("stored schedules restored", restored=restored, stored=len(specs))
@@ -159,7 +159,12 @@ class DynamicSchedules:
 
     # ---------------------------------------------------------------- helpers
 
-    def _store(self: Scheduler) -> Any:  # type: ignore[misc]
+    def is_stored(self: Scheduler, name: str) -> bool:  # type: ignore[misc]
+        """Whether task ``name`` was added at run time (:meth:`add_schedule`): the store keeps it."""
+        return name in self._specs
+
+    def schedule_store(self: Scheduler) -> Any:  # type: ignore[misc]
+        """The app's schedule store (:func:`kaiju_tools.schedules.get_schedule_store`), else ``None``."""
         if self.app is None:
             return None
         from kaiju_tools.schedules import get_schedule_store
@@ -193,7 +198,7 @@ class DynamicSchedules:
         return task.info(self._engine.loop_to_wall())
 
     async def _save(self: Scheduler, name: str, spec: dict[str, Any]) -> None:  # type: ignore[misc]
-        store = self._store()
+        store = self.schedule_store()
         if store is not None:
             await store.save(self.cluster_prefix, name, spec)
 
@@ -209,7 +214,7 @@ class DynamicSchedules:
             raise InvalidTaskError(f"schedule {name!r}: expected a mapping with keys {', '.join(SPEC_KEYS)}, "
                                    f"got {spec!r}")
         target = _method(self, name, spec.get("method"))
-        store = self._store()
+        store = self.schedule_store()
         if store is not None:
             namespace = self.cluster_prefix
 

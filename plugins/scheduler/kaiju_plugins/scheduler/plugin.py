@@ -28,7 +28,7 @@ __all__ = [
 def _schedulers(app: Any) -> list[Scheduler]:
     from kaiju_tools.app import get_services
 
-    return [s for s in get_services(app) if isinstance(s, Scheduler) and s._initialized]
+    return [s for s in get_services(app) if isinstance(s, Scheduler) and s.initialized]
 
 
 @hookimpl

@@ -317,6 +317,11 @@ class Scheduler(DynamicSchedules, ContextableService):
     # ---------------------------------------------------------------- lifecycle
 
     @property
+    def initialized(self) -> bool:
+        """Whether :meth:`init` ran (and :meth:`close` did not since)."""
+        return self._initialized
+
+    @property
     def running(self) -> bool:
         """Whether tasks are being scheduled."""
         return self._engine.running
@@ -339,7 +344,7 @@ class Scheduler(DynamicSchedules, ContextableService):
         if self._engine.running:
             return
         self._engine.start(self._tasks.values())
-        if self._store() is not None and self._sync is None:
+        if self.schedule_store() is not None and self._sync is None:
             self._sync = asyncio.get_running_loop().create_task(self._sync_loop(self.sync_interval),
                                                                 name=f"scheduler:{self.service_name}:sync")
         self.logger.info("scheduler started", tasks=len(self._tasks))
