@@ -58,10 +58,10 @@ class ConfigCommand(Command):
         for key, value in loaded.env.items():
             print(f"{key} = {json.dumps(value, default=repr)}  # {loaded.env_origins[key]}")
         print("\n# files read")
-        for path in loaded.config_paths:
-            print(f"config: {path}")
-        for path in loaded.env_paths:
-            print(f"env: {path}")
+        for file in loaded.config_paths:
+            print(f"config: {file}")
+        for file in loaded.env_paths:
+            print(f"env: {file}")
         return 0
 
 

@@ -39,7 +39,7 @@ _current_thread = threading.current_thread
 _threads: dict[int, threading.Thread] = getattr(threading, "_active", {})
 """``threading``'s own ``ident -> Thread`` map, which ``current_thread()`` reads (one call less)."""
 _modules = sys.modules
-_level_names: dict[Any, str] = logging._levelToName  # type: ignore[attr-defined]  # noqa: SLF001
+_level_names: dict[Any, str] = logging._levelToName  # noqa: SLF001
 _PLAIN = (logging.Logger, logging.RootLogger)
 _TASKS = hasattr(logging, "logAsyncioTasks")  # Python 3.12+: records carry ``taskName``
 _files: dict[str, tuple[str, str]] = {}
@@ -92,7 +92,7 @@ def make_record(
     ct = _time()
     if args and len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
         args = args[0]
-    if logging._srcfile and frame is not None:  # type: ignore[attr-defined]  # noqa: SLF001
+    if logging._srcfile and frame is not None:  # noqa: SLF001
         code = frame.f_code
         pathname = code.co_filename
         lineno = frame.f_lineno
@@ -137,7 +137,7 @@ def make_record(
     if _TASKS:
         record.taskName = _task_name()
     if data is not None:
-        record.data = data  # type: ignore[attr-defined]
+        record.data = data
     return record
 
 

@@ -137,14 +137,14 @@ def get_attrs(app: web.Application) -> dict[str, Any]:
 
 def _request_middleware(wrappers: list[Any]) -> Any:
     async def inner(request: web.Request) -> web.StreamResponse:
-        return await request[_HANDLER_KEY](request)
+        return await request[_HANDLER_KEY](request)  # type: ignore[no-any-return]
 
     chain = compose(wrappers, inner)
 
     @web.middleware
     async def kaiju_request_hooks(request: web.Request, handler: Any) -> web.StreamResponse:
         request[_HANDLER_KEY] = handler
-        return await chain(request)
+        return await chain(request)  # type: ignore[no-any-return]
 
     return kaiju_request_hooks
 

@@ -209,7 +209,8 @@ class ConfigLoader:
             return None
         try:
             self.limits.check_size(path)
-            source = self._hook.kaiju_load_config_source(path=path, kind=kind, limits=self.limits)
+            source: ConfigSource | None = self._hook.kaiju_load_config_source(
+                path=path, kind=kind, limits=self.limits)
         except ConfigError as exc:
             problems.extend(exc.problems)
             return None

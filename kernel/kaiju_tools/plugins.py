@@ -210,15 +210,15 @@ class Plugins:
                 if _tracing():
                     _trace(hook, info.name, start)
                 for cls in classes:
-                    registry.register(cls)  # type: ignore[arg-type]
+                    registry.register(cls)
             except Exception as exc:
                 info.status, info.cause = "failed", f"{type(exc).__name__}: {exc}"
                 raise PluginError(f"{info.label}: {hook} failed: {info.cause}") from exc
-            info.registered.extend(registry.class_key(c) for c in classes)  # type: ignore[arg-type]
+            info.registered.extend(registry.class_key(c) for c in classes)
 
     def activate_packages(self, packages: Iterable[str]) -> list[ConfigProblem]:
         """Activate what ``packages:`` names; return problems (unknown names)."""
-        problems = []
+        problems: list[ConfigProblem] = []
         by_dist = {_norm(i.dist): i for i in self.infos.values()}
         for index, name in enumerate(packages):
             info = self.infos.get(name) or by_dist.get(_norm(name))

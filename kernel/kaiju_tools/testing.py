@@ -29,7 +29,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientSession, web
 
@@ -268,13 +268,17 @@ class BlockingApp:
 
     def request(self, body: Any, headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
         """POST a raw JSON-RPC body: ``(HTTP status, decoded body or None)``."""
-        return self.run(self._running().rpc.request(body, headers))
+        answer: tuple[int, Any] = self.run(self._running().rpc.request(body, headers))
+        return answer
 
 
 # ---- the pytest plugin ----------------------------------------------------------------
 # Fixtures exist when pytest has been imported (it has, when it loads this module as a
 # plugin); a script that only uses start_app() never pays for importing pytest.
-_pytest: Any = sys.modules.get("pytest")
+if TYPE_CHECKING:
+    import pytest as _pytest
+else:
+    _pytest = sys.modules.get("pytest")
 
 if _pytest is not None:
 
@@ -304,4 +308,4 @@ if _pytest is not None:
         with capture_logs("") as logs:
             yield logs
 else:  # pragma: no cover
-    kaiju_app = kaiju_logs = None  # type: ignore[assignment]
+    kaiju_app = kaiju_logs = None

@@ -130,7 +130,7 @@ class _Check:
         if cls is None:
             return
         try:
-            params = inspect.signature(cls).parameters
+            params: Mapping[str, inspect.Parameter] = inspect.signature(cls).parameters
         except (TypeError, ValueError):
             return
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):

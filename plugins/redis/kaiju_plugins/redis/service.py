@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -194,7 +194,7 @@ class RedisService(ContextableService):
             ) from exc
 
 
-def _address(kwargs: dict[str, Any], scheme: str = "redis") -> str:
+def _address(kwargs: Mapping[str, Any], scheme: str = "redis") -> str:
     """``redis://host:port/db`` (or the socket path), never the user name or password."""
     if kwargs.get("path"):
         return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"

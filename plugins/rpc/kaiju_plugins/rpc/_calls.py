@@ -328,7 +328,8 @@ class CallEngine:
                             out[k] = None
                             out[n] = True
                             continue
-                        response = {"jsonrpc": "2.0", "error": self._not_found(method, scope), "id": id_}
+                        response: dict[str, Any] | None = {
+                            "jsonrpc": "2.0", "error": self._not_found(method, scope), "id": id_}
                         if response_logs:
                             self.logger.info("rpc response", response=response)
                         out[k] = response
@@ -348,7 +349,8 @@ class CallEngine:
                         out[k] = Queued(value, id_, notify, method)
                         out[n] = True
                         continue
-                    value = yield from value  # eager: runs inline until the call suspends, if ever
+                    # eager: runs inline until the call suspends, if ever (a types.coroutine generator)
+                    value = yield from value  # type: ignore[misc]
                 response = None if notify else {"jsonrpc": "2.0", "result": value, "id": id_}
             except Exception as exc:  # noqa: BLE001 -- a method's exception is its error answer
                 response = None if notify else {"jsonrpc": "2.0", "error": self._error(exc, method),

@@ -126,7 +126,7 @@ class RequestEngine(CallEngine, Flights):
                                    "before the call could start"})
         return {"jsonrpc": "2.0", "error": err.to_object(), "id": req["id"] if valid_id(req["id"]) else None}
 
-    def _begin_batch(self, items: list[Any], scope: int, expired: bool) -> Any:  # type: ignore[override]
+    def _begin_batch(self, items: list[Any], scope: int, expired: bool) -> Any:
         """Start a batch (``scope``: the caller's; ``expired``: its deadline has passed): its answer,
         or a :class:`~._calls.PendingBatch` when some calls are pending (:meth:`_end_batch` finishes it)."""
         if not items:
@@ -140,7 +140,7 @@ class RequestEngine(CallEngine, Flights):
             return self._settle(out) if special else out
         return self._settle(out)
 
-    def _settle(self, out: list[Any]) -> Any:  # type: ignore[override]
+    def _settle(self, out: list[Any]) -> Any:
         """A started batch with a notification or a pending call: :class:`~._calls.PendingBatch`
         when a call is pending, else its answers without the ``None`` of notifications."""
         for o in out:

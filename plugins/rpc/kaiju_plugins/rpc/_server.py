@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from kaiju_tools import ConfigError, ConfigProblem, ContextableService, context, get_services
@@ -14,6 +14,9 @@ from ._interface import PermissionKeys, PublicInterface
 from ._limiter import CallLimiter
 from ._requests import RequestEngine
 from ._routes import Route, build_routes
+
+if TYPE_CHECKING:
+    from ._openrpc import Documents
 
 __all__ = ["SERVER_KEY", "JSONRPCServer"]
 
@@ -113,7 +116,7 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         self.limiter = CallLimiter(max_parallel, max_queue)
         self.routes_table: dict[str, Route] = {}
         self._chain: Any = None
-        self._documents: tuple[dict[str, Route], Any] | None = None
+        self._documents: tuple[dict[str, Route], Documents] | None = None
         if app is not None and not app.frozen and SERVER_KEY not in app:
             app[SERVER_KEY] = self
 
@@ -163,7 +166,7 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         scope = context.scope.get() if self.enable_permissions else None
         return self.openrpc().for_scope(_GUEST if scope is None and self.enable_permissions else scope)
 
-    def openrpc(self) -> Any:
+    def openrpc(self) -> Documents:
         """The :class:`~._openrpc.Documents` of the current method table (built once per table)."""
         if self._documents is None or self._documents[0] is not self.routes_table:
             from ._discover import documents_of

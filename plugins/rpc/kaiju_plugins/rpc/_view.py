@@ -130,7 +130,8 @@ def _discover(app: web.Application) -> JSONRPCServer | web.Response:
     """The server of an app that has none under ``SERVER_KEY`` (made without the app), or the
     503 answer when it has none at all; looked up per request (an unusual setup)."""
     try:
-        return get_services(app).discover(None, cls=JSONRPCServer)
+        server: JSONRPCServer = get_services(app).discover(None, cls=JSONRPCServer)
+        return server
     except ServiceNotFound as exc:
         return _error_response(RPCError(data={
             "problem": f"no JSON-RPC server: {exc}",
@@ -145,16 +146,16 @@ def handle_request(request: web.Request) -> Any:
 async def _serve(view: type, request: web.Request) -> web.StreamResponse:
     """``JSONRPCView.__new__``: the handling coroutine of ``request`` (see :class:`JSONRPCView`)."""
     if view is not JSONRPCView:  # a subclass: a regular view object (its own __await__ runs)
-        instance = AbstractView.__new__(view)
+        instance: Any = AbstractView.__new__(view)
         instance.__init__(request)
-        return await instance
+        return await instance  # type: ignore[no-any-return]
     state, http_method, headers = _request_parts(request)  # no property calls (see _aiohttp_compat)
     server = state.get(SERVER_KEY)  # the app's server, bound when it was made with the app
     if server is None:
         found = _discover(request.app)
         if type(found) is web.Response:
             return found
-        server = found  # type: ignore[assignment]
+        server = found
     if http_method != "POST":
         return _error_response(RPCError("Method Not Allowed", data={
             "problem": f"JSON-RPC is served over POST, got {http_method}"}), 405, {hdrs.ALLOW: "POST"})
@@ -245,4 +246,4 @@ class JSONRPCView(AbstractView):
     __new__ = staticmethod(_serve)  # type: ignore[assignment]
 
     def __await__(self) -> Generator[Any, None, web.StreamResponse]:
-        return handle_request(self.request).__await__()
+        return handle_request(self.request).__await__()  # type: ignore[no-any-return]
