@@ -86,7 +86,7 @@ def totals(out: Path) -> dict[str, int]:
         if line.startswith("events:"):
             events = line.split()[1:]
         elif line.startswith("totals:"):  # ("summary:" stays 0 when counting was switched off at exit)
-            return dict(zip(events, map(int, line.split()[1:])))
+            return dict(zip(events, map(int, line.split()[1:]), strict=False))
     raise RuntimeError(f"no totals in {out}")
 
 
@@ -126,7 +126,8 @@ def main() -> None:
     parser.add_argument("--branch-sim", action="store_true",
                         help="also count simulated branch mispredictions (Bcm conditional, Bim indirect)")
     parser.add_argument("--seeds", default="1,2,3",
-                        help="PYTHONHASHSEED values, one server process each; counts are averaged (default 1,2,3)")
+                        help="PYTHONHASHSEED values, one server process each; counts are averaged "
+                             "(default 1,2,3)")
     parser.add_argument("--kinds", default="ours,limit",
                         help="servers to count: ours, limit, raw-in-ours (default ours,limit)")
     args, extra = parser.parse_known_args()

@@ -190,7 +190,8 @@ def test_config_shows_every_value_and_where_it_came_from(app: AppDir) -> None:
     assert lines["main.env"].startswith('main.env = "prod"  # settings/config.yml:3; [main_env] from '
                                         "env file settings/more.env.json:1")
     assert lines["run.port"] == "run.port = 9000  # settings/config.yml:5; [run_port] from -e run_port=9000"
-    assert lines["etc.flag"] == "etc.flag = true  # settings/config.yml:7; [flag] from environment variable flag"
+    assert lines["etc.flag"] == ("etc.flag = true  # settings/config.yml:7; "
+                                 "[flag] from environment variable flag")
     assert lines["etc.url"] == 'etc.url = "overridden"  # settings/local.yml:3'  # the later file wins
     assert lines["etc.extra"] == "etc.extra = 1  # settings/local.yml:2"
     assert lines["services[0].name"] == 'services[0].name = "cache"  # settings/config.yml:11'

@@ -19,7 +19,8 @@ def kaiju(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60, env=child_env(CHILD_ENV))
 
 
-STANDALONE = {"new-app", "new-plugin", "version", "plugins", "config", "gen-client"}  # gen-client: the rpc plugin
+# gen-client: the rpc plugin
+STANDALONE = {"new-app", "new-plugin", "version", "plugins", "config", "gen-client"}
 
 
 def listed_commands(help_text: str) -> set[str]:

@@ -250,7 +250,8 @@ def test_a_dependency_cycle_is_an_error_that_shows_the_cycle(app: AppDir, servic
 
 def test_stop_is_strictly_reverse_after_a_half_failed_start(app: AppDir) -> None:
     config(app, "  - cls: Recorder\n    name: a\n  - cls: Recorder\n    name: b\n"
-                "  - cls: Recorder\n    name: c\n    settings: {fail: true}\n  - cls: Recorder\n    name: d\n")
+                "  - cls: Recorder\n    name: c\n    settings: {fail: true}\n"
+                "  - cls: Recorder\n    name: d\n")
     lines, err = life(app, code=1)
     assert inits(lines) == ["a", "b", "c"]
     assert closes(lines) == ["b", "a"]

@@ -148,7 +148,8 @@ def test_right_types_injected_services_and_unchecked_annotations_still_work(app:
     app.write("settings/config.yml", GOOD)
     result = run(app, "built")
     assert result.returncode == 0, result.stderr
-    assert "built 5 3 poller ['a', 'b'] {'x': 1} True Store 1m [1, {'a': 2}] whatever 1.5 None" in result.stdout
+    assert ("built 5 3 poller ['a', 'b'] {'x': 1} True Store 1m [1, {'a': 2}] whatever 1.5 None"
+            in result.stdout)
 
 
 def test_a_template_resolved_at_load_time_is_checked_with_its_value(app: AppDir) -> None:

@@ -169,7 +169,8 @@ def test_plugins_flags_a_misspelt_hook_of_an_inactive_plugin(venv_python: str, a
     make_app(app_dir, [])
     result = run(venv_python, app_dir, "plugins", marker=tmp_path / "m")
     assert result.returncode == 0, result.stderr
-    assert ("sample_route_typo  [inactive (not listed in `packages:`; kaiju_register_route is not a kaiju hook "
+    assert ("sample_route_typo  [inactive (not listed in `packages:`; "
+            "kaiju_register_route is not a kaiju hook "
             "(did you mean: kaiju_register_routes?))]") in result.stdout
 
 

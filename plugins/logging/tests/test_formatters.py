@@ -193,7 +193,7 @@ class TestForeignRecords:
         assert [o["msg"] for o in out] == ["io failed"] * 3 + ["still logging"]
         assert all("OSError" in o["exc"] for o in out[:3])
 
-    def test_strange_records_from_makeLogRecord(self) -> None:
+    def test_strange_records_from_makeLogRecord(self) -> None:  # noqa: N802 -- the stdlib's name
         odd = [
             {"msg": {"a": 1}},
             {"msg": None, "args": (1,)},

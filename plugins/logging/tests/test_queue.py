@@ -38,7 +38,7 @@ class Broken(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         raise RuntimeError("handler is broken")
 
-    def handleError(self, record: logging.LogRecord) -> None:
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 -- the stdlib's name
         self.errors = getattr(self, "errors", 0) + 1
 
 

@@ -35,7 +35,8 @@ url, prefix, path, slow_flag, interval, ttl = sys.argv[1:7]
 class Job(ContextableService):
     async def init(self):
         scheduler = self.discover_service(None, cls=Scheduler)
-        scheduler.schedule_task(self.tick, float(interval), name="job.tick", cluster_wide=True, lock_ttl=float(ttl))
+        scheduler.schedule_task(self.tick, float(interval), name="job.tick", cluster_wide=True,
+                                lock_ttl=float(ttl))
 
     async def tick(self):
         with open(path, "a") as f:

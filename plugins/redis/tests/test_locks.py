@@ -123,7 +123,7 @@ def test_hold_renews_while_held_and_releases(redis_server: RedisServer) -> None:
                 await asyncio.sleep(1.0)  # > 3 TTLs: alive only if renewed
                 assert redis_server.sync().get(prefix + "job") == held.token.encode()
                 assert not held.lost.is_set()
-                with pytest.raises(LockNotAcquired, match="'job'.*held by another owner"):
+                with pytest.raises(LockNotAcquired, match=r"'job'.*held by another owner"):
                     async with other.hold("job", ttl=1, timeout=0.05):
                         pass
             assert redis_server.sync().exists(prefix + "job") == 0

@@ -74,7 +74,8 @@ def test_a_partitioned_holder_knows_it_lost_the_lock_before_another_takes_it(
         run(main())
     assert seen["lost_when_taken"], "another client took the key while the holder still believed it held it"
     lost = [r for r in caplog.records if "lease" in r.getMessage() and r.levelno == logging.WARNING]
-    assert lost and "hk" in str(getattr(lost[0], "data", lost[0].__dict__)), [r.getMessage() for r in caplog.records]
+    assert lost and "hk" in str(getattr(lost[0], "data", lost[0].__dict__)), [
+        r.getMessage() for r in caplog.records]
     old_fence, new_fence = seen["fences"]
     assert new_fence > old_fence
     print(f"partition ({cut}): another client took the key {seen['taken'] - seen['cut']:.2f} s after the cut "
@@ -107,7 +108,7 @@ def test_cancel_on_loss_cancels_the_block_and_raises_lock_lost(redis_server: Red
                     await asyncio.sleep(GUARD)
 
             task = asyncio.create_task(outside())
-            while "entered" not in seen:
+            while "entered" not in seen:  # noqa: ASYNC110 -- polls another task's note
                 await asyncio.sleep(0.01)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):

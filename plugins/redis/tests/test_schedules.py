@@ -96,7 +96,8 @@ def test_add_pause_resume_reschedule_run_now_remove(redis_server: RedisServer) -
             assert info["cron"] == "* * * * * *" and info["interval"] is None
             assert info["next_run"] - time.time() <= 1.01
             stored = (await store.load(prefix))["every"]
-            assert (stored["cron"], stored["interval"], stored["method"]) == ("* * * * * *", None, "ticker.tick")
+            assert (stored["cron"], stored["interval"], stored["method"]) == (
+                "* * * * * *", None, "ticker.tick")
             listed = {t["name"]: t for t in scheduler.list_tasks()}
             assert listed["every"]["next_run"] is not None
             assert await scheduler.remove_schedule("every") is True

@@ -167,7 +167,8 @@ class Served:
             return resp.status, (json.loads(raw) if raw else None), resp.headers
 
     async def post(self, body: Any, headers: dict[str, str] | None = None) -> Any:
-        """Post a JSON body; return the decoded response (``None``: nothing answered), asserting status 200/204."""
+        """Post a JSON body; return the decoded response (``None``: nothing answered), asserting status
+        200/204."""
         status, out, _ = await self.post_raw(json.dumps(body), headers)
         assert status in (200, 204), (status, out)
         assert status == 200 or out is None
@@ -206,7 +207,7 @@ async def serve(rpc_settings: dict[str, Any] | None = None, services: list[dict[
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         connector = aiohttp.TCPConnector(limit=connector_limit)
         async with aiohttp.ClientSession(connector=connector) as session:
             yield Served(app, f"http://127.0.0.1:{port}/public/rpc", session)

@@ -31,13 +31,14 @@ def test_a_body_not_declared_json_is_refused_with_415_and_a_json_rpc_error(serve
     async def go() -> Any:
         async with serve_app() as served:
             calc_log.append(served.service("calc"))
-            return await served.post_raw('{"jsonrpc": "2.0", "method": "calc.sleep", "params": [0, "ran"], "id": 1}',
-                                         {"Content-Type": ctype})
+            body = '{"jsonrpc": "2.0", "method": "calc.sleep", "params": [0, "ran"], "id": 1}'
+            return await served.post_raw(body, {"Content-Type": ctype})
 
     status, out, _ = asyncio.run(go())
     assert status == 415
     assert out["error"]["code"] == -32600 and out["id"] is None
-    assert "application/json" in out["error"]["data"]["problem"] and repr(ctype) in out["error"]["data"]["problem"]
+    problem = out["error"]["data"]["problem"]
+    assert "application/json" in problem and repr(ctype) in problem
     assert "require_json_content_type" in out["error"]["data"]["hint"]
     assert calc_log[0].log == []  # nothing ran
 
@@ -167,7 +168,7 @@ def test_unsafe_correlation_ids_are_reported_once_per_window_then_counted(serve_
         async with serve_app() as served:
             for i in range(20):
                 await served.post_raw(PING, {"Correlation-Id": f"bad id {i}"})
-            served.service("rpc")._cid_reports[0] -= 60  # the window has passed
+            served.service("rpc")._cid_reports[0] -= 60  # the window has passed  # noqa: SLF001 -- the window passes without waiting
             await served.post_raw(PING, {"Correlation-Id": "bad id again"})
 
     with capture_logs("") as logs:

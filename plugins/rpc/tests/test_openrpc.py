@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).parent))  # helpers beside this file (pytest imports tests with importlib)
+# helpers beside this file (pytest imports tests with importlib)
+sys.path.insert(0, str(Path(__file__).parent))
 from kaiju_plugins.rpc._encoding import encode
 from openrpc_meta import validate
 from typed_service import Everything
@@ -122,7 +123,8 @@ def test_encoded_values_validate_against_their_published_schemas(data: st.DataOb
     value = json.loads(json.dumps(encode(data.draw(everything))))
     method = next(m for m in typed_doc["methods"] if m["name"] == "typed.everything")
     schema = {**method["params"][0]["schema"], "components": typed_doc["components"]}
-    jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER).validate(value)
+    validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    validator.validate(value)
     assert isinstance(data.draw(st.just(Everything)), type)
 
 

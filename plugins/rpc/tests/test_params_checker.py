@@ -42,7 +42,7 @@ def test_keyword_only_params_cannot_be_positional():
 
 @pytest.mark.parametrize(("annotation", "good", "bad"), [
     (int, 1, True), (float, 1, "1"), (str, "x", 1), (bool, False, 0), (list, [], {}), (dict, {}, []),
-    (list[int], [1], "x"), (Optional[int], None, "x"), (int | str, "x", 1.5), (Any, object(), None),
+    (list[int], [1], "x"), (Optional[int], None, "x"), (int | str, "x", 1.5), (Any, object(), None),  # noqa: UP045 -- typing.Optional itself
 ])
 def test_annotations_map_to_exact_json_types(annotation, good, bad):
     def f(x): ...

@@ -85,8 +85,8 @@ def test_a_non_standard_literal_anywhere_is_rejected_and_standard_json_is_read_a
     for codec in CODEC_NAMES:
         loads, _ = get_codec(codec)
         assert loads(text.encode()) == value, codec
-    spliced = json.dumps([value, 0]).replace("0]", literal + "]") if where % 2 else json.dumps({"k": 0, "v": value}) \
-        .replace('"k": 0', f'"k": {literal}', 1)
+    spliced = (json.dumps([value, 0]).replace("0]", literal + "]") if where % 2
+               else json.dumps({"k": 0, "v": value}).replace('"k": 0', f'"k": {literal}', 1))
     for codec in CODEC_NAMES:
         loads, _ = get_codec(codec)
         with pytest.raises(ValueError):

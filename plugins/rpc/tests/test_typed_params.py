@@ -21,6 +21,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # typed_service.py (pytest impor
 from kaiju_plugins.rpc._encoding import encode
 from kaiju_plugins.rpc._types import decoder, is_builtin
 from typed_service import Color, Everything, Point, Tag, Tree
+from typed_strategies import decimals as _decimals
+from typed_strategies import everything as _everything
+from typed_strategies import finite as _finite
 
 TYPED = [{"cls": "Typed", "name": "typed"}]
 
@@ -38,7 +41,8 @@ def test_a_dataclass_param_arrives_as_the_dataclass_and_the_result_is_encoded(se
     assert out["result"] == {"x": 3, "y": 2}
 
 
-def test_a_mismatch_deep_inside_names_the_json_path_the_expected_type_and_what_was_found(serve_app: Any) -> None:
+def test_a_mismatch_deep_inside_names_the_json_path_the_expected_type_and_what_was_found(
+        serve_app: Any) -> None:
     out = _call(serve_app, "typed.centroid", {"points": [{"x": 1}, {"x": 2}, {"x": 3}, {"x": "four"}]})
     assert out["error"]["code"] == -32602
     data = out["error"]["data"]
@@ -102,15 +106,11 @@ def test_builtin_only_routes_get_no_wrapper() -> None:
     assert typed.func is not Typed_centroid and typed.original is Typed_centroid
 
 
-async def Typed_centroid(points: list[Point]) -> Point:
+async def Typed_centroid(points: list[Point]) -> Point:  # noqa: N802 -- a route named like a class's
     return points[0]
 
 
 # ---- hypothesis: values of every supported type survive encode -> JSON -> decode ---------------------
-
-from typed_strategies import decimals as _decimals
-from typed_strategies import everything as _everything
-from typed_strategies import finite as _finite
 
 ROUND_TRIPS: list[tuple[Any, st.SearchStrategy[Any]]] = [
     (Everything, _everything), (list[Point], st.lists(st.from_type(Point), max_size=4)),
@@ -138,7 +138,8 @@ def test_values_round_trip_through_json(tp: Any, values: st.SearchStrategy[Any],
 
 @settings(max_examples=150, deadline=None)
 @given(st.recursive(st.none() | st.booleans() | st.integers() | _finite | st.text(),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+                    lambda inner: (st.lists(inner, max_size=3)
+                                   | st.dictionaries(st.text(max_size=3), inner, max_size=3)),
                     max_leaves=10))
 def test_any_json_value_is_decoded_or_refused_with_a_mismatch_never_another_error(value: Any) -> None:
     from kaiju_plugins.rpc._types import Mismatch

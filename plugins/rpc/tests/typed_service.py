@@ -113,7 +113,8 @@ class Typed(Service, PublicInterface):
         return 1 + sum(self.tree(c) for c in root.children)
 
     def bounded(self, n: Annotated[int, Constraint(ge=0, le=10)],
-                name: Annotated[str, Constraint(min_length=1, max_length=5, pattern="^[a-z]+$")] = "a") -> int:
+                name: Annotated[str, Constraint(min_length=1, max_length=5, pattern="^[a-z]+$")] = "a",
+                ) -> int:
         """Constrained values."""
         return n
 

@@ -100,7 +100,8 @@ def test_refused_without_a_lock_provider() -> None:
         ({"cluster_wide": True, "cancel_on_lock_loss": "yes"},
          "cancel_on_lock_loss must be True or False, got 'yes'"),
         ({"cluster_wide": True, "lock_ttl": 0.1},
-         r"task 'x': lock_ttl=0.1: lock 'scheduler:c:x:running': ttl=0.1 s is too short for its safety margin of 0.11 s"),
+         r"task 'x': lock_ttl=0.1: lock 'scheduler:c:x:running': ttl=0.1 s is too short for its "
+         r"safety margin of 0.11 s"),
     ],
 )
 def test_bad_cluster_arguments(kwargs: dict[str, Any], expected: str) -> None:
