@@ -104,8 +104,7 @@ def to_ms(text: str) -> float:
 def run_wrk(wrk: str, url: str, script: str, pid: int, duration: float) -> dict[str, float]:
     before = cpu_ticks(pid)
     out = subprocess.run(["taskset", "-c", "1", wrk, "-t1", "-c32", f"-d{duration:g}s", "--latency", "-s",
-                          script,
-                          url], capture_output=True, text=True, check=True).stdout
+                          script, url], capture_output=True, text=True, check=True).stdout
     after = cpu_ticks(pid)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     if "Non-2xx" in out:

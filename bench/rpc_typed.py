@@ -140,8 +140,7 @@ def measure(cases: list[str], calls: int) -> dict[str, float]:
                                  f"--callgrind-out-file={dump}",
                                  sys.executable, __file__, "--child", "--calls", str(calls)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                text=True,
-                                env=env)
+                                text=True, env=env)
         assert proc.stdin is not None and proc.stdout is not None
 
         def control(*args: str) -> None:

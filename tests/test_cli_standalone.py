@@ -15,8 +15,7 @@ from suite_support import CHILD_ENV, run
 def kaiju(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``python -m kaiju_tools *args`` in ``cwd``."""
     return subprocess.run([sys.executable, "-m", "kaiju_tools", *args], cwd=cwd, check=False,
-                          capture_output=True,
-                          text=True, timeout=60, env=child_env(CHILD_ENV))
+                          capture_output=True, text=True, timeout=60, env=child_env(CHILD_ENV))
 
 
 # gen-client: the rpc plugin
@@ -76,8 +75,7 @@ def _closed_pipe_run(args: list[str], cwd: Path) -> tuple[int, str]:
     os.close(read)
     try:
         proc = subprocess.run(args, check=False, cwd=cwd, stdout=write, stderr=subprocess.PIPE, text=True,
-                              timeout=60,
-                              env=child_env(CHILD_ENV))
+                              timeout=60, env=child_env(CHILD_ENV))
     finally:
         os.close(write)
     return proc.returncode, proc.stderr
@@ -93,8 +91,7 @@ def test_new_app_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
 
 def test_a_pipe_into_head_shows_the_first_line_only(tmp_path: Path) -> None:
     result = subprocess.run(["bash", "-c", f"{sys.executable} -m kaiju_tools new-app shop | head -1"],
-                            check=False,
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            check=False, cwd=tmp_path, capture_output=True, text=True, timeout=60,
                             env=child_env(CHILD_ENV))
     assert result.stdout.startswith("created shop (")
     assert result.stderr == ""

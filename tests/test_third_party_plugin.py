@@ -222,8 +222,7 @@ def test_disabled_plugin_is_skipped(venv_python: str, app_dir: AppDir, tmp_path:
     marker = tmp_path / "marker.txt"
     make_app(app_dir, ["sample"])
     result = subprocess.run([venv_python, "-m", app_dir.name, "plugins"], cwd=app_dir.root,
-                            capture_output=True,
-                            text=True, timeout=60,
+                            capture_output=True, text=True, timeout=60,
                             env=child_env({"SAMPLE_MARKER": str(marker), "KAIJU_DISABLE_PLUGINS": ",".join(
                                 [os.environ.get("KAIJU_DISABLE_PLUGINS", ""), "sample"])}))
     assert result.returncode == 0, result.stderr

@@ -205,8 +205,7 @@ class Lease:
         if self._renewer is not None and self._renewer is not asyncio.current_task():
             self._renewer.cancel()
         self.logger.warning("lock lease lost: its holder must stop using the lock", key=self.key,
-                            reason=reason,
-                            ttl=self.ttl, margin=round(self.margin, 3), fence=self.fence,
+                            reason=reason, ttl=self.ttl, margin=round(self.margin, 3), fence=self.fence,
                             since_confirmed=round(loop.time() - self.confirmed_at, 3),
                             hint="check the network to the lock backend, or use a longer ttl")
         if self._cancel is not None and not self._cancel.done():

@@ -52,8 +52,7 @@ def _fetch(name: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             packed = subprocess.run([npm, "pack", package, "--silent"], cwd=tmp, capture_output=True,
-                                    text=True,
-                                    timeout=180, check=False)
+                                    text=True, timeout=180, check=False)
         except subprocess.TimeoutExpired:
             return _unavailable(f"npm pack {package} took more than 180 s")
         if packed.returncode != 0:

@@ -149,8 +149,7 @@ def test_a_non_utf8_correlation_id_is_replaced_and_reported_safely(serve_app):
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cid=st.text(st.characters(min_codepoint=32, max_codepoint=255, blacklist_categories=("Cc",)),
-                   min_size=1,
-                   max_size=200))
+                   min_size=1, max_size=200))
 def test_every_bound_correlation_id_is_printable_ascii_without_separators(server, cid):
     cid = cid.strip() or "x"
     status, out, headers = server.post('{"jsonrpc": "2.0", "method": "calc.context", "id": 1}',

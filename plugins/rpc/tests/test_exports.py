@@ -43,6 +43,5 @@ def test_rpc_errors_are_kaiju_errors_with_their_spec_codes():
     for cls, code in codes.items():
         assert issubclass(cls, KaijuError) and cls().to_object()["code"] == code
     for cls in (rpc.RequestTimeout, rpc.PermissionDenied, rpc.ServerBusy, rpc.RequestTooLarge,
-                rpc.InvalidHeader,
-                rpc.ServerShuttingDown):
+                rpc.InvalidHeader, rpc.ServerShuttingDown):
         assert -32099 <= cls.code <= -32000

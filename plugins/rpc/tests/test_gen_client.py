@@ -59,8 +59,7 @@ def _mypy_env() -> dict[str, str]:
 
 def _kaiju(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "kaiju_tools", *args], cwd=cwd, capture_output=True,
-                          text=True, check=False,
-                          timeout=180)
+                          text=True, check=False, timeout=180)
 
 
 def _generate_from_live_server(serve_app: Any, tmp_path: Path) -> tuple[Path, str]:
@@ -68,8 +67,7 @@ def _generate_from_live_server(serve_app: Any, tmp_path: Path) -> tuple[Path, st
         async with serve_app(services=TYPED) as served:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "kaiju_tools", "gen-client", served.url, "--out",
-                str(tmp_path / "client.py"),
-                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                str(tmp_path / "client.py"), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             out, err = await asyncio.wait_for(proc.communicate(), 180)
             assert proc.returncode == 0, err.decode()
             return out.decode()

@@ -114,8 +114,7 @@ async def Typed_centroid(points: list[Point]) -> Point:  # noqa: N802 -- a route
 
 ROUND_TRIPS: list[tuple[Any, st.SearchStrategy[Any]]] = [
     (Everything, _everything), (list[Point], st.lists(st.from_type(Point), max_size=4)),
-    (Tree, st.from_type(Tree)),
-    (dict[str, list[int]], st.dictionaries(st.text(), st.lists(st.integers()))),
+    (Tree, st.from_type(Tree)), (dict[str, list[int]], st.dictionaries(st.text(), st.lists(st.integers()))),
     (Color, st.sampled_from(Color)),
     (Point | None, st.none() | st.from_type(Point)), (dt.datetime, st.datetimes()), (dt.date, st.dates()),
     (uuid.UUID, st.uuids()), (decimal.Decimal, _decimals),

@@ -115,8 +115,7 @@ class Documents:
     """The documents of one method table, one per set of methods a caller scope sees."""
 
     def __init__(self, routes: Mapping[str, Route], *, title: str, version: str,
-                 servers: list[dict[str, Any]],
-                 permissions: bool) -> None:
+                 servers: list[dict[str, Any]], permissions: bool) -> None:
         self._scopes = sorted({r.scope for r in routes.values()}) if permissions else []
         self._docs: dict[int | None, dict[str, Any]] = {}
         if not permissions:

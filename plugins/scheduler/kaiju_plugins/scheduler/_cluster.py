@@ -73,8 +73,7 @@ class ClusterGuard:
     """
 
     __slots__ = ("cancel_on_loss", "claim", "logger", "margin", "offset", "provider", "run_key",
-                 "slot_prefix",
-                 "slot_ttl", "ttl")
+                 "slot_prefix", "slot_ttl", "ttl")
 
     def __init__(self, provider: Any, prefix: str, task_name: str, interval: float, offset: float,
                  ttl: float, logger: Any, cancel_on_loss: bool = True,

@@ -56,8 +56,7 @@ class DynamicSchedules:
         """
         spec = {"method": method, "params": params, "interval": interval, "cron": cron, "tz": tz, "at": at,
                 "misfire_grace": misfire_grace, "policy": policy, "max_timeout": max_timeout,
-                "retries": retries,
-                "lock_ttl": lock_ttl, "enabled": enabled}
+                "retries": retries, "lock_ttl": lock_ttl, "enabled": enabled}
         if not isinstance(name, str) or not name:
             raise InvalidTaskError(f"add_schedule(): name must be a non-empty string, got {name!r}")
         if name in self._tasks:

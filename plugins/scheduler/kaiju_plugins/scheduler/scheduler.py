@@ -267,8 +267,7 @@ class Scheduler(DynamicSchedules, ContextableService):
         try:
             return ClusterGuard(provider, self.cluster_prefix, task_name, interval, offset,
                                 default_lock_ttl(interval) if ttl is None else ttl, self.logger,
-                                cancel_on_loss,
-                                self._claims.get(task_name))
+                                cancel_on_loss, self._claims.get(task_name))
         except ValueError as exc:  # the TTL does not fit the provider's safety margin
             raise InvalidTaskError(f"task {task_name!r}: lock_ttl={ttl!r}: {exc}") from None
 
