@@ -36,9 +36,8 @@ from .templates import parse_literal
 __version__ = "0.1.0"
 
 __all__ = [
-    "COMMANDS",
-    "SERVICE_CLASS_REGISTRY",
     "App",
+    "COMMANDS",
     "Command",
     "CommandError",
     "ConfigError",
@@ -53,6 +52,7 @@ __all__ = [
     "PluginError",
     "ProjectSettings",
     "RunSettings",
+    "SERVICE_CLASS_REGISTRY",
     "Service",
     "ServiceError",
     "ServiceNotFound",
