@@ -109,7 +109,7 @@ def one_run(variant: str, measure: str, n: int) -> dict[str, float]:
         from kaiju_plugins.logging._record import capture_context
 
         records = []
-        for i in range(n):
+        for _ in range(n):
             record = std.makeRecord("app.rpc", logging.INFO, __file__, 1, "rpc accepted", (), None,
                                     extra={"data": {"request": request}})
             capture_context(record)
@@ -137,7 +137,7 @@ def one_run(variant: str, measure: str, n: int) -> dict[str, float]:
     from kaiju_plugins.logging import LogQueue
 
     if measure == "queued_lean":  # LoggingService(record_caller=False, record_process=False)
-        logging._srcfile = None  # type: ignore[attr-defined]
+        logging._srcfile = None  # type: ignore[attr-defined]  # noqa: SLF001 -- the stdlib's documented speed switch
         logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     info = log.info
     paused = drained = busy = float("inf")

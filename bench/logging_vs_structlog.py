@@ -212,7 +212,8 @@ def table(title: str, unit: str, med: dict[str, float], ratios: dict[str, dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=None, help="records per timed loop (default 20000; "
                         "3000 with --callgrind)")
     parser.add_argument("--reps", type=int, default=None, help="fresh processes per variant (default 7; "

@@ -46,7 +46,8 @@ async def timed(n: int, op: Callable[[int], Awaitable[object]]) -> float:
 async def main(port: int, n: int) -> None:
     url = f"redis://127.0.0.1:{port}/0"
     plain = aioredis.Redis.from_url(url)  # the client's default (non-blocking) pool
-    bare = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(url, max_connections=20, timeout=5))
+    pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=20, timeout=5)
+    bare = aioredis.Redis.from_pool(pool)
     release = bare.register_script(RELEASE)
     service = RedisService(url=url)
     await service.init()

@@ -108,8 +108,8 @@ def to_ms(text: str) -> float:
 
 def run_wrk(wrk: str, url: str, script: str, pid: int, duration: float) -> dict[str, float]:
     before = cpu_ticks(pid)
-    out = subprocess.run(["taskset", "-c", "1", wrk, "-t1", "-c32", f"-d{duration:g}s", "--latency", "-s", script,
-                          url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["taskset", "-c", "1", wrk, "-t1", "-c32", f"-d{duration:g}s", "--latency", "-s",
+                          script, url], capture_output=True, text=True, check=True).stdout
     after = cpu_ticks(pid)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     if "Non-2xx" in out:
@@ -127,7 +127,8 @@ def bench(wrk: str, extra: list[str], duration: float, reps: int,
     """Each repetition starts fresh server processes: a process's own layout (hash seed,
     addresses) moves its speed by several per cent, so repetitions must not share one."""
     scripts = {name: lua_script(json.dumps(body)) for name, body in SCENARIOS.items()}
-    runs: dict[str, dict[str, list[dict[str, float]]]] = {name: {kind: [] for kind in kinds} for name in SCENARIOS}
+    runs: dict[str, dict[str, list[dict[str, float]]]] = {
+        name: {kind: [] for kind in kinds} for name in SCENARIOS}
     for rep in range(reps):
         order = kinds if rep % 2 == 0 else kinds[::-1]
         urls = {kind: f"http://127.0.0.1:{free_port()}{KINDS[kind][2]}" for kind in kinds}
@@ -150,13 +151,14 @@ def bench(wrk: str, extra: list[str], duration: float, reps: int,
                          for kind, rs in by_kind.items()}
         for kind in kinds[:1] + kinds[2:]:  # rep by rep against the limit's run next to it
             results[name][kind]["paired"] = statistics.median(
-                a["cpu_us"] / b["cpu_us"] for a, b in zip(by_kind[kind], by_kind["limit"]))
+                a["cpu_us"] / b["cpu_us"] for a, b in zip(by_kind[kind], by_kind["limit"], strict=True))
     return results
 
 
 def report(title: str, results: dict[str, dict[str, dict[str, float]]]) -> str:
     lines = [f"### {title}", "",
-             "| scenario | server | req/s | p50 ms | p99 ms | CPU µs/req | ours/limit CPU | paired | target |",
+             "| scenario | server | req/s | p50 ms | p99 ms | CPU µs/req | ours/limit CPU | paired "
+             "| target |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, by_kind in results.items():
         ratio = by_kind["ours"]["cpu_us"] / by_kind["limit"]["cpu_us"]

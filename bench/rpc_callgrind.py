@@ -86,7 +86,7 @@ def totals(out: Path) -> dict[str, int]:
         if line.startswith("events:"):
             events = line.split()[1:]
         elif line.startswith("totals:"):  # ("summary:" stays 0 when counting was switched off at exit)
-            return dict(zip(events, map(int, line.split()[1:])))
+            return dict(zip(events, map(int, line.split()[1:]), strict=False))
     raise RuntimeError(f"no totals in {out}")
 
 
@@ -99,9 +99,11 @@ def measure(kind: str, body: bytes, requests: int, warmup: int, extra: list[str]
     try:
         path = KINDS[kind][2].encode()
         drive(port, path, body, warmup)
-        subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         drive(port, path, body, requests)
-        subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -114,7 +116,8 @@ def measure(kind: str, body: bytes, requests: int, warmup: int, extra: list[str]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="counted requests per server (default 2000)")
+    parser.add_argument("--requests", type=int, default=2000,
+                        help="counted requests per server (default 2000)")
     parser.add_argument("--warmup", type=int, default=500, help="requests before counting (default 500)")
     parser.add_argument("--scenario", action="append", choices=list(SCENARIOS),
                         help="a scenario to count (repeatable; default: all)")
@@ -123,7 +126,8 @@ def main() -> None:
     parser.add_argument("--branch-sim", action="store_true",
                         help="also count simulated branch mispredictions (Bcm conditional, Bim indirect)")
     parser.add_argument("--seeds", default="1,2,3",
-                        help="PYTHONHASHSEED values, one server process each; counts are averaged (default 1,2,3)")
+                        help="PYTHONHASHSEED values, one server process each; counts are averaged "
+                             "(default 1,2,3)")
     parser.add_argument("--kinds", default="ours,limit",
                         help="servers to count: ours, limit, raw-in-ours, ours+otel, ours+otel-lean "
                              "(default ours,limit)")
@@ -153,7 +157,8 @@ def main() -> None:
         if args.cache_sim or args.branch_sim:
             for kind in kinds:
                 print(f"|  {kind} misses per request: " +
-                      ", ".join(f"{e} {v:,.0f}" for e, v in got[kind].items() if e != "Ir") + " |", flush=True)
+                      ", ".join(f"{e} {v:,.0f}" for e, v in got[kind].items() if e != "Ir") + " |",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -22,12 +22,11 @@ from aiohttp import streams, web
 from aiohttp.test_utils import make_mocked_request
 
 sys.path.insert(0, str(Path(__file__).parent))
-import rpc_service  # noqa: E402
-import rpc_raw  # noqa: E402
-from rpc_bench import SCENARIOS  # noqa: E402
-
-from kaiju_plugins.rpc import JSONRPCServer  # noqa: E402
-from kaiju_plugins.rpc._view import handle_request  # noqa: E402
+import rpc_raw
+import rpc_service
+from kaiju_plugins.rpc import JSONRPCServer
+from kaiju_plugins.rpc._view import handle_request
+from rpc_bench import SCENARIOS
 
 
 async def main() -> None:

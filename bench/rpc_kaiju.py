@@ -57,7 +57,6 @@ def main() -> None:
     os.chdir(EXAMPLES)
     sys.path[:0] = [str(EXAMPLES), str(Path(__file__).parent)]
     import rpc_service  # noqa: F401 -- registers Bench
-
     from app.application import init_app
     from kaiju_tools.app import run_server
 
@@ -67,7 +66,7 @@ def main() -> None:
         raw = next(iter(rpc_raw.make_app(args.codec).router.routes())).handler
         example_init_app = init_app
 
-        def init_app(settings, **kws):  # noqa: F811 -- the example's app, plus the raw handler
+        def init_app(settings, **kws):  # the example's app, plus the raw handler
             app = example_init_app(settings, **kws)
             app.router.add_post("/raw/rpc", raw)
             return app

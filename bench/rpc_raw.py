@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rpc_methods import add, ping  # noqa: E402
+from rpc_methods import add, ping
 
 METHODS = {"bench.ping": ping, "bench.add": add}
 PARSE_ERROR = b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}'
@@ -35,7 +35,8 @@ def make_app(codec: str) -> web.Application:
     async def one(req):
         func = METHODS.get(req.get("method"))
         if func is None:
-            return {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": req.get("id")}
+            return {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"},
+                    "id": req.get("id")}
         params = req.get("params")
         result = func(*params) if type(params) is list else func(**params) if type(params) is dict else func()
         if asyncio.iscoroutine(result):

@@ -10,7 +10,8 @@ rpc plugin, builds every route (what the server does at start-up) and warms ever
 case by case, instrumentation is switched on for exactly ``--calls`` calls made the way the
 server's hot path makes them (``route.call_list(params)`` for list params, ``check_dict`` then
 ``route.func(**params)`` for object params; the result encoded back when the route is typed),
-and the counts are dumped. The signalling alone is counted once and subtracted. Instruction counts do not move with the machine's load (seconds do); the HTTP
+and the counts are dumped. The signalling alone is counted once and subtracted. Instruction
+counts do not move with the machine's load (seconds do); the HTTP
 transport, the JSON codec and the request object are the same for every route and left out.
 """
 
@@ -93,7 +94,8 @@ def child(calls: int) -> None:
             loops[name] = (lambda v, _c=msgspec.convert: _c(v, list[Point]), params, None)
             continue
         if name.startswith("part:"):
-            call = decoder(target) if name.startswith("part: decode") else encode if target is None else target
+            call = (decoder(target) if name.startswith("part: decode")
+                    else encode if target is None else target)
             loops[name] = (call, params, None)
             continue
         route = Route(f"bench.{i}", target, 0, "bench")
@@ -101,7 +103,7 @@ def child(calls: int) -> None:
             loops[name] = (route.call_list, params, None)
         else:
             loops[name] = (route.func, params, route.checker.check_dict)
-    for name, (call, params, check) in loops.items():
+    for call, params, check in loops.values():
         run_case(call, params, check, 100)  # warm-up: caches, specialisation
     print("ready", flush=True)
     for line in sys.stdin:  # one case name per line; answer "done" when it ran
@@ -134,10 +136,11 @@ def measure(cases: list[str], calls: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "callgrind.out"
         env = {**os.environ, "PYTHONHASHSEED": "0"}
-        proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={dump}",
+        proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                                 f"--callgrind-out-file={dump}",
                                  sys.executable, __file__, "--child", "--calls", str(calls)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                env=env)
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True, env=env)
         assert proc.stdin is not None and proc.stdout is not None
 
         def control(*args: str) -> None:

@@ -158,7 +158,7 @@ async def run_asyncio_cron(n: int, seconds: float) -> dict[str, Any]:
             due = math.floor(now) + 1
             due += (second - due) % 60
             await asyncio.sleep(due - time.time())
-            while time.time() < due:  # the loop's monotonic clock and the wall clock drift apart
+            while time.time() < due:  # the loop's monotonic clock and the wall clock drift apart  # noqa: ASYNC110 -- the wall clock, not an event
                 await asyncio.sleep(due - time.time())
             rec.record()
 
@@ -178,9 +178,12 @@ async def measure_cron(rec: WallRecorder, n: int, seconds: float, stop: Any) -> 
     await asyncio.sleep(seconds)
     cpu1, w1 = cpu_time(), time.time()
     await stop()
-    ideal = sum(1 for s in range(math.floor(w0) + 1, math.floor(w1) + 1) for _ in range(n // 60 + (s % 60 < n % 60)))
+    ideal = sum(1 for s in range(math.floor(w0) + 1, math.floor(w1) + 1)
+                for _ in range(n // 60 + (s % 60 < n % 60)))
     late = sorted(rec.late)
-    pick = lambda q: late[min(len(late) - 1, int(q * len(late)))] * 1e3
+    def pick(q: float) -> float:
+        return late[min(len(late) - 1, int(q * len(late)))] * 1e3
+
     return {"p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": late[-1] * 1e3, "fired": len(late) / ideal,
             "cpu": (cpu1 - cpu0) / (w1 - w0), "runs": len(late), "ideal": ideal}
 
@@ -190,7 +193,9 @@ def measure(
 ) -> dict[str, Any]:
     ideal = sum(max(0, math.floor((t1 - a) / iv)) for a, iv in anchors)  # due times k >= 1 up to t1
     late = sorted(rec.late)
-    pick = lambda q: late[min(len(late) - 1, int(q * len(late)))] * 1e3
+    def pick(q: float) -> float:
+        return late[min(len(late) - 1, int(q * len(late)))] * 1e3
+
     return {
         "p50_ms": pick(0.50),
         "p99_ms": pick(0.99),
@@ -225,7 +230,8 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--impls", default=None, help=f"default {','.join(IMPLS)}; cron: {','.join(CRON_IMPLS)}")
+    parser.add_argument("--impls", default=None,
+                        help=f"default {','.join(IMPLS)}; cron: {','.join(CRON_IMPLS)}")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="fixed,mixed (default) or cron")
     parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after imports in every child")
     parser.add_argument("--child", nargs=2, metavar=("IMPL", "SCENARIO"), help=argparse.SUPPRESS)

@@ -5,7 +5,7 @@
 Each rep spawns a fresh process (ours: ``bench/rpc_kaiju.py``, the example app as
 ``run_server`` starts it; the limit: ``bench/rpc_raw.py``), then POSTs ``bench.ping`` every
 2 ms until the first 200 answer; the time from spawn to that answer is one sample. Servers
-alternate rep by rep; medians and the ratio are printed. The design budget is ≤ 1.2 × limit.
+alternate rep by rep; medians and the ratio are printed. The design budget is ≤ 1.2 times the limit.
 """
 
 from __future__ import annotations
@@ -63,8 +63,10 @@ def main() -> None:
         ours.append(one("rpc_kaiju.py"))
     m_ours, m_raw = statistics.median(ours), statistics.median(raw)
     print(f"start-up to first answered call, {args.reps} reps alternating, medians")
-    print(f"  raw aiohttp (limit): {m_raw * 1000:7.1f} ms  (min {min(raw) * 1000:.1f}, max {max(raw) * 1000:.1f})")
-    print(f"  kaiju example app:   {m_ours * 1000:7.1f} ms  (min {min(ours) * 1000:.1f}, max {max(ours) * 1000:.1f})")
+    print(f"  raw aiohttp (limit): {m_raw * 1000:7.1f} ms  "
+          f"(min {min(raw) * 1000:.1f}, max {max(raw) * 1000:.1f})")
+    print(f"  kaiju example app:   {m_ours * 1000:7.1f} ms  "
+          f"(min {min(ours) * 1000:.1f}, max {max(ours) * 1000:.1f})")
     print(f"  ratio ours/limit:    {m_ours / m_raw:7.2f}  (budget <= 1.20)")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from kernel_support import AppDir, free_port
 
+
 @pytest.fixture
 def app_dir(tmp_path: Path) -> AppDir:
     """A fresh app package in a temp dir (settings/config.yml and env.json not yet written)."""

@@ -204,7 +204,8 @@ class NeedsCache(Service):
 def test_a_required_discovery_in_init_that_finds_nothing(app: AppDir) -> None:
     app.write("tapp/commands.py", "from kaiju_tools import Command\n\nclass Go(Command):\n"
               "    name = 'go'\n    async def run(self, app, args):\n        pass\n")
-    err = fails(app, "services:\n  - cls: Recorder\n    name: a\n    settings: {discover: cache}\n", "go", code=1)
+    err = fails(app, "services:\n  - cls: Recorder\n    name: a\n    settings: {discover: cache}\n",
+                "go", code=1)
     assert "a: no service named 'cache'" in err
     assert "Configured services: a (Recorder)" in err
     assert "Add it to `services:`" in err

@@ -190,7 +190,8 @@ def test_config_shows_every_value_and_where_it_came_from(app: AppDir) -> None:
     assert lines["main.env"].startswith('main.env = "prod"  # settings/config.yml:3; [main_env] from '
                                         "env file settings/more.env.json:1")
     assert lines["run.port"] == "run.port = 9000  # settings/config.yml:5; [run_port] from -e run_port=9000"
-    assert lines["etc.flag"] == "etc.flag = true  # settings/config.yml:7; [flag] from environment variable flag"
+    assert lines["etc.flag"] == ("etc.flag = true  # settings/config.yml:7; "
+                                 "[flag] from environment variable flag")
     assert lines["etc.url"] == 'etc.url = "overridden"  # settings/local.yml:3'  # the later file wins
     assert lines["etc.extra"] == "etc.extra = 1  # settings/local.yml:2"
     assert lines["services[0].name"] == 'services[0].name = "cache"  # settings/config.yml:11'
@@ -277,9 +278,12 @@ def test_a_disabled_plugin_listed_in_packages_is_skipped(app: AppDir) -> None:
 
 
 def test_a_packages_module_registers_its_service_classes(app: AppDir) -> None:
-    app.write("extra_pkg/__init__.py", "from kaiju_tools import Service\n\nclass TopLevel(Service):\n    pass\n")
-    app.write("extra_pkg/services.py", "from kaiju_tools import Service\n\nclass InServices(Service):\n    pass\n")
-    app.write("settings/config.yml", "packages: [extra_pkg]\nservices:\n  - cls: TopLevel\n  - cls: InServices\n")
+    app.write("extra_pkg/__init__.py",
+              "from kaiju_tools import Service\n\nclass TopLevel(Service):\n    pass\n")
+    app.write("extra_pkg/services.py",
+              "from kaiju_tools import Service\n\nclass InServices(Service):\n    pass\n")
+    app.write("settings/config.yml",
+              "packages: [extra_pkg]\nservices:\n  - cls: TopLevel\n  - cls: InServices\n")
     result = run(app, "services")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "TopLevel:running,InServices:running"

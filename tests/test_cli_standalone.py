@@ -14,15 +14,17 @@ from suite_support import CHILD_ENV, run
 
 def kaiju(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``python -m kaiju_tools *args`` in ``cwd``."""
-    return subprocess.run([sys.executable, "-m", "kaiju_tools", *args], cwd=cwd, check=False, capture_output=True,
-                          text=True, timeout=60, env=child_env(CHILD_ENV))
+    return subprocess.run([sys.executable, "-m", "kaiju_tools", *args], cwd=cwd, check=False,
+                          capture_output=True, text=True, timeout=60, env=child_env(CHILD_ENV))
 
 
-STANDALONE = {"new-app", "new-plugin", "version", "plugins", "config", "gen-client"}  # gen-client: the rpc plugin
+# gen-client: the rpc plugin
+STANDALONE = {"new-app", "new-plugin", "version", "plugins", "config", "gen-client"}
 
 
 def listed_commands(help_text: str) -> set[str]:
-    return {m.group(1) for m in re.finditer(r"^  ([\w-]+) {2,}\S", help_text.split("commands:")[1], re.MULTILINE)}
+    return {m.group(1) for m in re.finditer(r"^  ([\w-]+) {2,}\S", help_text.split("commands:")[1],
+                                            re.MULTILINE)}
 
 
 def test_kaiju_alone_shows_its_own_commands(tmp_path: Path) -> None:
@@ -72,8 +74,8 @@ def _closed_pipe_run(args: list[str], cwd: Path) -> tuple[int, str]:
     read, write = os.pipe()
     os.close(read)
     try:
-        proc = subprocess.run(args, check=False, cwd=cwd, stdout=write, stderr=subprocess.PIPE, text=True, timeout=60,
-                              env=child_env(CHILD_ENV))
+        proc = subprocess.run(args, check=False, cwd=cwd, stdout=write, stderr=subprocess.PIPE, text=True,
+                              timeout=60, env=child_env(CHILD_ENV))
     finally:
         os.close(write)
     return proc.returncode, proc.stderr
@@ -88,7 +90,8 @@ def test_new_app_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
 
 
 def test_a_pipe_into_head_shows_the_first_line_only(tmp_path: Path) -> None:
-    result = subprocess.run(["bash", "-c", f"{sys.executable} -m kaiju_tools new-app shop | head -1"], check=False,
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60, env=child_env(CHILD_ENV))
+    result = subprocess.run(["bash", "-c", f"{sys.executable} -m kaiju_tools new-app shop | head -1"],
+                            check=False, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env=child_env(CHILD_ENV))
     assert result.stdout.startswith("created shop (")
     assert result.stderr == ""

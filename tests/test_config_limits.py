@@ -50,7 +50,8 @@ def test_the_billion_laughs_is_a_config_error_naming_the_alias_and_the_limit(tmp
     path.write_text(laughs(9), encoding="utf-8")
     assert path.stat().st_size < 600
     result = app("config", "-c", str(path))
-    assert_config_error(result, f"{path}:7:", "with the alias (of line 6) expanded", "over the limit of 100000 values (max_values)",
+    assert_config_error(result, f"{path}:7:", "with the alias (of line 6) expanded",
+                        "over the limit of 100000 values (max_values)",
                         "KAIJU_CONFIG_MAX_VALUES=")
 
 
@@ -135,7 +136,8 @@ def test_a_bad_limit_variable_is_a_config_error(value: str) -> None:
 
 
 def test_an_alias_heavy_but_reasonable_file_loads(tmp_path: Path) -> None:
-    lines = ["etc:", "  defaults: &defaults", "    retries: 3", "    timeouts: &timeouts {connect: 1, read: 5}",
+    lines = ["etc:", "  defaults: &defaults", "    retries: 3",
+             "    timeouts: &timeouts {connect: 1, read: 5}",
              "    tags: [a, b, c]", "  workers:"]
     for i in range(300):
         lines += [f"    w{i}:", "      <<: *defaults", f"      name: w{i}", "      timeouts: *timeouts"]

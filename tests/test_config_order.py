@@ -131,7 +131,8 @@ def test_upper_case_environment_variables_set_lower_case_keys(layered: AppDir) -
 def test_the_issue_run_port_in_upper_case_is_served_on() -> None:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=EXAMPLES, env=child_env({**CHILD_ENV,
-                            "RUN_PORT": str(port)}), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            "RUN_PORT": str(port)}), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     try:
         wait_port(port, proc)
         code, _, err = stop(proc)
@@ -171,11 +172,11 @@ def test_e_and_environment_values_are_literals_never_evaluated(app_dir: AppDir) 
     keys = [f"lit{i}" for i in range(len(LITERALS))]
     app_dir.write("settings/config.yml", "etc:\n" + "".join(f"  {k}: '[{k}]'\n  os_{k}: '[os_{k}]'\n"
                                                          for k in keys))
-    app_dir.write("settings/env.json", json.dumps({**{k: 0 for k in keys}, **{f"os_{k}": 0 for k in keys}}))
-    args = [arg for key, (text, _) in zip(keys, LITERALS) for arg in ("-e", f"{key}={text}")]
-    environ = {f"os_{key}": text for key, (text, _) in zip(keys, LITERALS)}
+    app_dir.write("settings/env.json", json.dumps({**dict.fromkeys(keys, 0), **{f"os_{k}": 0 for k in keys}}))
+    args = [arg for key, (text, _) in zip(keys, LITERALS, strict=True) for arg in ("-e", f"{key}={text}")]
+    environ = {f"os_{key}": text for key, (text, _) in zip(keys, LITERALS, strict=True)}
     etc = config_json(app_dir, *args, env=environ)["etc"]
-    for key, (text, expected) in zip(keys, LITERALS):
+    for key, (text, expected) in zip(keys, LITERALS, strict=True):
         assert etc[key] == expected, text
         assert etc[f"os_{key}"] == expected, text
 
@@ -306,9 +307,11 @@ def _expected_leaves(ref: object, path: tuple = ()) -> dict:
 
 def _plain_leaves(value: object, path: tuple, index: int) -> dict:
     if isinstance(value, dict):
-        return {p: v for key, item in value.items() for p, v in _plain_leaves(item, (*path, key), index).items()}
+        return {p: v for key, item in value.items()
+                for p, v in _plain_leaves(item, (*path, key), index).items()}
     if isinstance(value, list):
-        return {p: v for i, item in enumerate(value) for p, v in _plain_leaves(item, (*path, i), index).items()}
+        return {p: v for i, item in enumerate(value)
+                for p, v in _plain_leaves(item, (*path, i), index).items()}
     return {path: (value, index)}
 
 
@@ -329,7 +332,7 @@ def test_property_merge_and_origins_follow_the_files(tmp_path: Path, docs: list[
         paths.append(path)
     loaded = ConfigLoader(pm.hook, base_config_paths=paths, environ={}).load()
     expected = _expected_leaves(_reference_merge(docs))
-    actual = {p: v for p, v in _walk_leaves(loaded.data)}
+    actual = dict(_walk_leaves(loaded.data))
     assert actual == {p: v for p, (v, _) in expected.items()}
     for path, (_, index) in expected.items():
         assert loaded.origin(path).startswith(f"{paths[index]}:"), (path, loaded.origin(path))

@@ -55,7 +55,8 @@ def run_page(page: Path, work: Path, bin_dirs: list[Path]) -> int:
         elif block.lang == "text" and last_output is not None:
             if "  [active]\n" in block.text:  # a `plugins` listing is shown whole: verbatim
                 assert block.text.rstrip() in last_output, (
-                    f"docs/{page.name}:{block.line}: the listing is not verbatim in the output:\n{last_output}")
+                    f"docs/{page.name}:{block.line}: the listing is not verbatim in the output:\n"
+                    f"{last_output}")
             for line in filter(None, (x.strip() for x in block.text.splitlines())):
                 assert line in last_output, (f"docs/{page.name}:{block.line}: {line!r} is not in the output "
                                              f"of the command before it:\n{last_output}")

@@ -214,7 +214,8 @@ def basic_app(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def python_m_app(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def python_m_app(root: Path, *args: str,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "app", *args], cwd=root, capture_output=True, text=True,
                           env=child_env({**CHILD_ENV, **(env or {})}), timeout=60)
 

@@ -22,7 +22,8 @@ import aiohttp
 import pytest
 from kernel_support import EXAMPLES, child_env, free_port
 
-pytest.importorskip("gunicorn", reason="gunicorn is the `gunicorn` extra: pip install 'kaiju-kernel[gunicorn]'")
+pytest.importorskip("gunicorn",
+                    reason="gunicorn is the `gunicorn` extra: pip install 'kaiju-kernel[gunicorn]'")
 
 PIDSVC = '''
 import asyncio, os
@@ -59,7 +60,8 @@ services:
 '''
 
 
-def gunicorn(tmp_path: Path, port: int, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def gunicorn(tmp_path: Path, port: int, *args: str,
+             env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     (tmp_path / "pidsvc.py").write_text(textwrap.dedent(PIDSVC), encoding="utf-8")
     (tmp_path / "overlay.yml").write_text(OVERLAY, encoding="utf-8")
     env = child_env({"PYTHONPATH": str(tmp_path), "KAIJU_CONFIG": str(tmp_path / "overlay.yml"),
@@ -113,7 +115,7 @@ def test_two_workers_answer_and_sigterm_loses_nothing(tmp_path: Path) -> None:
             assert len(set(answers)) == 2, f"one worker answered all {sent} calls"
             slow = [asyncio.ensure_future(call(session, port, "pid.slow", delay=1.5)) for _ in range(6)]
             sent += len(slow)
-            while len(started.read_text().splitlines() if started.exists() else []) < len(slow):
+            while len(started.read_text().splitlines() if started.exists() else []) < len(slow):  # noqa: ASYNC110 -- another process writes the file
                 await asyncio.sleep(0.02)
             proc.send_signal(signal.SIGTERM)  # while 6 calls are in flight
             answers.extend(await asyncio.gather(*slow))
@@ -138,7 +140,7 @@ def test_two_workers_answer_and_sigterm_loses_nothing(tmp_path: Path) -> None:
 
 def test_wrong_worker_class_is_refused_when_the_app_loads(tmp_path: Path) -> None:
     proc = gunicorn(tmp_path, free_port())  # gunicorn's default: the sync worker
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 3  # gunicorn: worker failed to boot
     assert ("gunicorn worker class: a kaiju app needs aiohttp's worker (aiohttp.GunicornWebWorker), got "
             "gunicorn.workers.sync.SyncWorker. Fix: run gunicorn with --worker-class "
@@ -149,7 +151,7 @@ def test_wrong_worker_class_is_refused_when_the_app_loads(tmp_path: Path) -> Non
                                   ("--preload",)], ids=["config-hook", "preload"])
 def test_wrong_worker_class_is_refused_before_any_worker(tmp_path: Path, args: tuple[str, ...]) -> None:
     proc = gunicorn(tmp_path, free_port(), *args)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert "Error: gunicorn worker class: a kaiju app needs aiohttp's worker" in err
     assert "Booting worker" not in err
@@ -167,7 +169,7 @@ def test_config_module_sets_the_worker_class(tmp_path: Path) -> None:
     try:
         assert asyncio.run(scenario()) == 5
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -18,8 +18,16 @@ import pytest
 from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
-from kaiju_tools import SERVICE_CLASS_REGISTRY, ConfigError, ContextableService, PluginError, ServiceState
-from kaiju_tools import get_services, hookimpl, init_app
+from kaiju_tools import (
+    SERVICE_CLASS_REGISTRY,
+    ConfigError,
+    ContextableService,
+    PluginError,
+    ServiceState,
+    get_services,
+    hookimpl,
+    init_app,
+)
 from kaiju_tools._runtime import settings_from_mapping
 from kaiju_tools.health import HealthCheck, HealthSettings, get_health
 from kaiju_tools.plugins import DISABLE_ENV, Plugins
@@ -70,7 +78,8 @@ def make_plugins(*plugins: object) -> Plugins:
     return manager
 
 
-def build(services: list[dict[str, Any]], *plugins: object, etc: dict[str, Any] | None = None) -> web.Application:
+def build(services: list[dict[str, Any]], *plugins: object,
+          etc: dict[str, Any] | None = None) -> web.Application:
     data = {"main": {"name": "h"}, "etc": etc or {}, "services": services}
     return init_app(settings_from_mapping(data, make_plugins(*plugins)))
 
@@ -310,21 +319,22 @@ def test_sigterm_readiness_false_then_in_flight_requests_drain(tmp_path: Path) -
                 async with session.get(f"http://127.0.0.1:{port}/health/ready") as response:
                     assert response.status == 200
                 request = asyncio.ensure_future(session.get(f"http://127.0.0.1:{port}/slow?s=1.5"))
-                while not (tmp_path / "started").exists():
+                while not (tmp_path / "started").exists():  # noqa: ASYNC110 -- another process writes the file
                     await asyncio.sleep(0.02)
                 proc.send_signal(signal.SIGTERM)
                 async with await request as response:
                     return response.status, await response.json()
 
         status, data = asyncio.run(scenario())
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
         code = proc.returncode
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
     assert status == 200  # the in-flight request was answered, after readiness turned false
-    assert data == {"ready": False, "reasons": ["the app is stopping (SIGTERM or shutdown): draining requests"]}
+    assert data == {"ready": False,
+                    "reasons": ["the app is stopping (SIGTERM or shutdown): draining requests"]}
     assert code == 0, err
 
 
@@ -340,7 +350,8 @@ def test_etc_health_either_parses_or_names_the_problem(raw: Any) -> None:
     except ConfigError as exc:
         assert all(p.where.startswith("etc.health") for p in exc.problems)
     else:
-        assert all(p.startswith("/") for p in (settings.live_path, settings.ready_path, settings.startup_path))
+        assert all(p.startswith("/") for p in (settings.live_path, settings.ready_path,
+                                               settings.startup_path))
         assert isinstance(settings.enabled, bool)
 
 
@@ -368,4 +379,5 @@ def test_deployment_doc_checks_snippet_runs(tmp_path: Path) -> None:
     assert status == 200, data
     assert data["checks"]["db.ping"]["detail"] == "connected"
     assert data["checks"]["db.ping"]["source"] == "service db"
-    assert data["checks"]["disk"]["required"] is False and data["checks"]["disk"]["source"] == "plugin health0"
+    disk = data["checks"]["disk"]
+    assert disk["required"] is False and disk["source"] == "plugin health0"

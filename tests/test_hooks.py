@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import pytest
@@ -43,7 +43,8 @@ def make_plugins(*plugins: object) -> Plugins:
     return manager
 
 
-async def serve(app: web.Application, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+async def serve(app: web.Application, path: str,
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
     """Start ``app`` on 127.0.0.1, GET ``path``, stop; return status, headers, body."""
     runner = web.AppRunner(app)
     await runner.setup()
@@ -51,9 +52,9 @@ async def serve(app: web.Application, path: str, headers: dict[str, str] | None 
     await site.start()
     port = runner.addresses[0][1]
     try:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{port}{path}", headers=headers) as response:
-                return response.status, dict(response.headers), await response.text()
+        async with aiohttp.ClientSession() as session, \
+                session.get(f"http://127.0.0.1:{port}{path}", headers=headers) as response:
+            return response.status, dict(response.headers), await response.text()
     finally:
         await runner.cleanup()
 
@@ -92,7 +93,7 @@ class Recorder:
 class Svc(ContextableService):
     """A service that records init/close into the shared event list."""
 
-    events: list[str] = []
+    events: ClassVar[list[str]] = []
 
     async def init(self) -> None:
         self.events.append(f"init:{self.service_name}")
@@ -183,7 +184,8 @@ def test_hook_kaiju_load_config_source(tmp_path: Path) -> None:
 def test_hook_kaiju_load_config_source_unknown_suffix_is_a_clear_error(tmp_path: Path) -> None:
     source = tmp_path / "settings.toml"
     source.write_text("x = 1")
-    with pytest.raises(ConfigError, match=r"no installed plugin reads config files named like 'settings.toml'"):
+    with pytest.raises(ConfigError,
+                       match=r"no installed plugin reads config files named like 'settings.toml'"):
         ConfigLoader(make_plugins().pm.hook, base_config_paths=[source]).load()
 
 
@@ -208,7 +210,7 @@ def test_hook_kaiju_process_settings() -> None:
 
     plugins = make_plugins(Checks())
     assert settings_from_mapping({"main": {"env": "dev"}}, plugins).etc == {"checked": True}
-    with pytest.raises(ConfigError, match="main.env: prod is not allowed here"):
+    with pytest.raises(ConfigError, match=r"main\.env: prod is not allowed here"):
         settings_from_mapping({"main": {"env": "prod"}}, plugins)
 
 
@@ -354,7 +356,9 @@ def test_async_impl_of_a_sync_hook_is_refused_at_registration() -> None:
         async def kaiju_config_defaults(self) -> None:
             return None
 
-    with pytest.raises(PluginError, match=r"hook kaiju_config_defaults must not be async \(`async def kaiju_config_defaults\(\)"):
+    with pytest.raises(PluginError,
+                       match=r"hook kaiju_config_defaults must not be async "
+                             r"\(`async def kaiju_config_defaults\(\)"):
         make_plugins(Bad())
 
 
@@ -365,7 +369,8 @@ def test_lifecycle_hook_error_names_the_plugin() -> None:
             raise RuntimeError("nope")
 
     app = init_app(settings_from_mapping({}, make_plugins(Fails())))
-    with pytest.raises(PluginError, match=r"plugin 'test0': lifecycle hook kaiju_app_started raised RuntimeError: nope"):
+    with pytest.raises(PluginError,
+                       match=r"plugin 'test0': lifecycle hook kaiju_app_started raised RuntimeError: nope"):
         asyncio.run(serve(app, "/"))
 
 
@@ -426,7 +431,8 @@ def test_hook_kaiju_lock_provider() -> None:
     async def use() -> tuple[object, object, bool, bool]:
         token = await provider.acquire("job", ttl=5)
         again = await provider.acquire("job", ttl=5)
-        return token, again, await provider.release("job", "not-the-owner"), await provider.release("job", token)
+        return (token, again, await provider.release("job", "not-the-owner"),
+                await provider.release("job", token))
 
     token, again, by_stranger, _ = asyncio.run(use())
     assert (token, again, by_stranger) == ("t0", None, False)
@@ -477,7 +483,8 @@ def test_hook_kaiju_schedule_store() -> None:
     assert get_schedule_store(init_app(settings_from_mapping({}, make_plugins()))) is None
 
     async def use() -> list[bool]:
-        return [await found.claim("ns", "job", 5), await found.claim("ns", "job", 5), await found.claim("ns", "job", 6)]
+        return [await found.claim("ns", "job", 5), await found.claim("ns", "job", 5),
+                await found.claim("ns", "job", 6)]
 
     assert asyncio.run(use()) == [True, False, True]  # each due time once
 
@@ -486,7 +493,7 @@ def test_hook_kaiju_schedule_store() -> None:
         def kaiju_schedule_store(self) -> object:
             return object()
 
-    with pytest.raises(PluginError, match="does not implement kaiju_tools.schedules.ScheduleStore"):
+    with pytest.raises(PluginError, match=r"does not implement kaiju_tools\.schedules\.ScheduleStore"):
         get_schedule_store(init_app(settings_from_mapping({}, make_plugins(Wrong()))))
 
 
@@ -505,5 +512,5 @@ def test_a_lock_provider_that_is_not_one_is_refused() -> None:
             return object()
 
     app = init_app(settings_from_mapping({}, make_plugins(Wrong())))
-    with pytest.raises(PluginError, match="does not implement kaiju_tools.locks.LockProvider"):
+    with pytest.raises(PluginError, match=r"does not implement kaiju_tools\.locks\.LockProvider"):
         get_lock_provider(app)

@@ -107,7 +107,7 @@ def test_services_start_in_dependency_order_and_stop_in_reverse() -> None:
     assert EVENTS == ["init db", "init api", "app_started", "close api", "close db", "app_stopped"]
 
 
-def test_an_optional_service_that_fails_is_logged_and_not_discoverable(kaiju_app: Any) -> None:
+def test_an_optional_service_that_fails_is_logged_and_not_discoverable(kaiju_app: Any) -> None:  # noqa: F811 -- the fixture
     app = kaiju_app(services({"cls": "KitDb", "name": "cache", "required": False, "settings": {"fail": True}},
                              {"cls": "KitDb", "name": "db"}), plugins=PLUGINS)
     assert app.services.discover("cache", required=False) is None
@@ -130,7 +130,7 @@ def test_a_required_service_that_fails_stops_what_started() -> None:
     assert EVENTS == ["init db", "init queue", "close db"]  # app_started/stopped never ran
 
 
-def test_request_wrappers_of_a_plugin_wrap_every_request(kaiju_app: Any) -> None:
+def test_request_wrappers_of_a_plugin_wrap_every_request(kaiju_app: Any) -> None:  # noqa: F811 -- the fixture
     app = kaiju_app(services(), plugins=PLUGINS)
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(app.url + "/nothing")

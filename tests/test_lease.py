@@ -50,7 +50,8 @@ def test_the_margin_and_its_limit() -> None:
     assert Lease(Partitioned(), "k", "t", 1.0, confirmed_at=0.0, margin=0.5).margin == 0.5
 
 
-def test_a_lease_is_lost_at_its_deadline_when_renewals_do_not_answer(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_lease_is_lost_at_its_deadline_when_renewals_do_not_answer(
+        caplog: pytest.LogCaptureFixture) -> None:
     provider = Partitioned()
     seen: dict[str, Any] = {}
 

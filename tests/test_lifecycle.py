@@ -195,7 +195,8 @@ def test_in_flight_requests_finish_on_sigterm(app: AppDir) -> None:
 
 
 def test_sigterm_during_start_up_stops_what_started(app: AppDir) -> None:
-    config(app, "  - cls: Recorder\n    name: a\n  - cls: Recorder\n    name: slow\n    settings: {hang: true}\n")
+    config(app,
+           "  - cls: Recorder\n    name: a\n  - cls: Recorder\n    name: slow\n    settings: {hang: true}\n")
     proc = app.popen("run", env=CHILD_ENV)
     try:
         for _ in range(1500):
@@ -249,7 +250,8 @@ def test_a_dependency_cycle_is_an_error_that_shows_the_cycle(app: AppDir, servic
 
 def test_stop_is_strictly_reverse_after_a_half_failed_start(app: AppDir) -> None:
     config(app, "  - cls: Recorder\n    name: a\n  - cls: Recorder\n    name: b\n"
-                "  - cls: Recorder\n    name: c\n    settings: {fail: true}\n  - cls: Recorder\n    name: d\n")
+                "  - cls: Recorder\n    name: c\n    settings: {fail: true}\n"
+                "  - cls: Recorder\n    name: d\n")
     lines, err = life(app, code=1)
     assert inits(lines) == ["a", "b", "c"]
     assert closes(lines) == ["b", "a"]
@@ -307,7 +309,8 @@ class NeedsBroken(Recorder):
 
 
 def test_the_start_time_limit(app: AppDir) -> None:
-    config(app, "  - cls: Recorder\n    name: a\n  - cls: Recorder\n    name: slow\n    settings: {hang: true}\n",
+    config(app,
+           "  - cls: Recorder\n    name: a\n  - cls: Recorder\n    name: slow\n    settings: {hang: true}\n",
            main="  start_timeout: 0.5\n")
     lines, err = life(app, code=1)
     assert inits(lines) == ["a", "slow"]

@@ -47,7 +47,7 @@ def kept() -> Iterator[Kept]:
 def both(handler: Kept, *args: Any) -> tuple[logging.LogRecord, logging.LogRecord]:
     """The same call through the kernel logger and through the stdlib logger, on one line."""
     ours, std = get_logger("t.records"), logging.getLogger("t.records")
-    ours.warning(*args, user=7); std.warning(*args, extra={"data": {"user": 7}})  # same line
+    ours.warning(*args, user=7); std.warning(*args, extra={"data": {"user": 7}})  # same line  # noqa: E702 -- one line number for both
     return handler.records[-2], handler.records[-1]
 
 
@@ -112,7 +112,7 @@ def test_a_custom_record_factory_still_makes_the_records(kept: Kept) -> None:
 
 def test_a_logger_class_of_its_own_still_makes_the_records() -> None:
     class Tagging(logging.Logger):
-        def makeRecord(self, *args: Any, **kws: Any) -> logging.LogRecord:
+        def makeRecord(self, *args: Any, **kws: Any) -> logging.LogRecord:  # noqa: N802 -- the stdlib's name
             record = super().makeRecord(*args, **kws)
             record.tagged = True  # type: ignore[attr-defined]
             return record

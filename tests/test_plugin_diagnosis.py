@@ -19,11 +19,13 @@ def fails(app: AppDir, config: str, env: dict[str, str] | None = None) -> str:
     return result.stderr
 
 
-@pytest.mark.skipif(importlib.util.find_spec("kaiju_plugins.redis") is None, reason="kaiju-plugin-redis not installed")
+@pytest.mark.skipif(importlib.util.find_spec("kaiju_plugins.redis") is None,
+                    reason="kaiju-plugin-redis not installed")
 def test_a_class_of_the_opt_in_redis_plugin_says_how_to_activate_it(app_dir: AppDir) -> None:
     err = fails(app_dir, "services:\n  - cls: RedisService\n")
     assert "services[0].cls (settings/config.yml:2): unknown service class 'RedisService'" in err
-    assert ("hint: the first-party, opt-in plugin 'redis' (distribution kaiju-plugin-redis 0.1.0) provides it, "
+    assert ("hint: the first-party, opt-in plugin 'redis' (distribution kaiju-plugin-redis 0.1.0) "
+            "provides it, "
             "and is installed but not active: add `redis` to `packages:`") in err
     assert "LoggingService" not in err  # no misleading did-you-mean
 
@@ -31,7 +33,8 @@ def test_a_class_of_the_opt_in_redis_plugin_says_how_to_activate_it(app_dir: App
 def test_a_class_of_a_disabled_plugin_says_what_disabled_it(app_dir: AppDir) -> None:
     err = fails(app_dir, "services:\n  - cls: Scheduler\n", env={"KAIJU_DISABLE_PLUGINS": "scheduler"})
     assert "unknown service class 'Scheduler'" in err
-    assert ("hint: the first-party plugin 'scheduler' (distribution kaiju-plugin-scheduler 0.1.0) provides it, "
+    assert ("hint: the first-party plugin 'scheduler' (distribution kaiju-plugin-scheduler 0.1.0) "
+            "provides it, "
             "and is disabled by the environment variable KAIJU_DISABLE_PLUGINS=scheduler; remove 'scheduler' "
             "from it") in err
     assert "register the class" not in err

@@ -107,7 +107,8 @@ def test_the_issue_a_word_for_a_number_is_a_config_error_with_file_and_line(app:
 
 
 def test_the_example_app_with_a_bad_interval_from_the_environment() -> None:
-    result = subprocess.run([sys.executable, "-m", "app", "config"], cwd=EXAMPLES, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "app", "config"], cwd=EXAMPLES, capture_output=True,
+                            text=True,
                             env=child_env({**CHILD_ENV, "cache_interval": "soon"}), timeout=60, check=False)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
@@ -147,11 +148,13 @@ def test_right_types_injected_services_and_unchecked_annotations_still_work(app:
     app.write("settings/config.yml", GOOD)
     result = run(app, "built")
     assert result.returncode == 0, result.stderr
-    assert "built 5 3 poller ['a', 'b'] {'x': 1} True Store 1m [1, {'a': 2}] whatever 1.5 None" in result.stdout
+    assert ("built 5 3 poller ['a', 'b'] {'x': 1} True Store 1m [1, {'a': 2}] whatever 1.5 None"
+            in result.stdout)
 
 
 def test_a_template_resolved_at_load_time_is_checked_with_its_value(app: AppDir) -> None:
-    app.write("settings/config.yml", "services:\n  - cls: Poller\n    settings:\n      interval: '[poll_interval]'\n")
+    app.write("settings/config.yml",
+              "services:\n  - cls: Poller\n    settings:\n      interval: '[poll_interval]'\n")
     assert run(app, "config").returncode == 0
     result = run(app, "config", "-e", "poll_interval='soon'")
     assert result.returncode == 2, result.stderr

@@ -12,7 +12,6 @@ import logging
 
 import pytest
 from aiohttp import web
-from kernel_support import AppDir
 from kaiju_tools import (
     SERVICE_CLASS_REGISTRY,
     ContextableService,
@@ -22,6 +21,7 @@ from kaiju_tools import (
     get_services,
     init_app,
 )
+from kernel_support import AppDir
 from suite_support import CHILD_ENV, EVENTS_SERVICES, events, run
 
 SHOW = '''
@@ -223,7 +223,8 @@ class Consumer(ContextableService):
         maybe = self.discover_service(None, cls=Unconfigured, required=False)
         wrong_cls = self.discover_service("plain", cls=Cache, required=False)
         by_name = self.discover_service("plain")
-        note(f"discovered {first.service_name} {named.service_name} {maybe} {wrong_cls} {by_name.service_name}")
+        note(f"discovered {first.service_name} {named.service_name} {maybe} {wrong_cls} "
+             f"{by_name.service_name}")
         try:
             self.discover_service("nope", cls=Cache)
         except LookupError as exc:

@@ -26,6 +26,7 @@ from kaiju_tools.testing import (
 )
 from kernel_support import child_env
 
+
 class KitClock(Service):
     """Tells the time (a fake replaces it in tests)."""
 
@@ -159,7 +160,7 @@ def test_capture_logs_keeps_extras_and_request_context() -> None:
     asyncio.run(main())
 
 
-def test_kaiju_app_fixture_serves_a_sync_test(kaiju_app: Any, kaiju_logs: LogCapture) -> None:
+def test_kaiju_app_fixture_serves_a_sync_test(kaiju_app: Any, kaiju_logs: LogCapture) -> None:  # noqa: F811 -- the fixtures
     app = kaiju_app(SETTINGS, plugins=PLUGINS, rpc_path="/rpc")
     assert isinstance(app, BlockingApp)
     assert app.call("greeter.greet", name="sync") == "Hi, sync!"

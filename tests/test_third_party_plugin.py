@@ -82,7 +82,8 @@ def wait_headers(url: str, proc: subprocess.Popen[str]) -> dict[str, str]:
     raise AssertionError("server did not come up")
 
 
-def test_listed_plugin_is_active_and_its_service_runs(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
+def test_listed_plugin_is_active_and_its_service_runs(venv_python: str, app_dir: AppDir,
+                                                      tmp_path: Path) -> None:
     marker = tmp_path / "marker.txt"
     make_app(app_dir, ["sample"], "  - cls: SampleService\n    settings:\n      word: hi\n")
     headers, err, code = serve_and_get(venv_python, app_dir, marker)
@@ -100,7 +101,8 @@ def test_plugin_can_be_listed_by_distribution_name(venv_python: str, app_dir: Ap
     assert marker.read_text().splitlines() == ["imported"]
 
 
-def test_unlisted_plugin_is_inert_and_never_imported(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
+def test_unlisted_plugin_is_inert_and_never_imported(venv_python: str, app_dir: AppDir,
+                                                     tmp_path: Path) -> None:
     marker = tmp_path / "marker.txt"
     make_app(app_dir, [])
     headers, err, code = serve_and_get(venv_python, app_dir, marker)
@@ -129,7 +131,8 @@ def test_unknown_class_names_the_inactive_plugin_that_provides_it(
     assert "Traceback" not in result.stderr
 
 
-def test_plugins_runs_when_a_listed_plugin_is_broken(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
+def test_plugins_runs_when_a_listed_plugin_is_broken(venv_python: str, app_dir: AppDir,
+                                                     tmp_path: Path) -> None:
     make_app(app_dir, ["sample_route_typo", "sample_broken", "sample"], "  - cls: SampleService\n")
     result = run(venv_python, app_dir, "plugins", marker=tmp_path / "m")
     assert result.returncode == 0, result.stderr
@@ -142,7 +145,8 @@ def test_plugins_runs_when_a_listed_plugin_is_broken(venv_python: str, app_dir: 
     assert "Traceback" not in result.stderr
 
 
-def test_plugins_runs_when_the_settings_are_invalid_too(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
+def test_plugins_runs_when_the_settings_are_invalid_too(venv_python: str, app_dir: AppDir,
+                                                        tmp_path: Path) -> None:
     make_app(app_dir, ["sample_route_typo"], "  - cls: RouteService\n")
     result = run(venv_python, app_dir, "plugins", marker=tmp_path / "m")
     assert result.returncode == 0, result.stderr
@@ -151,7 +155,8 @@ def test_plugins_runs_when_the_settings_are_invalid_too(venv_python: str, app_di
     assert "unknown service class 'RouteService'" in result.stderr
 
 
-def test_a_misspelt_hook_stops_the_app_with_a_did_you_mean(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
+def test_a_misspelt_hook_stops_the_app_with_a_did_you_mean(venv_python: str, app_dir: AppDir,
+                                                           tmp_path: Path) -> None:
     make_app(app_dir, ["sample_route_typo"])
     result = run(venv_python, app_dir, "config", marker=tmp_path / "m")
     assert result.returncode != 0
@@ -159,15 +164,18 @@ def test_a_misspelt_hook_stops_the_app_with_a_did_you_mean(venv_python: str, app
     assert "Traceback" not in result.stderr
 
 
-def test_plugins_flags_a_misspelt_hook_of_an_inactive_plugin(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
+def test_plugins_flags_a_misspelt_hook_of_an_inactive_plugin(venv_python: str, app_dir: AppDir,
+                                                             tmp_path: Path) -> None:
     make_app(app_dir, [])
     result = run(venv_python, app_dir, "plugins", marker=tmp_path / "m")
     assert result.returncode == 0, result.stderr
-    assert ("sample_route_typo  [inactive (not listed in `packages:`; kaiju_register_route is not a kaiju hook "
+    assert ("sample_route_typo  [inactive (not listed in `packages:`; "
+            "kaiju_register_route is not a kaiju hook "
             "(did you mean: kaiju_register_routes?))]") in result.stdout
 
 
-def test_plugins_command_lists_every_plugin_with_status(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
+def test_plugins_command_lists_every_plugin_with_status(venv_python: str, app_dir: AppDir,
+                                                        tmp_path: Path) -> None:
     make_app(app_dir, ["sample"])
     result = run(venv_python, app_dir, "plugins", marker=tmp_path / "m")
     assert result.returncode == 0, result.stderr
@@ -213,8 +221,8 @@ def test_unknown_package_lists_installed_plugins(venv_python: str, app_dir: AppD
 def test_disabled_plugin_is_skipped(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
     marker = tmp_path / "marker.txt"
     make_app(app_dir, ["sample"])
-    result = subprocess.run([venv_python, "-m", app_dir.name, "plugins"], cwd=app_dir.root, capture_output=True,
-                            text=True, timeout=60,
+    result = subprocess.run([venv_python, "-m", app_dir.name, "plugins"], cwd=app_dir.root,
+                            capture_output=True, text=True, timeout=60,
                             env=child_env({"SAMPLE_MARKER": str(marker), "KAIJU_DISABLE_PLUGINS": ",".join(
                                 [os.environ.get("KAIJU_DISABLE_PLUGINS", ""), "sample"])}))
     assert result.returncode == 0, result.stderr
@@ -224,7 +232,8 @@ def test_disabled_plugin_is_skipped(venv_python: str, app_dir: AppDir, tmp_path:
 
 def test_trace_env_prints_hook_calls(venv_python: str, app_dir: AppDir, tmp_path: Path) -> None:
     make_app(app_dir, ["sample"])
-    result = subprocess.run([venv_python, "-m", app_dir.name, "config"], cwd=app_dir.root, capture_output=True,
+    result = subprocess.run([venv_python, "-m", app_dir.name, "config"], cwd=app_dir.root,
+                            capture_output=True,
                             text=True, timeout=60, env=child_env({"KAIJU_TRACE_HOOKS": "1"}))
     assert result.returncode == 0, result.stderr
     assert "kaiju-trace: hook=kaiju_load_config_source plugins=" in result.stderr

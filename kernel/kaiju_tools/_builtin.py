@@ -1,4 +1,5 @@
-"""The kernel's built-in plugin (``trylast``): the ``run``, ``config``, ``plugins`` and ``version`` commands."""
+"""The kernel's built-in plugin (``trylast``): the ``run``, ``config``, ``plugins`` and ``version``
+commands."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ class ConfigCommand(Command):
     standalone = True
 
     @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:  # noqa: D102
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="print the merged settings as JSON")
 
     async def run(self, app: web.Application | None, args: argparse.Namespace) -> int | None:
@@ -57,10 +58,10 @@ class ConfigCommand(Command):
         for key, value in loaded.env.items():
             print(f"{key} = {json.dumps(value, default=repr)}  # {loaded.env_origins[key]}")
         print("\n# files read")
-        for path in loaded.config_paths:
-            print(f"config: {path}")
-        for path in loaded.env_paths:
-            print(f"env: {path}")
+        for file in loaded.config_paths:
+            print(f"config: {file}")
+        for file in loaded.env_paths:
+            print(f"env: {file}")
         return 0
 
 

@@ -87,7 +87,7 @@ class ServiceContainer:
         if name in self.failed:
             return None
         if name in self._building:
-            cycle = self._building[self._building.index(name):] + [name]
+            cycle = [*self._building[self._building.index(name):], name]
             raise DependencyCycle(cycle)
         entry = self._entries[name]
         cls = self._registry[entry.cls]
@@ -119,9 +119,9 @@ class ServiceContainer:
                     kwargs[param] = dep
                 elif not optional:
                     self._fail_on_failed_dependency(name, param, dep_cls)
-            for dep in (*cls.dependencies, *entry.depends_on):
-                dep_name = self._match(dep if isinstance(dep, str) else None,
-                                       dep if isinstance(dep, type) else None, exclude=name)
+            for declared in (*cls.dependencies, *entry.depends_on):
+                dep_name = self._match(declared if isinstance(declared, str) else None,
+                                       declared if isinstance(declared, type) else None, exclude=name)
                 if dep_name is None:
                     raise ConfigError(ConfigProblem(
                         entry.key, f"service {name!r} depends on {getattr(dep, '__name__', dep)!r}, which is "
@@ -231,7 +231,7 @@ class ServiceContainer:
 
 def _service_params(cls: type) -> dict[str, tuple[type[Service], bool]]:
     """Constructor parameters annotated with a Service subclass -> (class, has a default)."""
-    init = cls.__init__
+    init = cls.__init__  # type: ignore[misc]  # the class's own (or inherited) constructor
     hints = parameter_hints(init)  # one by one: an unresolvable annotation spoils only itself
     out: dict[str, tuple[type[Service], bool]] = {}
     try:

@@ -44,6 +44,6 @@ def _find_cycle(waiting: Mapping[str, set[str]]) -> list[str]:
     while True:
         node = min(waiting[node] & set(waiting)) if waiting[node] & set(waiting) else min(waiting[node])
         if node in seen:
-            return path[seen[node]:] + [node]
+            return [*path[seen[node]:], node]
         seen[node] = len(path)
         path.append(node)

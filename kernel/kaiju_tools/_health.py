@@ -80,6 +80,12 @@ class HealthMonitor:
                               "own name (e.g. '<service>.<what>')")
         self.checks = found
 
+    def follow(self, app: web.Application) -> None:
+        """Follow ``app``'s state: the checks are collected at start-up, ``stopping`` set at shutdown."""
+        app.on_startup.append(self._on_startup)
+        app.on_shutdown.insert(0, self._on_shutdown)
+        app.on_cleanup.append(self._on_cleanup)
+
     async def _on_startup(self, app: web.Application) -> None:
         self.collect()
         self.started = True
@@ -190,7 +196,7 @@ class HealthMonitor:
                     return {"status": "fail", "duration": round(time.monotonic() - start, 3),
                             "error": f"did not finish within its timeout of {spec.timeout:g} s"}
                 value = task.result()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- a check that raises has failed: a result, not an error
             return {"status": "fail", "duration": round(time.monotonic() - start, 3),
                     "error": f"{type(exc).__name__}: {exc}"}
         result: dict[str, Any] = {"status": "ok" if value is not False else "fail",
@@ -225,7 +231,7 @@ def _view(kind: str) -> Any:
     async def probe(request: web.Request) -> web.Response:
         try:
             ok, body = await request.app[HEALTH_KEY].probe(kind)
-        except Exception as exc:  # a probe answers, always: never a 500
+        except Exception as exc:  # noqa: BLE001 -- a probe answers, always: never a 500
             ok, body = False, {"status": "fail", "probe": kind, "pid": os.getpid(),
                                "reasons": [f"the probe itself failed: {type(exc).__name__}: {exc}"]}
         return web.json_response(body, status=200 if ok else 503, dumps=_dumps,
@@ -243,7 +249,5 @@ def install(app: web.Application) -> HealthMonitor:
     if settings.enabled:
         for kind in PROBES:
             app.router.add_get(getattr(settings, f"{kind}_path"), _view(kind), name=f"health_{kind}")
-    app.on_startup.append(monitor._on_startup)
-    app.on_shutdown.insert(0, monitor._on_shutdown)
-    app.on_cleanup.append(monitor._on_cleanup)
+    monitor.follow(app)
     return monitor

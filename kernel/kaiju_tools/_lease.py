@@ -107,7 +107,8 @@ class Lease:
         """Return ``margin``; raise ``ValueError`` when it is negative or takes more than
         half of ``ttl`` (the lease would end before its first renewal could help)."""
         if not 0 <= margin <= ttl / 2:
-            raise ValueError(f"lock {key!r}: ttl={ttl:g} s is too short for its safety margin of {margin:g} s "
+            raise ValueError(f"lock {key!r}: ttl={ttl:g} s is too short for its safety margin of "
+                             f"{margin:g} s "
                              "(the margin may take at most half the TTL); use a ttl of at least "
                              f"{2 * margin:g} s, or lower the lock provider's margin settings")
         return margin
@@ -171,7 +172,8 @@ class Lease:
             async with asyncio.timeout(left):
                 return bool(await self._provider.release(self.key, self.token))
         except Exception as exc:  # noqa: BLE001 -- the TTL frees it
-            cause = "no answer before the TTL ended" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+            cause = ("no answer before the TTL ended" if isinstance(exc, TimeoutError)
+                     else f"{type(exc).__name__}: {exc}")
             self.logger.warning("could not release a lock; its TTL will free it", key=self.key, ttl=self.ttl,
                                 error=cause)
             return False
@@ -202,8 +204,8 @@ class Lease:
             self._timer = None
         if self._renewer is not None and self._renewer is not asyncio.current_task():
             self._renewer.cancel()
-        self.logger.warning("lock lease lost: its holder must stop using the lock", key=self.key, reason=reason,
-                            ttl=self.ttl, margin=round(self.margin, 3), fence=self.fence,
+        self.logger.warning("lock lease lost: its holder must stop using the lock", key=self.key,
+                            reason=reason, ttl=self.ttl, margin=round(self.margin, 3), fence=self.fence,
                             since_confirmed=round(loop.time() - self.confirmed_at, 3),
                             hint="check the network to the lock backend, or use a longer ttl")
         if self._cancel is not None and not self._cancel.done():
@@ -236,7 +238,8 @@ class Lease:
             if self.lost.is_set():
                 return
             if not ours:
-                self._lose("the backend says the lock is not ours any more (it expired or another owner took it)")
+                self._lose("the backend says the lock is not ours any more "
+                           "(it expired or another owner took it)")
                 return
             self.confirmed_at = max(self.confirmed_at, sent)
             self._arm(loop)

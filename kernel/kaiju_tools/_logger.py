@@ -107,7 +107,8 @@ class Logger:
 
     def isEnabledFor(self, level: int) -> bool:  # noqa: N802 -- the stdlib's name
         """Whether a record of ``level`` would be handled."""
-        return self.logger.isEnabledFor(level)
+        enabled: bool = self.logger.isEnabledFor(level)
+        return enabled
 
     def setLevel(self, level: int | str) -> None:  # noqa: N802 -- the stdlib's name
         """Set the level of the wrapped logger."""
@@ -116,11 +117,13 @@ class Logger:
     @property
     def level(self) -> int:
         """The wrapped logger's own level."""
-        return self.logger.level
+        level: int = self.logger.level
+        return level
 
     def getEffectiveLevel(self) -> int:  # noqa: N802 -- the stdlib's name
         """The level that applies to the wrapped logger."""
-        return self.logger.getEffectiveLevel()
+        level: int = self.logger.getEffectiveLevel()
+        return level
 
     def getChild(self, suffix: str) -> Logger:  # noqa: N802 -- the stdlib's name
         """A kaiju logger for ``<name>.<suffix>``."""

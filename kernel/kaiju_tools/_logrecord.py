@@ -9,6 +9,10 @@ module builds a record with the same class, the same attributes and the same val
 (:func:`same_as_stdlib` checks the attribute names against the running Python's own
 record at import), in about half the time.
 
+The module mirrors ``Logger.makeRecord`` and reads the same private state of :mod:`logging`
+(the record factory, ``_srcfile``, ``_startTime``, the level names): that is its point, so
+those reads are marked one by one rather than moved to a compat module.
+
 It steps aside (returns ``None``, and the stdlib path runs) whenever a program changed what
 a record is: a custom record factory (``logging.setLogRecordFactory``) or a logger class
 of its own (``logging.setLoggerClass``: it may override ``makeRecord`` or ``findCaller``).
@@ -35,7 +39,7 @@ _current_thread = threading.current_thread
 _threads: dict[int, threading.Thread] = getattr(threading, "_active", {})
 """``threading``'s own ``ident -> Thread`` map, which ``current_thread()`` reads (one call less)."""
 _modules = sys.modules
-_level_names: dict[Any, str] = logging._levelToName  # type: ignore[attr-defined]
+_level_names: dict[Any, str] = logging._levelToName  # noqa: SLF001
 _PLAIN = (logging.Logger, logging.RootLogger)
 _TASKS = hasattr(logging, "logAsyncioTasks")  # Python 3.12+: records carry ``taskName``
 _files: dict[str, tuple[str, str]] = {}
@@ -57,7 +61,7 @@ def _process_name() -> str | None:
     if mp is not None:
         try:
             return mp.current_process().name  # type: ignore[no-any-return]
-        except Exception:  # noqa: BLE001, S110 -- as the stdlib: multiprocessing half imported
+        except Exception:  # noqa: BLE001 -- as the stdlib: multiprocessing half imported
             pass
     return "MainProcess"
 
@@ -69,7 +73,7 @@ def _task_name() -> str | None:
     if asyncio is not None:
         try:
             return asyncio.current_task().get_name()  # type: ignore[no-any-return]
-        except Exception:  # noqa: BLE001, S110 -- no running loop or no task: as the stdlib
+        except Exception:  # noqa: BLE001 -- no running loop or no task: as the stdlib
             pass
     return None
 
@@ -82,12 +86,13 @@ def make_record(
 
     ``data`` becomes ``record.data`` (the kernel logger's keyword extras).
     """
-    if logging._logRecordFactory is not _LogRecord or type(logger) not in _PLAIN:  # type: ignore[attr-defined]
+    factory = logging._logRecordFactory  # type: ignore[attr-defined]  # noqa: SLF001
+    if factory is not _LogRecord or type(logger) not in _PLAIN:
         return None
     ct = _time()
     if args and len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
         args = args[0]
-    if logging._srcfile and frame is not None:  # type: ignore[attr-defined]
+    if logging._srcfile and frame is not None:  # noqa: SLF001
         code = frame.f_code
         pathname = code.co_filename
         lineno = frame.f_lineno
@@ -124,7 +129,7 @@ def make_record(
     record.funcName = func
     record.created = ct
     record.msecs = ct % 1.0 * 1000 // 1  # = int((ct - int(ct)) * 1000) + 0.0, without two ints
-    record.relativeCreated = (ct - logging._startTime) * 1000  # type: ignore[attr-defined]
+    record.relativeCreated = (ct - logging._startTime) * 1000  # type: ignore[attr-defined]  # noqa: SLF001
     record.thread = thread
     record.threadName = thread_name
     record.processName = _process_name() if logging.logMultiprocessing else None
@@ -132,7 +137,7 @@ def make_record(
     if _TASKS:
         record.taskName = _task_name()
     if data is not None:
-        record.data = data  # type: ignore[attr-defined]
+        record.data = data
     return record
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import sys
 
-__all__ = ["DEFAULT_FORMAT", "DEFAULT_HANDLER_NAME", "ClientErrorFilter", "default_logging", "quiet_client_errors"]
+__all__ = ["DEFAULT_FORMAT", "DEFAULT_HANDLER_NAME", "ClientErrorFilter", "default_logging",
+           "quiet_client_errors"]
 
 DEFAULT_HANDLER_NAME = "kaiju.default"
 """Name of the root handler :func:`default_logging` installs."""

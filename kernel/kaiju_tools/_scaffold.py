@@ -113,7 +113,7 @@ class NewAppCommand(Command):
     standalone = True
 
     @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:  # noqa: D102
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("app_name", metavar="NAME", help="the app's name (main.name; the project folder)")
         parser.add_argument("--dir", default=".", help="where to create the project folder (default: .)")
 
@@ -137,7 +137,7 @@ class NewPluginCommand(Command):
     standalone = True
 
     @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:  # noqa: D102
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("plugin_name", metavar="NAME",
                             help="the plugin's name: its entry-point name, listed in `packages:`")
         parser.add_argument("--dir", default=".", help="where to create the distribution folder (default: .)")

@@ -147,14 +147,14 @@ def get_attrs(app: web.Application) -> dict[str, Any]:
 
 def _request_middleware(wrappers: list[Any]) -> Any:
     async def inner(request: web.Request) -> web.StreamResponse:
-        return await request[_HANDLER_KEY](request)
+        return await request[_HANDLER_KEY](request)  # type: ignore[no-any-return]
 
     chain = compose(wrappers, inner)
 
     @web.middleware
     async def kaiju_request_hooks(request: web.Request, handler: Any) -> web.StreamResponse:
         request[_HANDLER_KEY] = handler
-        return await chain(request)
+        return await chain(request)  # type: ignore[no-any-return]
 
     return kaiju_request_hooks
 
@@ -244,7 +244,7 @@ async def _stop_all(app: web.Application, log: Any) -> None:
         service.state = ServiceState.STOPPED
         try:
             await await_lifecycle(pm, "kaiju_service_stopped", app=app, service=service)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- stop the others, then raise them together
             errors.append(exc)
     if errors:
         raise ExceptionGroup("errors while stopping services", errors)

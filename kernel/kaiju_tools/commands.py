@@ -101,7 +101,7 @@ class CommandRegistry(ClassRegistry[Command]):
     def __init__(self, default: CommandRegistry | None = None) -> None:
         super().__init__(Command, "command", default)
 
-    def class_key(self, obj: type[Command]) -> str:  # noqa: D102
+    def class_key(self, obj: type[Command]) -> str:
         return obj.command_name()
 
 

@@ -13,7 +13,8 @@ order and the merge, exactly as the guide writes it:
 
 Environment and ``-e`` values are parsed as literals (:func:`parse_literal`), never
 evaluated. Every file is read under :class:`ConfigLimits` (size, nesting, values after
-alias expansion; ``KAIJU_CONFIG_MAX_*`` environment variables change them). Every problem found is collected and raised together in one
+alias expansion; ``KAIJU_CONFIG_MAX_*`` environment variables change them). Every problem
+found is collected and raised together in one
 :class:`~kaiju_tools.ConfigError`. :attr:`LoadedConfig.origins` tells, for every value,
 where it came from.
 """
@@ -208,7 +209,8 @@ class ConfigLoader:
             return None
         try:
             self.limits.check_size(path)
-            source = self._hook.kaiju_load_config_source(path=path, kind=kind, limits=self.limits)
+            source: ConfigSource | None = self._hook.kaiju_load_config_source(
+                path=path, kind=kind, limits=self.limits)
         except ConfigError as exc:
             problems.extend(exc.problems)
             return None
@@ -278,7 +280,8 @@ class ConfigLoader:
 
 def _create_env_hint(path: Path) -> str:
     """How to create a missing env file: copy its committed example, if there is one."""
-    for example in (path.with_name(f"{path.stem}.example{path.suffix}"), path.with_name(f"{path.name}.example")):
+    for example in (path.with_name(f"{path.stem}.example{path.suffix}"),
+                    path.with_name(f"{path.name}.example")):
         if example.is_file():
             return (f"it is a local file (not committed): create it from the example, "
                     f"`cp {example} {path}`, and edit it; or choose the env files with -f")

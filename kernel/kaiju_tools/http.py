@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._lazy import resolve
+
+if TYPE_CHECKING:  # its home, for type checkers; resolved lazily at run time (the rpc plugin)
+    from kaiju_plugins.rpc import JSONRPCView
 
 __all__ = ["JSONRPCView"]
 

@@ -79,4 +79,4 @@ def get_lock_provider(app: web.Application) -> LockProvider | None:
             raise PluginError(f"kaiju_lock_provider returned {provider!r}, which does not implement "
                               "kaiju_tools.locks.LockProvider (acquire, renew, release)")
         cached = _PROVIDERS[app] = _NONE if provider is None else provider
-    return None if cached is _NONE else cached  # type: ignore[no-any-return]
+    return None if cached is _NONE else cached  # type: ignore[return-value]

@@ -221,15 +221,15 @@ class Plugins:
                 if _tracing():
                     _trace(hook, info.name, start)
                 for cls in classes:
-                    registry.register(cls)  # type: ignore[arg-type]
+                    registry.register(cls)
             except Exception as exc:
                 info.status, info.cause = "failed", f"{type(exc).__name__}: {exc}"
                 raise PluginError(f"{info.label}: {hook} failed: {info.cause}") from exc
-            info.registered.extend(registry.class_key(c) for c in classes)  # type: ignore[arg-type]
+            info.registered.extend(registry.class_key(c) for c in classes)
 
     def activate_packages(self, packages: Iterable[str]) -> list[ConfigProblem]:
         """Activate what ``packages:`` names; return problems (unknown names)."""
-        problems = []
+        problems: list[ConfigProblem] = []
         by_dist = {_norm(i.dist): i for i in self.infos.values()}
         for index, name in enumerate(packages):
             info = self.infos.get(name) or by_dist.get(_norm(name))
@@ -292,10 +292,11 @@ class Plugins:
                 continue
             try:
                 module = info.entry_point.load()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -- a broken plugin is listed as failed
                 info.status, info.cause = "failed", f"import failed: {type(exc).__name__}: {exc}"
                 continue
-            info.hooks = sorted(n for n in dir(module) if n.startswith("kaiju_") and callable(getattr(module, n)))
+            info.hooks = sorted(n for n in dir(module)
+                                if n.startswith("kaiju_") and callable(getattr(module, n)))
             unknown = [n for n in info.hooks if n not in HOOK_NAMES]
             if unknown:
                 info.cause = "not listed in `packages:`; " + "; ".join(unknown_hook(n) for n in unknown)

@@ -233,7 +233,8 @@ def _main(check: _Checker, data: dict[str, Any]) -> MainSettings:
     for key in ("name", "env"):
         if key in data and check.typed(data[key], str, ("main", key), "a string"):
             setattr(main, key, data[key])
-    if "version" in data and check.typed(data["version"], (str, int, float), ("main", "version"), "a version string"):
+    if "version" in data and check.typed(data["version"], (str, int, float), ("main", "version"),
+                                         "a version string"):
         main.version = str(data["version"])
     if "loglevel" in data:
         check.level(data["loglevel"], ("main", "loglevel"))
@@ -276,7 +277,8 @@ def _service(
     if isinstance(item, str):
         item = {"cls": item}
     if not isinstance(item, Mapping):
-        check.add(path, f"expected a service mapping with at least `cls:`, got {type(item).__name__}: {item!r}")
+        check.add(path,
+                  f"expected a service mapping with at least `cls:`, got {type(item).__name__}: {item!r}")
         return None
     check.unknown(item, _SERVICE_KEYS, path)
     cls_name = item.get("cls")

@@ -116,7 +116,7 @@ def render(text: str, lookup: Callable[[str], Any]) -> tuple[Any, list[str]]:
         return values[0], []
     parts = []
     pos = 0
-    for tpl, value in zip(templates, values):
+    for tpl, value in zip(templates, values, strict=True):
         parts.append(text[pos : tpl.start])
         parts.append(_as_text(value))
         pos = tpl.end

@@ -29,14 +29,15 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientSession, web
 
 from ._runtime import Runtime, settings_from_mapping
 from ._testing_logs import LogCapture, capture_logs
 from ._testing_rpc import RPCCallError, RPCTestClient, find_rpc_path
-from .app import get_services, get_settings, init_app as _kernel_init_app
+from .app import get_services, get_settings
+from .app import init_app as _kernel_init_app
 from .exceptions import KaijuError
 from .plugins import Plugins
 from .settings import ProjectSettings
@@ -267,13 +268,17 @@ class BlockingApp:
 
     def request(self, body: Any, headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
         """POST a raw JSON-RPC body: ``(HTTP status, decoded body or None)``."""
-        return self.run(self._running().rpc.request(body, headers))
+        answer: tuple[int, Any] = self.run(self._running().rpc.request(body, headers))
+        return answer
 
 
 # ---- the pytest plugin ----------------------------------------------------------------
 # Fixtures exist when pytest has been imported (it has, when it loads this module as a
 # plugin); a script that only uses start_app() never pays for importing pytest.
-_pytest: Any = sys.modules.get("pytest")
+if TYPE_CHECKING:
+    import pytest as _pytest
+else:
+    _pytest = sys.modules.get("pytest")
 
 if _pytest is not None:
 
@@ -292,7 +297,7 @@ if _pytest is not None:
         for app in reversed(apps):
             try:
                 app.stop()
-            except Exception as exc:  # stop the others, then report
+            except Exception as exc:  # noqa: BLE001 -- stop the others, then report
                 errors.append(exc)
         if errors:
             raise ExceptionGroup("errors while stopping kaiju test apps", errors)
@@ -303,4 +308,4 @@ if _pytest is not None:
         with capture_logs("") as logs:
             yield logs
 else:  # pragma: no cover
-    kaiju_app = kaiju_logs = None  # type: ignore[assignment]
+    kaiju_app = kaiju_logs = None

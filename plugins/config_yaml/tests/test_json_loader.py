@@ -34,7 +34,8 @@ def test_malformed_json_names_file_line_and_column(tmp_path: Path) -> None:
     assert problem.hint
 
 
-@pytest.mark.parametrize(("text", "kind"), [("[1, 2]", "list"), ('"x"', "str"), ("42", "int"), ("null", "NoneType")])
+@pytest.mark.parametrize(("text", "kind"),
+                         [("[1, 2]", "list"), ('"x"', "str"), ("42", "int"), ("null", "NoneType")])
 def test_a_top_level_that_is_not_an_object(tmp_path: Path, text: str, kind: str) -> None:
     path = tmp_path / "env.json"
     path.write_text(text, encoding="utf-8")
@@ -80,7 +81,8 @@ ENV_VALUES = st.recursive(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.dictionaries(st.text(min_size=1, max_size=10), ENV_VALUES, max_size=6), st.booleans(), st.booleans())
+@given(st.dictionaries(st.text(min_size=1, max_size=10), ENV_VALUES, max_size=6), st.booleans(),
+       st.booleans())
 def test_property_round_trip_with_a_line_per_key(
     tmp_path: Path, data: dict[str, Any], pretty: bool, ascii_only: bool
 ) -> None:

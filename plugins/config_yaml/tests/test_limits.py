@@ -46,7 +46,8 @@ def alias_documents(draw: st.DrawFn) -> str:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=alias_documents())
-def test_alias_structures_load_within_the_limits_or_fail_with_a_config_error(tmp_path: Path, text: str) -> None:
+def test_alias_structures_load_within_the_limits_or_fail_with_a_config_error(tmp_path: Path,
+                                                                             text: str) -> None:
     path = tmp_path / "a.yml"
     path.write_text(text, encoding="utf-8")
     try:
@@ -59,7 +60,8 @@ def test_alias_structures_load_within_the_limits_or_fail_with_a_config_error(tmp
     assert source.data == yaml.safe_load(text)
     values, levels = expanded(source.data)
     assert values <= LIMITS.max_values and levels <= LIMITS.max_depth
-    assert len(source.origins) <= text.count(",") + text.count(":") + text.count("[") + 2 * len(text.splitlines())
+    assert len(source.origins) <= (text.count(",") + text.count(":") + text.count("[")
+                                   + 2 * len(text.splitlines()))
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -123,6 +125,7 @@ def test_a_file_over_the_size_limit_is_not_read(tmp_path: Path) -> None:
         try:
             loader(path, ConfigLimits(max_bytes=50))
         except ConfigError as exc:
-            assert str(exc.problems[0]).startswith(f"{path}: the file is 104 bytes: over the limit of 50 bytes")
+            assert str(exc.problems[0]).startswith(
+                f"{path}: the file is 104 bytes: over the limit of 50 bytes")
         else:
             raise AssertionError("expected a ConfigError")

@@ -141,7 +141,8 @@ TREES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(KEYS, TREES, max_size=4))
-def test_property_safe_dump_round_trips_with_an_origin_per_value(tmp_path: Path, data: dict[str, Any]) -> None:
+def test_property_safe_dump_round_trips_with_an_origin_per_value(tmp_path: Path,
+                                                                 data: dict[str, Any]) -> None:
     path = tmp_path / "dumped.yml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")  # allow_unicode=True breaks NEL (PyYAML)
     source = load_yaml(path)

@@ -21,7 +21,7 @@ junk = st.recursive(
     max_leaves=8,
 )
 handler = st.fixed_dictionaries({}, optional={
-    "cls": st.one_of(st.sampled_from(sorted(SAFE_CLASSES) + ["JSONHandlr", "Formatter"]), junk),
+    "cls": st.one_of(st.sampled_from([*sorted(SAFE_CLASSES), "JSONHandlr", "Formatter"]), junk),
     "name": st.one_of(st.sampled_from(["default", "other"]), junk),
     "level": st.one_of(st.sampled_from(["INFO", "error", "VERBOSE"]), junk),
     "settings": st.one_of(st.fixed_dictionaries({}, optional={"stream": junk}), junk),

@@ -94,7 +94,8 @@ class TestDataFormatter:
     @given(st.recursive(
         st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63 - 1), st.text(),
                   st.floats(allow_nan=False, allow_infinity=False)),
-        lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+        lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                st.dictionaries(st.text(max_size=4), inner, max_size=3)),
         max_leaves=10))
     def test_both_encoders_write_the_same_values(self, value: Any) -> None:
         lines = []
@@ -107,7 +108,8 @@ class TestDataFormatter:
             assert line == lines[0]
 
     def test_unknown_encoder_is_a_clear_error(self) -> None:
-        with pytest.raises(ValueError, match=r"DataFormatter: expected encoder to be one of .*'ujson'.*got 'simd'"):
+        with pytest.raises(ValueError,
+                           match=r"DataFormatter: expected encoder to be one of .*'ujson'.*got 'simd'"):
             DataFormatter(encoder="simd")
 
     def test_failed_message_formatting_is_written_with_the_error(self) -> None:
@@ -191,7 +193,7 @@ class TestForeignRecords:
         assert [o["msg"] for o in out] == ["io failed"] * 3 + ["still logging"]
         assert all("OSError" in o["exc"] for o in out[:3])
 
-    def test_strange_records_from_makeLogRecord(self) -> None:
+    def test_strange_records_from_makeLogRecord(self) -> None:  # noqa: N802 -- the stdlib's name
         odd = [
             {"msg": {"a": 1}},
             {"msg": None, "args": (1,)},
@@ -240,7 +242,8 @@ def test_any_record_gives_one_json_object(msg: str, args: tuple[Any, ...], extra
 @settings(deadline=None)
 @given(data=st.one_of(st.none(), st.dictionaries(st.text(max_size=5), st.one_of(st.integers(), st.text()),
                                                  max_size=3)),
-       cid=st.one_of(st.none(), st.text(max_size=8)), captured=st.booleans(), other_formatter_first=st.booleans())
+       cid=st.one_of(st.none(), st.text(max_size=8)), captured=st.booleans(),
+       other_formatter_first=st.booleans())
 def test_short_and_general_paths_write_the_same(data: dict[str, Any] | None, cid: str | None, captured: bool,
                                                 other_formatter_first: bool) -> None:
     from kaiju_plugins.logging._record import capture_context

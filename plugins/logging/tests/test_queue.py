@@ -38,7 +38,7 @@ class Broken(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         raise RuntimeError("handler is broken")
 
-    def handleError(self, record: logging.LogRecord) -> None:
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 -- the stdlib's name
         self.errors = getattr(self, "errors", 0) + 1
 
 
@@ -227,7 +227,8 @@ def test_records_queued_at_exit_are_written() -> None:
         for i in range(3000):
             log.info("r", i=i)
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         check=False)
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stderr.splitlines()]
     assert [line["data"]["i"] for line in lines] == list(range(3000))

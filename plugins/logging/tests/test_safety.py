@@ -139,7 +139,8 @@ any_value = st.one_of(any_text, st.binary(max_size=6), st.integers(), st.floats(
                                                                                        max_size=3),
        exc_text=st.one_of(st.none(), any_text), level=st.one_of(st.sampled_from(["INFO", "ERROR"]), any_text),
        pid=st.booleans())
-def test_any_field_content_gives_one_safe_line(msg: str, arg: Any, name: str, cid: Any, sid: Any, ctx_value: Any,
+def test_any_field_content_gives_one_safe_line(msg: str, arg: Any, name: str, cid: Any, sid: Any,
+                                               ctx_value: Any,
                                                extras: dict[str, Any], exc_text: str | None, level: str,
                                                pid: bool) -> None:
     record = logging.LogRecord(name, logging.INFO, __file__, 1, msg + (" %r" if arg is not None else ""),

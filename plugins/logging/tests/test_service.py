@@ -142,7 +142,8 @@ def test_plugin_handler_class_records_written_off_the_loop_and_removed_at_stop()
                         name="test-handlers")
     settings = settings_from_mapping(app_settings([
         {"cls": "ListHandler", "name": "mem"},
-        {"cls": "ListHandler", "name": "loud", "formatter": "ShoutFormatter", "formatter_settings": {"suffix": "?"}},
+        {"cls": "ListHandler", "name": "loud", "formatter": "ShoutFormatter",
+         "formatter_settings": {"suffix": "?"}},
     ]), plugins)
     service = asyncio.run(serve(init_app(settings), body))
     handler = service.handlers["mem"]
@@ -196,7 +197,7 @@ def test_a_blocked_stream_never_stalls_requests_and_overflow_is_counted() -> Non
         try:
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            port = runner.addresses[0][1]
             async with ClientSession() as session:
                 for _ in range(5):
                     async with session.get(f"http://127.0.0.1:{port}/log") as response:
@@ -253,7 +254,7 @@ def test_disabled_handlers_and_loggers_are_left_out() -> None:
 
 def test_record_caller_and_process_switches_are_set_and_restored() -> None:
     def switches() -> tuple[Any, ...]:
-        return (logging._srcfile, logging.logThreads, logging.logProcesses)  # type: ignore[attr-defined]
+        return (logging._srcfile, logging.logThreads, logging.logProcesses)  # type: ignore[attr-defined]  # noqa: SLF001 -- the stdlib's switch, saved and restored
 
     before = switches()
     service = LoggingService(loggers=[{"name": "other", "level": "INFO"}], handlers=[{"cls": "JSONHandler"}],
@@ -352,7 +353,8 @@ class TestBadInput:
 def test_formatter_settings_of_a_handlers_own_formatter(capsys: pytest.CaptureFixture[str]) -> None:
     """``TextHandler`` with ``formatter_settings: {pid: true}``: the workers of a server told apart."""
     service = LoggingService(loggers=[{"name": "other", "level": "INFO"}],
-                             handlers=[{"cls": "TextHandler", "formatter_settings": {"pid": True}}], use_queue=False)
+                             handlers=[{"cls": "TextHandler", "formatter_settings": {"pid": True}}],
+                             use_queue=False)
     service.configure()
     try:
         logging.getLogger("other").info("with pid")
@@ -365,7 +367,8 @@ def test_formatter_settings_of_a_handlers_own_formatter(capsys: pytest.CaptureFi
 def test_formatter_settings_without_a_formatter_to_configure() -> None:
     with pytest.raises(ConfigError) as info:
         LoggingService(handlers=[{"cls": "NullHandler", "formatter_settings": {"pid": True}}])
-    assert "handlers[0].formatter_settings: NullHandler has no formatter of its own to configure" in str(info.value)
+    assert ("handlers[0].formatter_settings: NullHandler has no formatter of its own to configure"
+            in str(info.value))
     with pytest.raises(ConfigError) as info:
         LoggingService(handlers=[{"cls": "TextHandler", "formatter_settings": {"pdi": True}}])
     assert "unknown setting 'pdi' for TextFormatter" in str(info.value) and "pid" in str(info.value)

@@ -124,7 +124,8 @@ def is_400(response: bytes) -> bool:
 def test_command_output_alone_on_stdout_logs_on_stderr(tmp_path: Path, handler: str) -> None:
     """``python -m app hello --who team > out 2> err``: out is the greeting, nothing else."""
     with (tmp_path / "out").open("wb") as out, (tmp_path / "err").open("wb") as err:
-        code = subprocess.run([sys.executable, "-m", "app", "hello", "--who", "team", "-e", f"log_handler={handler}"],
+        code = subprocess.run([sys.executable, "-m", "app", "hello", "--who", "team", "-e",
+                               f"log_handler={handler}"],
                               cwd=EXAMPLES, env=child_env(), stdout=out, stderr=err, timeout=GUARD,
                               check=False).returncode
     assert code == 0, (tmp_path / "err").read_text()
@@ -148,7 +149,8 @@ def test_served_app_one_format_client_error_once_non_utf8_correlation_id(tmp_pat
         app.wait_for(b"serving on", where=app.out_path)
         assert is_400(send_raw(port, BIG_HEADER))
         body = b'{"jsonrpc": "2.0", "id": 1, "method": "greeter.greet", "params": {"name": "Ann"}}'
-        send_raw(port, b"POST /public/rpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCorrelation-Id: caf\xe9\r\n"
+        send_raw(port,
+                 b"POST /public/rpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCorrelation-Id: caf\xe9\r\n"
                        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
         app.wait_for(b"Error handling request", where=app.out_path)
     finally:

@@ -272,7 +272,8 @@ def test_bad_logging_config_exits_2_naming_the_keys(tmp_path: Path) -> None:
                          timeout=60, env=env, check=False)
     assert out.returncode == 2, out.stderr
     where = "settings/config.yml"
-    assert f"services[0].settings.handlers[0].cls ({where}:11): unknown handler class 'JSONHandlr'" in out.stderr
+    assert (f"services[0].settings.handlers[0].cls ({where}:11): unknown handler class 'JSONHandlr'"
+            in out.stderr)
     assert "did you mean: JSONHandler" in out.stderr
     assert f"services[0].settings.loggers[0].level ({where}:9): expected a log level name" in out.stderr
     assert (f"services[0].settings.loggers[0].handlers[1] ({where}:8): handler 'missing' is not defined"

@@ -17,8 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # for redis_support (pytest runs in importlib mode)
 
-from redis_support import BINARY, RedisServer  # noqa: E402
-
+from redis_support import BINARY, RedisServer
 
 _MISSING = "redis-server is not installed (apt-get install redis-server, or set REDIS_SERVER)"
 

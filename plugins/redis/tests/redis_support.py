@@ -1,4 +1,5 @@
-"""Helpers for the Redis plugin tests: a real ``redis-server`` on a free port of 127.0.0.1, started and stopped here.
+"""Helpers for the Redis plugin tests: a real ``redis-server`` on a free port of 127.0.0.1, started and
+stopped here.
 
 The tests are skipped (with the reason) only when the ``redis-server`` binary is absent;
 ``REDIS_SERVER`` may name another binary. CI installs Debian's ``redis-server``.
@@ -12,11 +13,10 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-import pytest
 import redis
 
 GUARD = 30.0
@@ -53,7 +53,8 @@ class RedisServer:
         deadline = time.monotonic() + GUARD
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server exited: {self.proc.stderr.read() if self.proc.stderr else ''!r}")
+                err = self.proc.stderr.read() if self.proc.stderr else ""
+                raise RuntimeError(f"redis-server exited: {err!r}")
             try:
                 with redis.Redis(port=self.port, socket_timeout=1) as client:
                     client.ping()

@@ -35,7 +35,8 @@ url, prefix, path, slow_flag, interval, ttl = sys.argv[1:7]
 class Job(ContextableService):
     async def init(self):
         scheduler = self.discover_service(None, cls=Scheduler)
-        scheduler.schedule_task(self.tick, float(interval), name="job.tick", cluster_wide=True, lock_ttl=float(ttl))
+        scheduler.schedule_task(self.tick, float(interval), name="job.tick", cluster_wide=True,
+                                lock_ttl=float(ttl))
 
     async def tick(self):
         with open(path, "a") as f:
@@ -79,7 +80,8 @@ class Pair:
         args = [server.url, self.prefix, str(self.path), str(self.slow), str(INTERVAL), str(TTL)]
         self.procs = {}
         for _ in range(2):
-            proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(APP), *args], stdout=subprocess.PIPE,
+            proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(APP), *args],
+                                    stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True, env=child_env())
             self.procs[proc.pid] = proc
         for proc in self.procs.values():

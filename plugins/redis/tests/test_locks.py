@@ -123,7 +123,7 @@ def test_hold_renews_while_held_and_releases(redis_server: RedisServer) -> None:
                 await asyncio.sleep(1.0)  # > 3 TTLs: alive only if renewed
                 assert redis_server.sync().get(prefix + "job") == held.token.encode()
                 assert not held.lost.is_set()
-                with pytest.raises(LockNotAcquired, match="'job'.*held by another owner"):
+                with pytest.raises(LockNotAcquired, match=r"'job'.*held by another owner"):
                     async with other.hold("job", ttl=1, timeout=0.05):
                         pass
             assert redis_server.sync().exists(prefix + "job") == 0
@@ -283,7 +283,8 @@ def test_fences_keep_growing_after_a_restart_without_persistence(own_server: Red
         ({"margin_fixed": "1"}, "`margin_fixed` must be a number >= 0, got '1'"),
     ],
 )
-def test_bad_margin_settings_are_refused(redis_server: RedisServer, settings: dict[str, Any], expected: str) -> None:
+def test_bad_margin_settings_are_refused(redis_server: RedisServer, settings: dict[str, Any],
+                                         expected: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(expected)):
         make_locks(redis_server, "bad:", **settings)
 
@@ -295,7 +296,8 @@ def test_a_ttl_too_short_for_the_margin_is_refused_before_taking_the_lock(redis_
         locks = await open_locks(make_locks(redis_server, prefix))
         try:
             assert locks.lease_margin(2.0) == pytest.approx(0.3)  # 0.1 * ttl + 0.1 s
-            with pytest.raises(ValueError, match=r"lock 'k': ttl=0.2 s is too short for its safety margin of 0.12 s"):
+            with pytest.raises(ValueError,
+                               match=r"lock 'k': ttl=0.2 s is too short for its safety margin of 0.12 s"):
                 async with locks.hold("k", ttl=0.2):
                     pass
             assert redis_server.sync().exists(prefix + "k") == 0

@@ -16,8 +16,8 @@ def run_smoke(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """``pytest test_smoke.py`` in a child with no redis-server on PATH."""
     child = {k: v for k, v in os.environ.items() if k not in ("REDIS_SERVER", "CI", "PYTEST_ADDOPTS")}
     child.update(PATH=str(HERE / "no-such-dir"), **env)
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_smoke.py"], check=False,
-                          cwd=HERE, capture_output=True, text=True, timeout=120, env=child)
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_smoke.py"],
+                          check=False, cwd=HERE, capture_output=True, text=True, timeout=120, env=child)
 
 
 def test_a_developer_without_redis_server_gets_a_loud_summary() -> None:

@@ -74,21 +74,24 @@ def test_a_partitioned_holder_knows_it_lost_the_lock_before_another_takes_it(
         run(main())
     assert seen["lost_when_taken"], "another client took the key while the holder still believed it held it"
     lost = [r for r in caplog.records if "lease" in r.getMessage() and r.levelno == logging.WARNING]
-    assert lost and "hk" in str(getattr(lost[0], "data", lost[0].__dict__)), [r.getMessage() for r in caplog.records]
+    assert lost and "hk" in str(getattr(lost[0], "data", lost[0].__dict__)), [
+        r.getMessage() for r in caplog.records]
     old_fence, new_fence = seen["fences"]
     assert new_fence > old_fence
     print(f"partition ({cut}): another client took the key {seen['taken'] - seen['cut']:.2f} s after the cut "
           "(TTL 1 s); the holder had marked it lost before")
 
 
-def test_cancel_on_loss_cancels_the_block_and_raises_lock_lost(redis_server: RedisServer, proxy: Proxy) -> None:
+def test_cancel_on_loss_cancels_the_block_and_raises_lock_lost(redis_server: RedisServer,
+                                                               proxy: Proxy) -> None:
     prefix = f"cancel-{uuid.uuid4().hex[:8]}:"
     seen: dict[str, Any] = {}
 
     async def main() -> None:
         holder = await open_locks(proxy.url, prefix)
         try:
-            with pytest.raises(LockLost, match=r"lock 'job' .* was lost while held: no renewal confirmed") as info:
+            with pytest.raises(LockLost,
+                               match=r"lock 'job' .* was lost while held: no renewal confirmed") as info:
                 async with holder.hold("job", ttl=1.0, cancel_on_loss=True) as held:
                     proxy.pause()
                     try:
@@ -105,7 +108,7 @@ def test_cancel_on_loss_cancels_the_block_and_raises_lock_lost(redis_server: Red
                     await asyncio.sleep(GUARD)
 
             task = asyncio.create_task(outside())
-            while "entered" not in seen:
+            while "entered" not in seen:  # noqa: ASYNC110 -- polls another task's note
                 await asyncio.sleep(0.01)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):

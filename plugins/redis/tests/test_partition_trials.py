@@ -106,7 +106,8 @@ class Trials:
         for name in ("a", "b"):
             proxy = self.proxies[name] = Proxy(server.port)
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-c", textwrap.dedent(code), proxy.url, prefix, str(self.path), name, str(TTL)],
+                [sys.executable, "-c", textwrap.dedent(code), proxy.url, prefix, str(self.path), name,
+                 str(TTL)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
         for proc in self.procs.values():
             assert proc.stdout is not None
@@ -199,14 +200,17 @@ def test_20_partitions_never_two_lock_holders(redis_server: RedisServer, tmp_pat
     found = gaps(spans)
     print(f"lock partition trials: {len(cuts)} cuts ({sum(c.startswith('pause') for c in cuts)} pause, "
           f"{sum(c.startswith('drop') for c in cuts)} drop), {len(spans)} holdings, 0 overlaps; "
-          f"gap between a cut-off holder's end and the next start: min {min(found):.3f} s, max {max(found):.3f} s "
+          f"gap between a cut-off holder's end and the next start: min {min(found):.3f} s, "
+          f"max {max(found):.3f} s "
           f"(TTL {TTL:g} s, margin {0.1 * TTL + 0.1:.1f} s)")
 
 
-def test_a_cluster_wide_task_never_runs_twice_across_partitions(redis_server: RedisServer, tmp_path: Path) -> None:
+def test_a_cluster_wide_task_never_runs_twice_across_partitions(redis_server: RedisServer,
+                                                                tmp_path: Path) -> None:
     cuts, spans = trials(redis_server, tmp_path, APP, 6)
     assert len(cuts) == 6
     assert overlaps(spans) == []
     found = gaps(spans)
     print(f"cluster-wide task partition trials: {len(cuts)} cuts, {len(spans)} runs, 0 overlaps; "
-          f"gap between the cancelled run's end and the next run: min {min(found):.3f} s, max {max(found):.3f} s")
+          f"gap between the cancelled run's end and the next run: min {min(found):.3f} s, "
+          f"max {max(found):.3f} s")

@@ -19,7 +19,7 @@ def test_readiness_probe_follows_redis(own_server: RedisServer) -> None:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         seen: list[int] = []
         try:
             async with aiohttp.ClientSession() as http:

@@ -51,7 +51,8 @@ def test_the_store_saves_loads_claims_and_deletes(redis_server: RedisServer) -> 
     prefix = f"st-{uuid.uuid4().hex[:8]}:"
 
     async def main() -> None:
-        runner = await started_app(settings(redis_server.url, {"cls": "RedisSchedules", "settings": {"prefix": prefix}}))
+        runner = await started_app(settings(redis_server.url,
+                                            {"cls": "RedisSchedules", "settings": {"prefix": prefix}}))
         try:
             store = get_schedule_store(runner.app)
             assert isinstance(store, RedisSchedules) and isinstance(store, ScheduleStore)
@@ -95,7 +96,8 @@ def test_add_pause_resume_reschedule_run_now_remove(redis_server: RedisServer) -
             assert info["cron"] == "* * * * * *" and info["interval"] is None
             assert info["next_run"] - time.time() <= 1.01
             stored = (await store.load(prefix))["every"]
-            assert (stored["cron"], stored["interval"], stored["method"]) == ("* * * * * *", None, "ticker.tick")
+            assert (stored["cron"], stored["interval"], stored["method"]) == (
+                "* * * * * *", None, "ticker.tick")
             listed = {t["name"]: t for t in scheduler.list_tasks()}
             assert listed["every"]["next_run"] is not None
             assert await scheduler.remove_schedule("every") is True
@@ -110,7 +112,8 @@ def test_add_pause_resume_reschedule_run_now_remove(redis_server: RedisServer) -
     ("call", "expected"),
     [
         (("add_schedule", "x", "ticker.nope"), "no public method 'nope' on a service named 'ticker'"),
-        (("add_schedule", "x", "tick"), "method must name a service's async method as '<service name>.<method name>'"),
+        (("add_schedule", "x", "tick"),
+         "method must name a service's async method as '<service name>.<method name>'"),
         (("add_schedule", "x", "ticker.plain"), "method must be an async function"),
         (("pause", "missing"), "pause(): no task 'missing'"),
         (("reschedule", "missing"), "reschedule(): no task 'missing'"),
@@ -230,7 +233,8 @@ def test_a_cron_task_in_code_can_be_cluster_wide(redis_server: RedisServer) -> N
         runs.append(time.time())
 
     async def main() -> list[Any]:
-        runners = [await started_app(settings(redis_server.url, {"cls": "RedisLocks", "settings": {"prefix": prefix}},
+        runners = [await started_app(settings(redis_server.url,
+                                              {"cls": "RedisLocks", "settings": {"prefix": prefix}},
                                               {"cls": "Scheduler"})) for _ in range(2)]
         try:
             tasks = [get_services(r.app).get("scheduler").schedule_task(tick, cron="* * * * * *", name="sec",

@@ -53,7 +53,8 @@ async def main():
     await runner.setup()  # the scheduler restores the stored schedules here
     scheduler = get_services(app).get("scheduler")
     if "every" not in scheduler.tasks:
-        await scheduler.add_schedule("every", "job.tick", interval=float(interval), misfire_grace=float(grace))
+        await scheduler.add_schedule("every", "job.tick", interval=float(interval),
+                                     misfire_grace=float(grace))
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     print("ready", flush=True)

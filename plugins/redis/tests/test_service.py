@@ -20,10 +20,12 @@ from redis_support import RedisServer, free_port, run, settings, started_app, un
     ("service_settings", "expected"),
     [
         ({"port": "6379"},
-         r"services\[0\]\.settings\.port: setting 'port' of RedisService 'redis': expected int, got str: '6379'"),
+         r"services\[0\]\.settings\.port: setting 'port' of RedisService 'redis': "
+         r"expected int, got str: '6379'"),
         ({"port": 70000}, r"`port` must be a port number 1\.\.65535, got 70000"),
         ({"url": "http://127.0.0.1:6379"}, r"`url` must be a redis://, rediss:// or unix:// URL"),
-        ({"url": "redis://127.0.0.1:notaport/0"}, r"(?s)`url` must be a valid Redis URL.*Port could not be cast"),
+        ({"url": "redis://127.0.0.1:notaport/0"},
+         r"(?s)`url` must be a valid Redis URL.*Port could not be cast"),
         ({"max_connections": 0}, r"`max_connections` must be an integer >= 1, got 0"),
         ({"socket_timeout": 0}, r"`socket_timeout` must be a number > 0, got 0"),
         ({"db": -1}, r"`db` must be an integer >= 0, got -1"),
@@ -39,12 +41,16 @@ def test_bad_settings_name_the_key_and_value(service_settings: dict[str, Any], e
 
 
 def test_unknown_setting_and_wrong_service_name_are_config_errors() -> None:
-    with pytest.raises(ConfigError, match=r"(?s)services\[0\]\.settings\.prot: unknown setting 'prot'.*did you mean: port"):
+    with pytest.raises(ConfigError,
+                       match=r"(?s)services\[0\]\.settings\.prot: unknown setting 'prot'"
+                             r".*did you mean: port"):
         init_app({"main": {"name": "t"}, "packages": ["redis"],
                   "services": [{"cls": "RedisService", "settings": {"prot": 1}}]})
-    with pytest.raises(ConfigError, match=r"services\[1\]\.settings\.redis: no RedisService service named 'nope'"):
+    with pytest.raises(ConfigError,
+                       match=r"services\[1\]\.settings\.redis: no RedisService service named 'nope'"):
         init_app({"main": {"name": "t"}, "packages": ["redis"],
-                  "services": [{"cls": "RedisService"}, {"cls": "RedisLocks", "settings": {"redis": "nope"}}]})
+                  "services": [{"cls": "RedisService"},
+                               {"cls": "RedisLocks", "settings": {"redis": "nope"}}]})
 
 
 def test_address_never_shows_credentials() -> None:
@@ -94,7 +100,7 @@ def test_required_false_lets_the_app_go_on(caplog: pytest.LogCaptureFixture) -> 
             assert get_services(app).get("redis") is None  # not discoverable
             cache = get_services(app).get("cache")
             assert isinstance(cache, RedisCache)
-            with pytest.raises(RedisUnavailableError, match="'redis' .* is not connected"):
+            with pytest.raises(RedisUnavailableError, match=r"'redis' .* is not connected"):
                 await cache.get("x")
         finally:
             await runner.cleanup()
@@ -179,8 +185,8 @@ def test_cache_get_set_delete_ttl(redis_server: RedisServer) -> None:
     prefix = f"cache-{uuid.uuid4().hex[:8]}:"
 
     async def main() -> None:
-        runner = await started_app(settings(redis_server.url, {"cls": "RedisCache",
-                                                               "settings": {"prefix": prefix, "default_ttl": 60}}))
+        cache_entry = {"cls": "RedisCache", "settings": {"prefix": prefix, "default_ttl": 60}}
+        runner = await started_app(settings(redis_server.url, cache_entry))
         try:
             cache = get_services(runner.app).get("cache")
             await cache.set("a", {"n": 1, "s": "é"})

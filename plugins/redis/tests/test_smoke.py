@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from aiohttp import web
-from redis_support import RedisServer, run, settings
 from kaiju_tools import init_app
 from kaiju_tools.app import get_services
 from kaiju_tools.locks import LockProvider, get_lock_provider
+from redis_support import RedisServer, run, settings
 
 
 def test_app_with_redis_services(redis_server: RedisServer) -> None:
     async def main() -> None:
-        app = init_app(settings(redis_server.url, {"cls": "RedisLocks", "settings": {"prefix": "smoke:lock:"}},
+        app = init_app(settings(redis_server.url,
+                                {"cls": "RedisLocks", "settings": {"prefix": "smoke:lock:"}},
                                 {"cls": "RedisCache", "settings": {"prefix": "smoke:cache:"}}))
         runner = web.AppRunner(app)
         await runner.setup()

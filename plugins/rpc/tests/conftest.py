@@ -13,12 +13,11 @@ from typing import Any, TypeVar
 import aiohttp
 import pytest
 from aiohttp import web
+from kaiju_plugins.rpc import PermissionKeys, PublicInterface, RPCError
 from kaiju_tools import SERVICE_CLASS_REGISTRY, Service, init_app
 from kaiju_tools._runtime import settings_from_mapping
 from kaiju_tools.http import JSONRPCView
 from kaiju_tools.plugins import Plugins
-
-from kaiju_plugins.rpc import PermissionKeys, PublicInterface, RPCError
 
 T = TypeVar("T")
 
@@ -72,13 +71,15 @@ class RpcCalc(Service, PublicInterface):
     @property
     def routes(self) -> dict[str, Any]:
         return {"add": self.add, "ping": self.ping, "sleep": self.sleep, "fail": self.fail,
-                "fail_rpc": self.fail_rpc, "echo": self.echo, "typed": self.typed, "user_only": self.user_only,
+                "fail_rpc": self.fail_rpc, "echo": self.echo, "typed": self.typed,
+                "user_only": self.user_only,
                 "system_only": self.system_only, "context": self.context, "bad_result": self.bad_result,
                 "log": self.log_message}
 
     @property
     def permissions(self) -> dict[str, int]:
-        return {"*": PermissionKeys.GUEST, "user_only": PermissionKeys.USER, "system_*": PermissionKeys.SYSTEM}
+        return {"*": PermissionKeys.GUEST, "user_only": PermissionKeys.USER,
+                "system_*": PermissionKeys.SYSTEM}
 
     async def add(self, a: int, b: int) -> int:
         """Add two integers."""
@@ -166,7 +167,8 @@ class Served:
             return resp.status, (json.loads(raw) if raw else None), resp.headers
 
     async def post(self, body: Any, headers: dict[str, str] | None = None) -> Any:
-        """Post a JSON body; return the decoded response (``None``: nothing answered), asserting status 200/204."""
+        """Post a JSON body; return the decoded response (``None``: nothing answered), asserting status
+        200/204."""
         status, out, _ = await self.post_raw(json.dumps(body), headers)
         assert status in (200, 204), (status, out)
         assert status == 200 or out is None
@@ -205,7 +207,7 @@ async def serve(rpc_settings: dict[str, Any] | None = None, services: list[dict[
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         connector = aiohttp.TCPConnector(limit=connector_limit)
         async with aiohttp.ClientSession(connector=connector) as session:
             yield Served(app, f"http://127.0.0.1:{port}/public/rpc", session)
@@ -227,7 +229,8 @@ class ThreadedServer:
         self.ready = threading.Event()
         self.served: Any = None
         self._stop: asyncio.Event | None = None
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._main(serve_app, rpc_settings),),
+        self.thread = threading.Thread(target=self.loop.run_until_complete,
+                                       args=(self._main(serve_app, rpc_settings),),
                                        daemon=True)
         self.thread.start()
         assert self.ready.wait(30)

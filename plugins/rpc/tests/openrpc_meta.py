@@ -2,7 +2,8 @@
 
 ``npm pack`` downloads the package tarball (and the JSON Schema meta-schema it refers to,
 ``@json-schema-tools/meta-schema``, served at ``https://meta.json-schema.tools``); ``node``
-prints the schema its ``index.js`` exports as JSON; the result is cached in ``$XDG_CACHE_HOME/kaiju-tests`` (``~/.cache``). When
+prints the schema its ``index.js`` exports as JSON; the result is cached in
+``$XDG_CACHE_HOME/kaiju-tests`` (``~/.cache``). When
 npm, node or the registry is unavailable the tests that need it skip -- and fail under
 ``CI=true``, where a skipped validation would read as a pass.
 """
@@ -33,7 +34,8 @@ def _cache(name: str) -> Path:
 
 
 def _unavailable(why: str) -> Any:
-    message = f"the OpenRPC meta-schema (npm packages {PACKAGE} and its JSON Schema one) is unavailable: {why}"
+    message = (f"the OpenRPC meta-schema (npm packages {PACKAGE} and its JSON Schema one) "
+               f"is unavailable: {why}")
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(message + " (CI: install node/npm and allow the npm registry)", pytrace=False)
     pytest.skip(message)
@@ -49,8 +51,8 @@ def _fetch(name: str) -> dict[str, Any]:
         return _unavailable("npm / node not found on PATH")
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            packed = subprocess.run([npm, "pack", package, "--silent"], cwd=tmp, capture_output=True, text=True,
-                                    timeout=180, check=False)
+            packed = subprocess.run([npm, "pack", package, "--silent"], cwd=tmp, capture_output=True,
+                                    text=True, timeout=180, check=False)
         except subprocess.TimeoutExpired:
             return _unavailable(f"npm pack {package} took more than 180 s")
         if packed.returncode != 0:
@@ -93,7 +95,8 @@ def validate(document: dict[str, Any]) -> None:
 
     validator = _validator()
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-    assert not errors, "\n".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}" for e in errors[:10])
+    assert not errors, "\n".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}"
+                                 for e in errors[:10])
     for method in document["methods"]:  # and every schema in it is a valid draft 7 schema
         for item in [*method["params"], method["result"]]:
             jsonschema.Draft7Validator.check_schema(item["schema"])

@@ -30,7 +30,8 @@ def test_the_pinned_aiohttp_is_read_directly():
     assert compat.json_response is compat._JSONResponse
 
 
-@pytest.mark.parametrize("version", ["3.8.6", "4.0.0", "2.3", "unknown", f"{compat.TESTED[1][0]}.{compat.TESTED[1][1]}"])
+@pytest.mark.parametrize("version",
+                         ["3.8.6", "4.0.0", "2.3", "unknown", f"{compat.TESTED[1][0]}.{compat.TESTED[1][1]}"])
 def test_an_untested_aiohttp_gets_the_public_functions(version):
     chosen = compat.select(version)
     assert not chosen.fast and not chosen.lean

@@ -6,8 +6,6 @@ import asyncio
 import time
 
 import pytest
-from kaiju_tools import context
-
 from kaiju_plugins.rpc import (
     InvalidParams,
     JSONRPCClient,
@@ -16,6 +14,7 @@ from kaiju_plugins.rpc import (
     RequestTimeout,
     RPCError,
 )
+from kaiju_tools import context
 
 
 def test_rpc_api_lists_the_methods_a_guest_may_call_with_params_and_types(serve_app):
@@ -76,7 +75,8 @@ def test_the_client_turns_error_objects_back_into_exceptions(serve_app):
     invalid, denied, custom = asyncio.run(go())
     assert isinstance(invalid, InvalidParams) and invalid.data["param"] == "b"
     assert isinstance(denied, PermissionDenied)
-    assert (custom.error_code, custom.error_message, custom.data) == (-32050, "custom failure", {"why": "testing"})
+    assert (custom.error_code, custom.error_message, custom.data) == (-32050, "custom failure",
+                                                                      {"why": "testing"})
 
 
 def test_the_client_forwards_the_correlation_id_and_the_remaining_deadline(serve_app):

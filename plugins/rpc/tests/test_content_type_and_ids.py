@@ -14,7 +14,8 @@ PING = '{"jsonrpc": "2.0", "method": "calc.ping", "id": 1}'
 CID_SHAPE = re.compile(r"[A-Za-z0-9._:/+=@;~-]{1,128}")
 
 
-def post(serve_app: Any, body: str, headers: dict[str, str], rpc_settings: dict[str, Any] | None = None) -> Any:
+def post(serve_app: Any, body: str, headers: dict[str, str],
+         rpc_settings: dict[str, Any] | None = None) -> Any:
     async def go() -> Any:
         async with serve_app(rpc_settings) as served:
             return await served.post_raw(body, headers)
@@ -30,13 +31,14 @@ def test_a_body_not_declared_json_is_refused_with_415_and_a_json_rpc_error(serve
     async def go() -> Any:
         async with serve_app() as served:
             calc_log.append(served.service("calc"))
-            return await served.post_raw('{"jsonrpc": "2.0", "method": "calc.sleep", "params": [0, "ran"], "id": 1}',
-                                         {"Content-Type": ctype})
+            body = '{"jsonrpc": "2.0", "method": "calc.sleep", "params": [0, "ran"], "id": 1}'
+            return await served.post_raw(body, {"Content-Type": ctype})
 
     status, out, _ = asyncio.run(go())
     assert status == 415
     assert out["error"]["code"] == -32600 and out["id"] is None
-    assert "application/json" in out["error"]["data"]["problem"] and repr(ctype) in out["error"]["data"]["problem"]
+    problem = out["error"]["data"]["problem"]
+    assert "application/json" in problem and repr(ctype) in problem
     assert "require_json_content_type" in out["error"]["data"]["hint"]
     assert calc_log[0].log == []  # nothing ran
 
@@ -60,7 +62,8 @@ def test_json_content_types_are_served(serve_app, ctype):
 
 
 def test_legacy_clients_can_be_allowed_any_content_type(serve_app):
-    status, out, _ = post(serve_app, PING, {"Content-Type": "text/plain"}, {"require_json_content_type": False})
+    status, out, _ = post(serve_app, PING, {"Content-Type": "text/plain"},
+                          {"require_json_content_type": False})
     assert (status, out["result"]) == (200, "pong")
 
 
@@ -71,7 +74,8 @@ def test_a_non_boolean_content_type_setting_is_a_config_error(serve_app):
         post(serve_app, PING, {}, {"require_json_content_type": "yes"})
 
 
-media_types = st.builds(lambda t, s, p: f"{t}/{s}{p}", st.sampled_from(["application", "text", "multipart", "x"]),
+media_types = st.builds(lambda t, s, p: f"{t}/{s}{p}",
+                        st.sampled_from(["application", "text", "multipart", "x"]),
                         st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=12),
                         st.sampled_from(["", "; charset=utf-8", ";q=1", " ;"]))
 
@@ -144,8 +148,8 @@ def test_a_non_utf8_correlation_id_is_replaced_and_reported_safely(serve_app):
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cid=st.text(st.characters(min_codepoint=32, max_codepoint=255, blacklist_categories=("Cc",)), min_size=1,
-                   max_size=200))
+@given(cid=st.text(st.characters(min_codepoint=32, max_codepoint=255, blacklist_categories=("Cc",)),
+                   min_size=1, max_size=200))
 def test_every_bound_correlation_id_is_printable_ascii_without_separators(server, cid):
     cid = cid.strip() or "x"
     status, out, headers = server.post('{"jsonrpc": "2.0", "method": "calc.context", "id": 1}',
@@ -163,7 +167,7 @@ def test_unsafe_correlation_ids_are_reported_once_per_window_then_counted(serve_
         async with serve_app() as served:
             for i in range(20):
                 await served.post_raw(PING, {"Correlation-Id": f"bad id {i}"})
-            served.service("rpc")._cid_reports[0] -= 60  # the window has passed
+            served.service("rpc")._cid_reports[0] -= 60  # the window has passed  # noqa: SLF001 -- the window passes without waiting
             await served.post_raw(PING, {"Correlation-Id": "bad id again"})
 
     with capture_logs("") as logs:

@@ -81,7 +81,7 @@ def test_a_malformed_timeout_header_is_a_clear_error(serve_app, header, value):
 def test_the_correlation_id_is_echoed_and_bound_while_the_call_runs(serve_app):
     async def go():
         async with serve_app() as served:
-            status, out, headers = await served.post_raw(
+            _, out, headers = await served.post_raw(
                 b'{"jsonrpc":"2.0","method":"calc.context","id":1}', {"Correlation-Id": "cid-42"})
             _, _, no_cid_headers = await served.post_raw(b'{"jsonrpc":"2.0","method":"calc.ping","id":1}')
             return out, headers, no_cid_headers

@@ -98,7 +98,8 @@ def test_a_single_call_abandoned_is_cancelled_and_a_must_finish_one_completes(se
             writers = []
             for method, tag in (("ledger.wait", "cut"), ("ledger.write", "kept")):
                 _, writer = await asyncio.open_connection(host, int(port))
-                body = json.dumps({"jsonrpc": "2.0", "method": method, "params": [1.0, tag], "id": 1}).encode()
+                body = json.dumps({"jsonrpc": "2.0", "method": method,
+                                   "params": [1.0, tag], "id": 1}).encode()
                 writer.write(raw_post(body))
                 writers.append(writer)
             limiter = served.service("rpc").limiter
@@ -139,11 +140,13 @@ def test_in_an_abandoned_batch_must_finish_calls_complete_and_the_rest_is_droppe
 
 def test_cancelling_on_disconnect_can_be_turned_off(serve_app):
     async def go() -> Any:
-        async with serve_app({"cancel_on_disconnect": False}, services=[{"cls": "Ledger", "name": "ledger"}]) \
+        async with serve_app({"cancel_on_disconnect": False},
+                             services=[{"cls": "Ledger", "name": "ledger"}]) \
                 as served:
             host, port = served.url.split("/")[2].split(":")
             _, writer = await asyncio.open_connection(host, int(port))
-            body = json.dumps({"jsonrpc": "2.0", "method": "ledger.wait", "params": [0.5, "t"], "id": 1}).encode()
+            body = json.dumps({"jsonrpc": "2.0", "method": "ledger.wait",
+                               "params": [0.5, "t"], "id": 1}).encode()
             writer.write(raw_post(body))
             limiter = served.service("rpc").limiter
             await until(lambda: limiter.active == 1)

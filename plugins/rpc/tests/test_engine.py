@@ -1,4 +1,5 @@
-"""The call engine's one entry: ``answer(obj, scope)`` -> an answer or a Pending, ``complete`` -> the answer."""
+"""The call engine's one entry: ``answer(obj, scope)`` -> an answer or a Pending, ``complete`` -> the
+answer."""
 
 from __future__ import annotations
 

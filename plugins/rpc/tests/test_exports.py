@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import importlib_metadata
-
 import kaiju_plugins.rpc as rpc
 
 PUBLIC = [
-    "Constraint", "InternalError", "InvalidHeader", "InvalidParams", "InvalidRequest", "JSONRPCClient", "JSONRPCServer",
+    "Constraint", "InternalError", "InvalidHeader", "InvalidParams", "InvalidRequest", "JSONRPCClient",
+    "JSONRPCServer",
     "JSONRPCView", "MethodNotFound", "ParseError", "PermissionDenied", "PermissionKeys", "PublicInterface",
     "RPCError", "RequestTimeout", "RequestTooLarge", "ServerBusy", "ServerShuttingDown", "from_json",
     "must_finish", "raises", "to_json",
@@ -42,6 +42,6 @@ def test_rpc_errors_are_kaiju_errors_with_their_spec_codes():
              rpc.InvalidParams: -32602, rpc.InternalError: -32603}
     for cls, code in codes.items():
         assert issubclass(cls, KaijuError) and cls().to_object()["code"] == code
-    for cls in (rpc.RequestTimeout, rpc.PermissionDenied, rpc.ServerBusy, rpc.RequestTooLarge, rpc.InvalidHeader,
-                rpc.ServerShuttingDown):
+    for cls in (rpc.RequestTimeout, rpc.PermissionDenied, rpc.ServerBusy, rpc.RequestTooLarge,
+                rpc.InvalidHeader, rpc.ServerShuttingDown):
         assert -32099 <= cls.code <= -32000

@@ -15,7 +15,8 @@ sys.path.insert(0, str(Path(__file__).parent))  # openrpc_meta.py (pytest import
 from openrpc_meta import validate
 
 msgspec = pytest.importorskip("msgspec", reason="msgspec is an optional extra (kaiju-plugin-rpc[msgspec])")
-pydantic = pytest.importorskip("pydantic", reason="pydantic is an optional extra (kaiju-plugin-rpc[pydantic])")
+pydantic = pytest.importorskip("pydantic",
+                               reason="pydantic is an optional extra (kaiju-plugin-rpc[pydantic])")
 
 
 class Item(msgspec.Struct):

@@ -58,16 +58,16 @@ def _mypy_env() -> dict[str, str]:
 
 
 def _kaiju(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kaiju_tools", *args], cwd=cwd, capture_output=True, text=True, check=False,
-                          timeout=180)
+    return subprocess.run([sys.executable, "-m", "kaiju_tools", *args], cwd=cwd, capture_output=True,
+                          text=True, check=False, timeout=180)
 
 
 def _generate_from_live_server(serve_app: Any, tmp_path: Path) -> tuple[Path, str]:
     async def go() -> str:
         async with serve_app(services=TYPED) as served:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "kaiju_tools", "gen-client", served.url, "--out", str(tmp_path / "client.py"),
-                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                sys.executable, "-m", "kaiju_tools", "gen-client", served.url, "--out",
+                str(tmp_path / "client.py"), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             out, err = await asyncio.wait_for(proc.communicate(), 180)
             assert proc.returncode == 0, err.decode()
             return out.decode()
@@ -83,7 +83,8 @@ def test_gen_client_writes_a_module_that_passes_mypy_strict(serve_app: Any, tmp_
     (tmp_path / "mypy.ini").write_text("[mypy]\n[mypy-kaiju_plugins.*]\nignore_errors = True\n"
                                        "[mypy-kaiju_tools.*]\nignore_errors = True\n", encoding="utf-8")
     checked = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--config-file",
-                              "mypy.ini", "--cache-dir", str(tmp_path / ".mypy"), "client.py", "use_client.py"],
+                              "mypy.ini", "--cache-dir", str(tmp_path / ".mypy"), "client.py",
+                              "use_client.py"],
                              cwd=tmp_path, check=False,
                              capture_output=True, text=True, timeout=600, env=_mypy_env())
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -168,7 +169,8 @@ EXAMPLE_NEEDS = ("kaiju_plugins.logging", "kaiju_plugins.scheduler", "kaiju_plug
 def test_the_apps_openrpc_command_writes_the_document_gen_client_reads(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO / "examples")}
     written = subprocess.run([sys.executable, "-m", "app", "openrpc", "--out", str(tmp_path / "doc.json")],
-                             cwd=REPO / "examples", env=env, check=False, capture_output=True, text=True, timeout=180)
+                             cwd=REPO / "examples", env=env, check=False, capture_output=True, text=True,
+                             timeout=180)
     assert written.returncode == 0, written.stderr
     doc = json.loads((tmp_path / "doc.json").read_text(encoding="utf-8"))
     assert doc["info"]["title"] == "example" and "greeter.add" in {m["name"] for m in doc["methods"]}

@@ -47,14 +47,16 @@ def test_a_method_name_close_to_nothing_gets_no_suggestions_but_the_hint(serve_a
 
 
 def test_the_same_answer_in_a_batch_and_alone(serve_app):
-    alone, batch = scenario(serve_app, call("calc.ad", id_=3), [call("calc.ping", id_=1), call("calc.ad", id_=3)])
+    alone, batch = scenario(serve_app, call("calc.ad", id_=3),
+                            [call("calc.ping", id_=1), call("calc.ad", id_=3)])
     assert batch[1] == alone
 
 
 @pytest.mark.parametrize("body, problem", [
     ({"method": "calc.ping", "id": 5}, '"jsonrpc" must be "2.0"'),
     ({"jsonrpc": "2.0", "id": 5}, '"method" must be a string'),
-    ({"jsonrpc": "2.0", "method": "calc.ping", "params": 3, "id": 5}, '"params" must be an array or an object'),
+    ({"jsonrpc": "2.0", "method": "calc.ping", "params": 3, "id": 5},
+     '"params" must be an array or an object'),
     ({"jsonrpc": "2.0", "method": "calc.ping", "id": True}, '"id" must be a string, a number or null'),
     (7, "a request must be an object"),
 ])

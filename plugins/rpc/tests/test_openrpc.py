@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).parent))  # helpers beside this file (pytest imports tests with importlib)
+# helpers beside this file (pytest imports tests with importlib)
+sys.path.insert(0, str(Path(__file__).parent))
 from kaiju_plugins.rpc._encoding import encode
 from openrpc_meta import validate
 from typed_service import Everything
@@ -64,18 +65,21 @@ def test_the_typed_apps_document_validates_against_the_official_meta_schema(serv
     schemas = doc["components"]["schemas"]
     assert schemas["Point"] == {"type": "object", "title": "Point", "description": "A point on the plane.",
                                 "additionalProperties": False, "required": ["x"],
-                                "properties": {"x": {"type": "integer"}, "y": {"type": "integer", "default": 0}}}
+                                "properties": {"x": {"type": "integer"},
+                                               "y": {"type": "integer", "default": 0}}}
     assert schemas["Color"] == {"enum": ["red", "green"], "type": "string", "title": "Color",
                                 "x-enum-varnames": ["RED", "GREEN"]}
     assert schemas["Tag"]["required"] == ["name"] and schemas["Partial"].get("required") is None
-    assert schemas["Tree"]["properties"]["children"] == {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}
+    assert schemas["Tree"]["properties"]["children"] == {"type": "array",
+                                                         "items": {"$ref": "#/components/schemas/Tree"}}
     assert methods["typed.shift"]["errors"] == [{"code": -32602, "message": "Invalid params"}]
     assert methods["typed.positional"]["paramStructure"] == "by-position"
     assert methods["typed.named"]["paramStructure"] == "by-name"
     assert methods["calc.add"]["paramStructure"] == "either"
     bounded = {p["name"]: p["schema"] for p in methods["typed.bounded"]["params"]}
     assert bounded["n"] == {"type": "integer", "minimum": 0, "maximum": 10}
-    assert bounded["name"] == {"type": "string", "minLength": 1, "maxLength": 5, "pattern": "^[a-z]+$", "default": "a"}
+    assert bounded["name"] == {"type": "string", "minLength": 1, "maxLength": 5, "pattern": "^[a-z]+$",
+                               "default": "a"}
 
 
 def test_a_system_caller_sees_the_system_methods_too(serve_app: Any) -> None:
@@ -113,12 +117,14 @@ def test_the_meta_schema_check_is_not_vacuous() -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_encoded_values_validate_against_their_published_schemas(data: st.DataObject, typed_doc: dict[str, Any]) -> None:
+def test_encoded_values_validate_against_their_published_schemas(data: st.DataObject,
+                                                                 typed_doc: dict[str, Any]) -> None:
     import jsonschema
     value = json.loads(json.dumps(encode(data.draw(everything))))
     method = next(m for m in typed_doc["methods"] if m["name"] == "typed.everything")
     schema = {**method["params"][0]["schema"], "components": typed_doc["components"]}
-    jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER).validate(value)
+    validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    validator.validate(value)
     assert isinstance(data.draw(st.just(Everything)), type)
 
 

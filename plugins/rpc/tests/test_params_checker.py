@@ -7,7 +7,6 @@ from typing import Any, Optional
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from kaiju_plugins.rpc import InvalidParams
 from kaiju_plugins.rpc._params import ParamsChecker
 
@@ -43,7 +42,7 @@ def test_keyword_only_params_cannot_be_positional():
 
 @pytest.mark.parametrize(("annotation", "good", "bad"), [
     (int, 1, True), (float, 1, "1"), (str, "x", 1), (bool, False, 0), (list, [], {}), (dict, {}, []),
-    (list[int], [1], "x"), (Optional[int], None, "x"), (int | str, "x", 1.5), (Any, object(), None),
+    (list[int], [1], "x"), (Optional[int], None, "x"), (int | str, "x", 1.5), (Any, object(), None),  # noqa: UP045 -- typing.Optional itself
 ])
 def test_annotations_map_to_exact_json_types(annotation, good, bad):
     def f(x): ...
@@ -56,7 +55,7 @@ def test_annotations_map_to_exact_json_types(annotation, good, bad):
 
 
 def test_unresolvable_annotations_are_not_checked():
-    def f(x: "NoSuchType") -> None: ...  # noqa: F821
+    def f(x: NoSuchType) -> None: ...  # noqa: F821
 
     assert problem(ParamsChecker("m", f), ["anything"]) is None
 
@@ -112,7 +111,8 @@ _scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False
 @settings(max_examples=150, deadline=None)
 @given(params=st.lists(_scalars, max_size=5) | st.tuples(st.integers()).map(list)  # well-typed lists too
        | st.tuples(st.integers(), st.text(max_size=3)).map(list)
-       | st.tuples(st.floats(allow_nan=False) | st.integers(), st.booleans(), st.lists(st.integers())).map(list)
+       | st.tuples(st.floats(allow_nan=False) | st.integers(), st.booleans(),
+                   st.lists(st.integers())).map(list)
        | st.tuples(st.integers(), _scalars, st.text(max_size=2)).map(list))
 def test_call_list_calls_exactly_when_the_full_check_passes(func, params):
     """``call_list`` (the fast, unrolled caller) agrees with ``check_list`` + ``func(*params)``."""

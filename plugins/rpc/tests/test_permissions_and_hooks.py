@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-
-from kaiju_tools import context
-from kaiju_tools.hookspecs import hookimpl
+from typing import ClassVar
 
 from kaiju_plugins.rpc import PermissionKeys
+from kaiju_tools import context
+from kaiju_tools.hookspecs import hookimpl
 
 
 def call(method, params=None, id_=1):
@@ -46,7 +46,7 @@ class CallAuditPlugin:
 
     __name__ = "call_audit_test_plugin"
     hook_calls = 0
-    seen: list = []
+    seen: ClassVar[list] = []
 
     @staticmethod
     @hookimpl
@@ -81,7 +81,8 @@ def test_a_guest_may_call_guest_routes_only_and_is_told_why_otherwise(serve_app)
 def test_a_request_hook_sets_the_callers_scope(serve_app):
     async def go():
         async with serve_app(hooks=[HeaderAuthPlugin]) as served:
-            user = [await served.post(call(m), {"X-Scope": "user"}) for m in ("calc.user_only", "calc.system_only")]
+            user = [await served.post(call(m), {"X-Scope": "user"})
+                    for m in ("calc.user_only", "calc.system_only")]
             system = await served.post(call("calc.system_only"), {"X-Scope": "system"})
             seen = await served.post(call("calc.context"), {"X-Scope": "user"})
             return user, system, seen
@@ -113,7 +114,8 @@ def test_call_hooks_are_collected_once_and_wrap_every_call_of_a_batch(serve_app)
 
     async def go():
         async with serve_app(hooks=[CallAuditPlugin]) as served:
-            outs = [await served.post([call("calc.add", [1, 2], 1), call("calc.ping", id_=2)]) for _ in range(3)]
+            outs = [await served.post([call("calc.add", [1, 2], 1), call("calc.ping", id_=2)])
+                    for _ in range(3)]
             refused = await served.post(call("calc.echo", ["forbidden"]))
             return outs, refused
 

@@ -199,7 +199,8 @@ def test_a_method_other_than_post_is_refused_with_405_and_a_json_error(serve_app
 def test_nan_in_params_is_a_parse_error_and_results_never_carry_nan(serve_app):
     async def go():
         async with serve_app() as served:
-            return await served.post_raw(b'{"jsonrpc": "2.0", "method": "calc.echo", "params": [NaN], "id": 1}')
+            return await served.post_raw(
+                b'{"jsonrpc": "2.0", "method": "calc.echo", "params": [NaN], "id": 1}')
 
     status, out, _ = asyncio.run(go())
     assert status == 200

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 METHODS = ["calc.ping", "calc.add", "calc.echo", "calc.fail", "calc.fail_rpc", "calc.typed", "calc.user_only",
            "subtract", "sum", "update", "get_data", "rpc.api", "nope.nothing", ""]
 
-json_scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=20) | st.floats(
-    allow_nan=False, allow_infinity=False)
+json_scalars = (st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=20)
+                | st.floats(allow_nan=False, allow_infinity=False))
 json_values = st.recursive(json_scalars, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(
     st.text(max_size=8), kids, max_size=4), max_leaves=12)
 
@@ -34,8 +34,9 @@ def requests(draw: Any) -> Any:
     if draw(st.integers(0, 9)):
         obj["method"] = draw(st.sampled_from(METHODS) | json_values)
     if draw(st.booleans()):
-        obj["params"] = draw(st.lists(json_scalars, max_size=4) | st.dictionaries(
-            st.sampled_from(["a", "b", "minuend", "subtrahend", "x"]), json_scalars, max_size=3) | json_values)
+        names = st.sampled_from(["a", "b", "minuend", "subtrahend", "x"])
+        obj["params"] = draw(st.lists(json_scalars, max_size=4)
+                             | st.dictionaries(names, json_scalars, max_size=3) | json_values)
     if draw(st.integers(0, 3)):
         obj["id"] = draw(st.integers(-5, 2**40) | st.text(max_size=6) | st.none() | json_values)
     return obj
@@ -59,7 +60,8 @@ def check_response(obj: Any, request: Any) -> None:
     assert "id" in obj and is_valid_id(obj["id"]), obj
     if "error" in obj:
         assert type(obj["error"]["code"]) is int and type(obj["error"]["message"]) is str, obj
-    if type(request) is dict and "id" in request and is_valid_id(request["id"]) and type(request["id"]) is not bool:
+    if (type(request) is dict and "id" in request and is_valid_id(request["id"])
+            and type(request["id"]) is not bool):
         assert obj["id"] == request["id"], (obj, request)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiohttp import web
-
 from kaiju_plugins.rpc import _response
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, ClassVar
 
 import pytest
-from kaiju_tools import SERVICE_CLASS_REGISTRY, ConfigError, ContextableService, Service
-
 from kaiju_plugins.rpc import JSONRPCServer, PermissionKeys, PublicInterface
 from kaiju_plugins.rpc._eager import DONE, resume, start
 from kaiju_plugins.rpc._routes import build_routes
+from kaiju_tools import SERVICE_CLASS_REGISTRY, ConfigError, ContextableService, Service
 
 
 class RpcFlaky(ContextableService, PublicInterface):
@@ -63,18 +63,18 @@ def test_methods_of_an_optional_service_that_failed_to_start_are_not_served(serv
 def test_two_services_serving_one_method_name_is_a_config_error_naming_both():
     class A(Service, PublicInterface):
         rpc_namespace = "same"
-        routes = {"x": print}
+        routes: ClassVar[dict[str, Any]] = {"x": print}
 
     a, b = A(), A()
     a.service_name, b.service_name = "a", "b"
-    with pytest.raises(ConfigError, match="'same.x' is served already by service 'a'"):
+    with pytest.raises(ConfigError, match=r"'same\.x' is served already by service 'a'"):
         build_routes([a, b])
 
 
 def test_a_route_that_is_not_callable_or_a_bad_scope_is_a_config_error():
     class Bad(Service, PublicInterface):
-        routes = {"x": 42, "y": print}
-        permissions = {"y": "superuser"}
+        routes: ClassVar[dict[str, Any]] = {"x": 42, "y": print}
+        permissions: ClassVar[dict[str, Any]] = {"y": "superuser"}
 
     with pytest.raises(ConfigError) as info:
         build_routes([Bad()])
@@ -100,7 +100,7 @@ def test_every_codec_serves_the_same_answers(serve_app, codec):
         async with serve_app({"codec": codec}) as served:
             return await served.post(batch), await served.post_raw(b"{oops")
 
-    out, (status, parse_error, _) = asyncio.run(go())
+    out, (_, parse_error, _) = asyncio.run(go())
     assert out == [{"jsonrpc": "2.0", "result": 19, "id": 1},
                    {"jsonrpc": "2.0", "result": ["ключ", 2**40, 1.5, None], "id": "x"}]
     assert parse_error["error"]["code"] == -32700
@@ -162,7 +162,7 @@ def _post_to_views(config: dict, views: dict, body: bytes) -> dict:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        port = runner.addresses[0][1]
         out = {}
         try:
             async with aiohttp.ClientSession() as session:

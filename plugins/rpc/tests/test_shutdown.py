@@ -132,8 +132,9 @@ def test_without_the_stopping_hook_aiohttps_own_cut_gets_the_same_answer():
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        answer = asyncio.ensure_future(post(port, {"jsonrpc": "2.0", "method": "calc.sleep", "params": [60, "x"],
+        port = runner.addresses[0][1]
+        answer = asyncio.ensure_future(post(port,
+                                            {"jsonrpc": "2.0", "method": "calc.sleep", "params": [60, "x"],
                                                    "id": 7}))
         await asyncio.sleep(0.5)
         await runner.cleanup()

@@ -126,4 +126,5 @@ def test_notifications_of_the_examples_run_although_never_answered(serve_app):
             return served.service("spec").notified
 
     notified = asyncio.run(scenario())
-    assert notified == [("update", (1, 2, 3, 4, 5)), ("notify_hello", 7), ("notify_sum", 7), ("notify_hello", 7)]
+    assert notified == [("update", (1, 2, 3, 4, 5)), ("notify_hello", 7), ("notify_sum", 7),
+                        ("notify_hello", 7)]

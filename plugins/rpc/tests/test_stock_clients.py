@@ -26,7 +26,8 @@ def test_jsonrpcclient(stock):
     jsonrpcclient = pytest.importorskip("jsonrpcclient")
     requests = pytest.importorskip("requests")
     url = stock.served.url
-    out = jsonrpcclient.parse(requests.post(url, json=jsonrpcclient.request("subtract", params=[42, 23])).json())
+    out = jsonrpcclient.parse(requests.post(url,
+                                            json=jsonrpcclient.request("subtract", params=[42, 23])).json())
     assert isinstance(out, jsonrpcclient.Ok) and out.result == 19
     out = jsonrpcclient.parse(requests.post(url, json=jsonrpcclient.request("calc.ad", params=[1, 2])).json())
     assert isinstance(out, jsonrpcclient.Error) and out.code == -32601
@@ -65,7 +66,7 @@ def test_tinyrpc(stock):
     assert reply[0].result == 2 and reply[1].error == "custom failure"
     big = protocol.create_batch_request([protocol.create_request("get_data", [], {}) for _ in range(101)])
     reply = protocol.parse_reply(transport.send_message(big.serialize()))
-    assert len(reply) == 101 and all(r._jsonrpc_error_code == -32004 for r in reply)
+    assert len(reply) == 101 and all(r._jsonrpc_error_code == -32004 for r in reply)  # noqa: SLF001 -- the client's own error field
     assert ("notify_hello", 9) in spec(stock).notified
 
 
@@ -78,8 +79,10 @@ def test_jsonrpc_requests(stock):
     assert server.send_request("subtract", False, {"minuend": 42, "subtrahend": 23}) == 19
     with pytest.raises(ProtocolError, match="-32601"):
         server.send_request("calc.ad", False, [1, 2])
-    assert server.send_request("notify_hello", True, [10]) is None  # 200 with an empty body: no TransportError
-    response = server.request(data=json.dumps([{"jsonrpc": "2.0", "method": "subtract", "params": [5, 3], "id": 1}]))
+    # 200 with an empty body: no TransportError
+    assert server.send_request("notify_hello", True, [10]) is None
+    response = server.request(data=json.dumps([{"jsonrpc": "2.0", "method": "subtract",
+                                                "params": [5, 3], "id": 1}]))
     assert response.json() == [{"jsonrpc": "2.0", "result": 2, "id": 1}]
     assert ("notify_hello", 10) in spec(stock).notified
 

@@ -21,6 +21,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # typed_service.py (pytest impor
 from kaiju_plugins.rpc._encoding import encode
 from kaiju_plugins.rpc._types import decoder, is_builtin
 from typed_service import Color, Everything, Point, Tag, Tree
+from typed_strategies import decimals as _decimals
+from typed_strategies import everything as _everything
+from typed_strategies import finite as _finite
 
 TYPED = [{"cls": "Typed", "name": "typed"}]
 
@@ -38,7 +41,8 @@ def test_a_dataclass_param_arrives_as_the_dataclass_and_the_result_is_encoded(se
     assert out["result"] == {"x": 3, "y": 2}
 
 
-def test_a_mismatch_deep_inside_names_the_json_path_the_expected_type_and_what_was_found(serve_app: Any) -> None:
+def test_a_mismatch_deep_inside_names_the_json_path_the_expected_type_and_what_was_found(
+        serve_app: Any) -> None:
     out = _call(serve_app, "typed.centroid", {"points": [{"x": 1}, {"x": 2}, {"x": 3}, {"x": "four"}]})
     assert out["error"]["code"] == -32602
     data = out["error"]["data"]
@@ -63,7 +67,8 @@ def test_a_mismatch_deep_inside_names_the_json_path_the_expected_type_and_what_w
     ("typed.bounded", [1, "abcdef"], "params.name", "a length <= 5"),
     ("typed.tags", [{"a": [1, "2"]}, {"name": "t"}], "params.by_name.a[1]", "integer"),
     ("typed.tags", [{}, {"weight": 1.0}], "params.tag.name", "a value (required by Tag)"),
-    ("typed.tags", [{}, {"name": "t", "colour": 1}], "params.tag.colour", "one of the keys of Tag: name, weight"),
+    ("typed.tags", [{}, {"name": "t", "colour": 1}], "params.tag.colour",
+     "one of the keys of Tag: name, weight"),
     ("typed.tags", [{}, {"name": "t"}, {"when": "2024-13-01"}], "params.extra.when", "string (date)"),
     ("typed.named", {"p": {"y": 1}}, "params.p.x", "a value (required by Point)"),
 ])
@@ -101,21 +106,19 @@ def test_builtin_only_routes_get_no_wrapper() -> None:
     assert typed.func is not Typed_centroid and typed.original is Typed_centroid
 
 
-async def Typed_centroid(points: list[Point]) -> Point:
+async def Typed_centroid(points: list[Point]) -> Point:  # noqa: N802 -- a route named like a class's
     return points[0]
 
 
 # ---- hypothesis: values of every supported type survive encode -> JSON -> decode ---------------------
 
-from typed_strategies import decimals as _decimals
-from typed_strategies import everything as _everything
-from typed_strategies import finite as _finite
-
 ROUND_TRIPS: list[tuple[Any, st.SearchStrategy[Any]]] = [
-    (Everything, _everything), (list[Point], st.lists(st.from_type(Point), max_size=4)), (Tree, st.from_type(Tree)),
-    (dict[str, list[int]], st.dictionaries(st.text(), st.lists(st.integers()))), (Color, st.sampled_from(Color)),
+    (Everything, _everything), (list[Point], st.lists(st.from_type(Point), max_size=4)),
+    (Tree, st.from_type(Tree)), (dict[str, list[int]], st.dictionaries(st.text(), st.lists(st.integers()))),
+    (Color, st.sampled_from(Color)),
     (Point | None, st.none() | st.from_type(Point)), (dt.datetime, st.datetimes()), (dt.date, st.dates()),
-    (uuid.UUID, st.uuids()), (decimal.Decimal, _decimals), (tuple[int, str], st.tuples(st.integers(), st.text())),
+    (uuid.UUID, st.uuids()), (decimal.Decimal, _decimals),
+    (tuple[int, str], st.tuples(st.integers(), st.text())),
     (float, _finite), (list[Tag], st.lists(st.from_type(Tag), max_size=3)),
 ]
 
@@ -134,7 +137,8 @@ def test_values_round_trip_through_json(tp: Any, values: st.SearchStrategy[Any],
 
 @settings(max_examples=150, deadline=None)
 @given(st.recursive(st.none() | st.booleans() | st.integers() | _finite | st.text(),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+                    lambda inner: (st.lists(inner, max_size=3)
+                                   | st.dictionaries(st.text(max_size=3), inner, max_size=3)),
                     max_leaves=10))
 def test_any_json_value_is_decoded_or_refused_with_a_mismatch_never_another_error(value: Any) -> None:
     from kaiju_plugins.rpc._types import Mismatch

@@ -96,7 +96,8 @@ class Typed(Service, PublicInterface):
         assert isinstance(value, Everything)
         return value
 
-    def paint(self, color: Color, level: Level = Level.LOW, mode: Literal["fast", "slow"] = "fast") -> list[Any]:
+    def paint(self, color: Color, level: Level = Level.LOW,
+              mode: Literal["fast", "slow"] = "fast") -> list[Any]:
         """Echo an enum, an int enum and a literal."""
         assert isinstance(color, Color) and isinstance(level, Level)
         return [color, level, mode]
@@ -112,7 +113,8 @@ class Typed(Service, PublicInterface):
         return 1 + sum(self.tree(c) for c in root.children)
 
     def bounded(self, n: Annotated[int, Constraint(ge=0, le=10)],
-                name: Annotated[str, Constraint(min_length=1, max_length=5, pattern="^[a-z]+$")] = "a") -> int:
+                name: Annotated[str, Constraint(min_length=1, max_length=5, pattern="^[a-z]+$")] = "a",
+                ) -> int:
         """Constrained values."""
         return n
 

@@ -13,7 +13,8 @@ finite = st.floats(allow_nan=False, allow_infinity=False)
 decimals = st.decimals(allow_nan=False, allow_infinity=False)
 st.register_type_strategy(Point, st.builds(Point, x=st.integers(), y=st.integers()))
 st.register_type_strategy(Tag, st.fixed_dictionaries({"name": st.text()}, optional={"weight": finite}))
-st.register_type_strategy(Partial, st.fixed_dictionaries({}, optional={"note": st.text(), "when": st.dates()}))
+st.register_type_strategy(Partial,
+                          st.fixed_dictionaries({}, optional={"note": st.text(), "when": st.dates()}))
 st.register_type_strategy(Tree, st.deferred(lambda: st.builds(
     Tree, label=st.text(max_size=5), children=st.lists(st.from_type(Tree), max_size=2))))
 everything = st.builds(

@@ -39,7 +39,7 @@ def test_plain_function_is_refused_naming_the_task(scheduler: Scheduler) -> None
 
 def test_coroutine_object_is_refused_and_closed(scheduler: Scheduler) -> None:
     coro = job()
-    with pytest.raises(InvalidTaskError, match="coroutine object.*without calling it"):
+    with pytest.raises(InvalidTaskError, match=r"coroutine object.*without calling it"):
         scheduler.schedule_task(coro, 1, name="called")
     assert coro.cr_frame is None  # closed: no "never awaited" warning (warnings are errors here)
 

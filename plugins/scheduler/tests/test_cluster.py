@@ -75,7 +75,8 @@ def make_app(*plugins: object) -> web.Application:
     manager.load_first_party()
     for index, plugin in enumerate(plugins):
         manager.register(plugin, name=f"locks{index}")
-    return init_app(settings_from_mapping({"main": {"name": "c"}, "services": [{"cls": "Scheduler"}]}, manager))
+    return init_app(settings_from_mapping({"main": {"name": "c"},
+                                           "services": [{"cls": "Scheduler"}]}, manager))
 
 
 async def job() -> None:
@@ -84,7 +85,8 @@ async def job() -> None:
 
 def test_refused_without_a_lock_provider() -> None:
     for scheduler in (Scheduler(), get_services(make_app()).get("scheduler")):
-        with pytest.raises(NoLockProviderError, match=r"task 'once' .*cluster_wide=True needs a lock provider"):
+        with pytest.raises(NoLockProviderError,
+                           match=r"task 'once' .*cluster_wide=True needs a lock provider"):
             scheduler.schedule_task(job, 1, name="once", cluster_wide=True)
         assert scheduler.tasks == {}
 
@@ -95,9 +97,11 @@ def test_refused_without_a_lock_provider() -> None:
         ({"cluster_wide": 1}, "cluster_wide must be True or False, got 1"),
         ({"lock_ttl": 5}, "lock_ttl=5 applies only to cluster_wide=True tasks"),
         ({"cluster_wide": True, "lock_ttl": -1}, "lock_ttl must be a number of seconds > 0, got -1"),
-        ({"cluster_wide": True, "cancel_on_lock_loss": "yes"}, "cancel_on_lock_loss must be True or False, got 'yes'"),
+        ({"cluster_wide": True, "cancel_on_lock_loss": "yes"},
+         "cancel_on_lock_loss must be True or False, got 'yes'"),
         ({"cluster_wide": True, "lock_ttl": 0.1},
-         r"task 'x': lock_ttl=0.1: lock 'scheduler:c:x:running': ttl=0.1 s is too short for its safety margin of 0.11 s"),
+         r"task 'x': lock_ttl=0.1: lock 'scheduler:c:x:running': ttl=0.1 s is too short for its "
+         r"safety margin of 0.11 s"),
     ],
 )
 def test_bad_cluster_arguments(kwargs: dict[str, Any], expected: str) -> None:
@@ -119,11 +123,12 @@ def test_two_schedulers_run_each_due_time_once(run: Any, until: Any) -> None:
 
             async def tick(number: int = number) -> None:
                 # the due time this run is for (the grid point, as the scheduler numbers it)
-                grid = tasks[number]._schedule.run_grid + time.time() - asyncio.get_running_loop().time()
+                grid = tasks[number].schedule.run_grid + time.time() - asyncio.get_running_loop().time()
                 runs.append((number, grid))
 
             scheduler = get_services(runner.app).get("scheduler")
-            tasks.append(scheduler.schedule_task(tick, interval, name=name, cluster_wide=True, run_at_start=True))
+            tasks.append(scheduler.schedule_task(tick, interval, name=name, cluster_wide=True,
+                                                 run_at_start=True))
         try:
             await until(lambda: len(runs) >= 20, "20 runs")
         finally:

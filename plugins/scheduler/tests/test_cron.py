@@ -198,7 +198,7 @@ class Clocks:
         self.offset += seconds
 
     def start(self, scheduler: Scheduler) -> None:
-        scheduler._engine.start(scheduler.tasks.values(), loop=self.loop, wall=self.wall)  # type: ignore[arg-type]
+        scheduler._engine.start(scheduler.tasks.values(), loop=self.loop, wall=self.wall)  # type: ignore[arg-type]  # noqa: SLF001 -- a fake loop drives the engine
 
     def run_until(self, wall: float) -> None:
         """Fire every timer due before the wall reaches ``wall`` (each on time)."""
@@ -300,7 +300,7 @@ def test_misfire_grace_skips_late_interval_runs_and_logs_them(caplog: Any) -> No
     scheduler = Scheduler(spread=False)
     task = scheduler.schedule_task(job, 1.0, name="t", misfire_grace=0.5)
     loop = FakeLoop(0.0)
-    scheduler._engine.start([task], loop=loop)  # type: ignore[arg-type]
+    scheduler._engine.start([task], loop=loop)  # type: ignore[arg-type]  # noqa: SLF001 -- a fake loop drives the engine
     loop.fire_next(0.2)  # late by 0.2: runs
     assert (task.runs, task.skipped) == (1, 0)
     with caplog.at_level(logging.WARNING):
@@ -317,7 +317,7 @@ def test_coalesce_false_runs_each_missed_due_time_one_after_the_other() -> None:
     many = scheduler.schedule_task(job, 1.0, name="many", coalesce=False)
     one = scheduler.schedule_task(job, 1.0, name="one")
     loop = FakeLoop(0.0)
-    scheduler._engine.start([many, one], loop=loop)  # type: ignore[arg-type]
+    scheduler._engine.start([many, one], loop=loop)  # type: ignore[arg-type]  # noqa: SLF001 -- a fake loop drives the engine
     loop.fire_next(3.5)  # due times 1, 2, 3, 4 passed
     assert (many.runs, many.misfires) == (4, 0)
     assert (one.runs, one.misfires) == (1, 3)
@@ -373,7 +373,7 @@ def test_a_one_shot_task_does_not_run_again_when_the_scheduler_restarts(run: Any
     assert task.runs == 1
 
     async def restart() -> None:
-        await scheduler._engine.stop(scheduler.tasks.values(), 0.0)
+        await scheduler._engine.stop(scheduler.tasks.values(), 0.0)  # noqa: SLF001 -- a fake loop drives the engine
         clocks.start(scheduler)
 
     run(restart())

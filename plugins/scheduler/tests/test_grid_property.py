@@ -77,7 +77,7 @@ def test_every_grid_point_is_run_or_counted_as_a_misfire(interval: float, start:
     scheduler = Scheduler(spread=False)
     task = scheduler.schedule_task(job, interval, name="t")
     loop = FakeLoop(start)
-    scheduler._engine.start([task], loop=loop)  # type: ignore[arg-type]
+    scheduler._engine.start([task], loop=loop)  # type: ignore[arg-type]  # noqa: SLF001 -- a fake loop drives the engine
     assert task.anchor == start
     for whole, fraction in delays:
         loop.fire_next(interval * (whole + fraction) * 0.999)
@@ -95,7 +95,7 @@ def test_spread_keeps_the_first_run_within_one_interval(name: str, interval: flo
     scheduler = Scheduler()
     task = scheduler.schedule_task(job, interval, name=name)
     loop = FakeLoop(1000.0)
-    scheduler._engine.start([task], loop=loop)  # type: ignore[arg-type]
+    scheduler._engine.start([task], loop=loop)  # type: ignore[arg-type]  # noqa: SLF001 -- a fake loop drives the engine
     assert task.anchor is not None and task.next_run is not None
     assert 1000.0 - interval < task.anchor <= 1000.0
     assert 1000.0 < task.next_run <= 1000.0 + interval
@@ -106,7 +106,7 @@ def test_the_phase_comes_from_the_name_not_from_chance() -> None:
     for _ in range(2):
         scheduler = Scheduler()
         tasks = [scheduler.schedule_task(job, 10, name=f"t{i}") for i in range(50)]
-        scheduler._engine.start(tasks, loop=FakeLoop(500.0))  # type: ignore[arg-type]
+        scheduler._engine.start(tasks, loop=FakeLoop(500.0))  # type: ignore[arg-type]  # noqa: SLF001 -- a fake loop drives the engine
         anchors.append([t.anchor for t in tasks])
     assert anchors[0] == anchors[1]
     assert len(set(anchors[0])) == 50

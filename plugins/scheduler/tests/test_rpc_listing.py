@@ -43,7 +43,7 @@ def test_list_tasks_over_json_rpc(run: Any) -> None:
         try:
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            port = runner.addresses[0][1]
             from kaiju_tools import get_services
 
             get_services(app).discover(None, cls=Scheduler).schedule_task(job, 60, name="nightly")
@@ -91,7 +91,7 @@ def test_admin_methods_over_json_rpc(run: Any) -> None:
         try:
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            port = runner.addresses[0][1]
             async with ClientSession() as session:
                 for i, (method, params) in enumerate([
                     ("scheduler.add_schedule", {"name": "p", "method": "ping.ping", "cron": "0 3 * * *"}),
@@ -103,7 +103,8 @@ def test_admin_methods_over_json_rpc(run: Any) -> None:
                     ("scheduler.remove_schedule", {"name": "p"}),
                     ("scheduler.pause", {"name": "p"}),
                 ]):
-                    body = {"jsonrpc": "2.0", "id": i, "method": method, **({"params": params} if params else {})}
+                    body = {"jsonrpc": "2.0", "id": i, "method": method,
+                            **({"params": params} if params else {})}
                     resp = await session.post(f"http://127.0.0.1:{port}/rpc", json=body)
                     answers.append(await resp.json())
         finally:

@@ -161,8 +161,8 @@ def test_an_idle_scheduler_arms_one_timer_for_many_tasks(run: Any) -> None:
         async with scheduler:
             ours = [
                 h
-                for h in loop._scheduled  # type: ignore[attr-defined]
-                if not h.cancelled() and getattr(h._callback, "__self__", None) is scheduler._engine
+                for h in loop._scheduled  # type: ignore[attr-defined]  # noqa: SLF001 -- the loop's timer heap
+                if not h.cancelled() and getattr(h._callback, "__self__", None) is scheduler._engine  # noqa: SLF001
             ]
             assert len(ours) == 1
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # the decoder's own (C) string scanner
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,8 @@ def _check_depth(text: str, path: Path, limits: ConfigLimits) -> None:
             if depth > limits.max_depth:
                 line = text.count("\n", 0, match.start()) + 1
                 raise ConfigError(limits.problem(
-                    "max_depth", f"{path}:{line}", f"objects and arrays nest {depth} levels here", "an env file is a flat map of values: flatten it"))
+                    "max_depth", f"{path}:{line}", f"objects and arrays nest {depth} levels here",
+                    "an env file is a flat map of values: flatten it"))
         elif char in "]}":
             depth -= 1
 

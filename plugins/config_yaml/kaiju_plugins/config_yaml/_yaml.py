@@ -32,7 +32,7 @@ class _Loader(yaml.SafeLoader):
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            line = self.peek_event().start_mark.line + 1
+            line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
             self.alias_lines[(id(parent), index if isinstance(index, int) else id(index))] = line
             return super().compose_node(parent, index)
         if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
@@ -40,7 +40,7 @@ class _Loader(yaml.SafeLoader):
         self.depth += 1
         try:
             if self.depth > self.max_depth:
-                raise _TooDeep(self.peek_event().start_mark)
+                raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
@@ -161,7 +161,8 @@ class _Walker:
             if key_node.tag == "tag:yaml.org,2002:merge":  # its values are counted, not recorded
                 levels = max(levels, self.walk(value_node, path, depth - 1, alias_line, False) - 1)
                 continue
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else f"<{key_node.id} at line {line}>"
+            key = (key_node.value if isinstance(key_node, yaml.ScalarNode)
+                   else f"<{key_node.id} at line {line}>")
             if key in seen and record:
                 self.problems.append(ConfigProblem(
                     f"{self.name}:{line}", f"duplicate key {key!r} (first at line {seen[key]})",

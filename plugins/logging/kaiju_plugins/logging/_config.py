@@ -130,7 +130,7 @@ class _Check:
         if cls is None:
             return
         try:
-            params = inspect.signature(cls).parameters
+            params: Mapping[str, inspect.Parameter] = inspect.signature(cls).parameters
         except (TypeError, ValueError):
             return
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
@@ -182,7 +182,8 @@ def check_settings(
         elif entry.formatter_settings and entry.cls in classes:
             own = getattr(classes[entry.cls], "formatter_class", None)  # ours: TextHandler, JSONHandler
             if own is None:
-                check.add(f"{key}.formatter_settings", f"{entry.cls} has no formatter of its own to configure",
+                check.add(f"{key}.formatter_settings",
+                          f"{entry.cls} has no formatter of its own to configure",
                           "name one with `formatter:` (TextFormatter, DataFormatter...)")
             else:
                 check.kwargs(own, entry.formatter_settings, f"{key}.formatter_settings")

@@ -15,7 +15,7 @@ from typing import Any
 import ujson
 
 try:
-    import orjson
+    import orjson as orjson  # re-exported: the formatters read it
 except ImportError:  # pragma: no cover -- orjson is optional
     orjson = None  # type: ignore[assignment]
 

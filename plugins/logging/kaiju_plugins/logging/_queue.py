@@ -17,7 +17,7 @@ import logging
 import queue
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from contextvars import copy_context
 from typing import Any
@@ -74,6 +74,10 @@ class LogQueue:
             if hasattr(target, "flush_each_record"):
                 target.flush_each_record = False
         return QueueHandler(self, targets)
+
+    def inline_parts(self) -> tuple[Callable[[], int], Callable[[Any], None]]:
+        """``(qsize, put)`` of the underlying queue, for a handler that inlines :meth:`put`."""
+        return self._qsize, self._queue.put
 
     def put(self, item: tuple[tuple[logging.Handler, ...], logging.LogRecord]) -> None:
         """Queue ``(targets, record)``, or drop and count it when the queue is full."""
@@ -190,8 +194,7 @@ class QueueHandler(logging.Handler):
         super().__init__(min((t.level for t in self.targets), default=logging.NOTSET))
         self.log_queue = log_queue
         self._put = log_queue.put
-        self._qsize = log_queue._qsize  # put inlined in handle
-        self._queue_put = log_queue._queue.put
+        self._qsize, self._queue_put = log_queue.inline_parts()  # put inlined in handle
         self._maxsize = log_queue.maxsize
 
     def __repr__(self) -> str:

@@ -15,7 +15,8 @@
 Handlers write from a listener thread behind a bounded queue (see :mod:`._queue`), so
 a slow stream never stalls the event loop. While configured, the service also takes the
 place of the kernel's default stderr handler on the root logger, so records of other
-libraries (aiohttp, asyncio) are written once, in the configured format. Logging is configured when the app is created
+libraries (aiohttp, asyncio) are written once, in the configured format. Logging is
+configured when the app is created
 (before any service starts, through the ``kaiju_app_created`` hook) or in :meth:`init`
 when used on its own; :meth:`close` drains the queue and switches the loggers to writing
 directly, and the ``kaiju_app_stopped`` hook removes the handlers.
@@ -151,7 +152,8 @@ class LoggingService(ContextableService):
         if self._queue:
             self._queue.start()
 
-    def _install(self, log: logging.Logger, targets: list[logging.Handler], entry: LoggerSettings | None) -> None:
+    def _install(self, log: logging.Logger, targets: list[logging.Handler],
+                 entry: LoggerSettings | None) -> None:
         added: list[logging.Handler] = []
         if targets:
             added = [self._queue.handler(targets)] if self._queue else targets

@@ -75,7 +75,8 @@ class RedisCache(ContextableService):
             data = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"cache {self.service_name!r}: the value for {key!r} cannot be stored as "
-                            f"JSON ({exc}); store plain data (dict, list, str, numbers, bool, None)") from None
+                            f"JSON ({exc}); store plain data (dict, list, str, numbers, bool, None)"
+                            ) from None
         px = None if seconds is None else max(1, math.ceil(seconds * 1000))
         with self.redis.errors(f"cache SET {key!r}"):
             await self.redis.client.set(self.prefix + key, data, px=px)

@@ -101,7 +101,8 @@ class RedisLocks(ContextableService):
                               "add `- cls: RedisService` to `services:` before this service")
         self.redis = redis
         self.prefix = check_name(self, "prefix", prefix)
-        self.retry_interval = float(check_number(self, "retry_interval", retry_interval, minimum=0, above=True))
+        self.retry_interval = float(check_number(self, "retry_interval", retry_interval, minimum=0,
+                                                 above=True))
         self.max_retry_interval = float(check_number(self, "max_retry_interval", max_retry_interval,
                                                      minimum=self.retry_interval))
         self.margin_ratio = float(check_number(self, "margin_ratio", margin_ratio, minimum=0))
@@ -153,7 +154,7 @@ class RedisLocks(ContextableService):
             left = deadline - loop.time()
             if left <= 0:
                 return None
-            await asyncio.sleep(min(left, pause * random.uniform(0.5, 1.5)))  # noqa: S311 -- not security
+            await asyncio.sleep(min(left, pause * random.uniform(0.5, 1.5)))  # jitter, not security
             pause = min(pause * 1.5, self.max_retry_interval)
 
     async def renew(self, key: str, token: str, *, ttl: float) -> bool:

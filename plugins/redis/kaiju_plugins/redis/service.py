@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-import redis.asyncio as aioredis
 from kaiju_tools.services import ContextableService
+
+import redis.asyncio as aioredis
 from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -85,8 +86,10 @@ class RedisService(ContextableService):
         check_number(self, "db", db, minimum=0, integer=True)
         check_name(self, "username", username, none_ok=True)
         check_name(self, "password", password, none_ok=True)
-        self.socket_timeout = float(check_number(self, "socket_timeout", socket_timeout, minimum=0, above=True))
-        self.connect_timeout = float(check_number(self, "connect_timeout", connect_timeout, minimum=0, above=True))
+        self.socket_timeout = float(check_number(self, "socket_timeout", socket_timeout, minimum=0,
+                                                 above=True))
+        self.connect_timeout = float(check_number(self, "connect_timeout", connect_timeout, minimum=0,
+                                                  above=True))
         self.max_connections = check_number(self, "max_connections", max_connections, minimum=1, integer=True)
         self.pool_timeout = float(check_number(self, "pool_timeout", pool_timeout, minimum=0, above=True))
         self.retries = check_number(self, "retries", retries, minimum=0, integer=True)
@@ -191,7 +194,7 @@ class RedisService(ContextableService):
             ) from exc
 
 
-def _address(kwargs: dict[str, Any], scheme: str = "redis") -> str:
+def _address(kwargs: Mapping[str, Any], scheme: str = "redis") -> str:
     """``redis://host:port/db`` (or the socket path), never the user name or password."""
     if kwargs.get("path"):
         return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"

@@ -22,8 +22,8 @@ from ._errors import (
     ServerShuttingDown,
 )
 from ._interface import PermissionKeys, PublicInterface
-from ._routes import must_finish
 from ._openrpc import raises
+from ._routes import must_finish
 from ._server import JSONRPCServer
 from ._types import Constraint
 from ._view import JSONRPCView

@@ -47,14 +47,14 @@ _REFERENCE = _plain(b"{}")
 class _JSONResponse(web.Response):
     """A ``web.Response`` whose state is set directly (see the module's docstring)."""
 
-    def __init__(self, body: bytes) -> None:  # noqa: D107 -- no super().__init__: that is the point
+    def __init__(self, body: bytes) -> None:  # no super().__init__: that is the point
         self._state: dict[Any, Any] = {}
         self._headers = CIMultiDict(_TEMPLATE)
         self._status = 200
         self._reason = "OK"
         self._body = body
         self._compressed_body = None
-        self._zlib_executor_size = _REFERENCE._zlib_executor_size  # noqa: SLF001
+        self._zlib_executor_size = _REFERENCE._zlib_executor_size
         self._zlib_executor = None
 
 
@@ -70,8 +70,8 @@ def _same_response() -> bool:
 
 
 def _fast_parts(request: web.Request) -> tuple[Any, str, Any]:
-    app: Any = request._match_info._current_app  # type: ignore[union-attr]  # noqa: SLF001
-    return app._state, request._method, request._headers  # noqa: SLF001
+    app: Any = request._match_info._current_app  # type: ignore[union-attr]
+    return app._state, request._method, request._headers
 
 
 def _public_parts(request: web.Request) -> tuple[Any, str, Any]:
@@ -79,17 +79,17 @@ def _public_parts(request: web.Request) -> tuple[Any, str, Any]:
 
 
 def _fast_watch(request: web.Request, signal: Any) -> Any:
-    payload = request._payload  # noqa: SLF001
+    payload = request._payload
     if type(payload) is not StreamReader or payload._eof_waiter is not None \
-            or payload._exception is not None:  # noqa: SLF001
+            or payload._exception is not None:
         return None
-    payload._eof_waiter = signal  # noqa: SLF001
+    payload._eof_waiter = signal
     return payload
 
 
 def _fast_unwatch(payload: Any, signal: Any) -> None:
-    if payload._eof_waiter is signal:  # noqa: SLF001
-        payload._eof_waiter = None  # noqa: SLF001
+    if payload._eof_waiter is signal:
+        payload._eof_waiter = None
 
 
 def _no_watch(request: web.Request, signal: Any) -> Any:
@@ -113,7 +113,8 @@ def _probe() -> bool:
     try:
         from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 
-        return ("_current_app" in UrlMappingMatchInfo.__slots__ or hasattr(UrlMappingMatchInfo, "_current_app")
+        return ("_current_app" in UrlMappingMatchInfo.__slots__
+                or hasattr(UrlMappingMatchInfo, "_current_app")
                 or "_current_app" in UrlMappingMatchInfo.__init__.__code__.co_names) \
             and "_state" in web.Application.__init__.__code__.co_names \
             and "_method" in web.BaseRequest.__init__.__code__.co_names \
@@ -150,7 +151,8 @@ json_response: Callable[[bytes], web.Response] = _chosen.json_response
 """``json_response(body)``: a 200 ``application/json`` response carrying ``body``."""
 
 watch_eof: Callable[[web.Request, Any], Any] = _chosen.watch_eof
-"""``watch_eof(request, future)``: a handle when ``future`` gets the connection-lost exception, else ``None``."""
+"""``watch_eof(request, future)``: a handle when ``future`` gets the connection-lost exception,
+else ``None``."""
 
 unwatch_eof: Callable[[Any, Any], None] = _chosen.unwatch_eof
 """``unwatch_eof(handle, future)``: give the body stream its EOF waiter back."""

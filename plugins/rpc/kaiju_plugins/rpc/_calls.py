@@ -103,7 +103,8 @@ def invalid_request(req: Any, problem: str | None = None) -> dict[str, Any]:
     data = {"problem": problem or _problem(req),
             "hint": "a request is {\"jsonrpc\": \"2.0\", \"method\": str, \"params\"?: array | object, "
                     "\"id\"?: str | number | null}"}
-    return {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request", "data": data}, "id": id_}
+    return {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request", "data": data},
+            "id": id_}
 
 
 def _kind(value: Any) -> str:
@@ -234,7 +235,7 @@ class CallEngine:
                     box.append(None)  # tells the runner to return the result (it suspended)
                     limiter.active += 1
                     return Running(runner, yielded, id_, False, method)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- a method's exception is its error answer
             return {"jsonrpc": "2.0", "error": self._error(exc, method), "id": id_}
         return {"jsonrpc": "2.0", "result": value, "id": id_}
 
@@ -293,7 +294,8 @@ class CallEngine:
         chain = self._chain
         request_logs, response_logs = self.request_logs, self.response_logs
         limiter = self.limiter
-        free = limiter.active < limiter.limit  # changes only when a call suspends: that detaches this generator
+        # changes only when a call suspends: that detaches this generator
+        free = limiter.active < limiter.limit
         pending, nothing, fast_ids = _PENDING, _NOTHING, _FAST_IDS
         n = len(items)
         for k in range(start, n):
@@ -327,14 +329,16 @@ class CallEngine:
                             out[k] = None
                             out[n] = True
                             continue
-                        response = {"jsonrpc": "2.0", "error": self._not_found(method, scope), "id": id_}
+                        response: dict[str, Any] | None = {
+                            "jsonrpc": "2.0", "error": self._not_found(method, scope), "id": id_}
                         if response_logs:
                             self.logger.info("rpc response", response=response)
                         out[k] = response
                         continue
                     if scope > route.scope:
                         raise _denied(route)
-                    invoke = route.invoke  # called through a local: a method call on a slot is never specialised
+                    # called through a local: a method call on a slot is never specialised
+                    invoke = route.invoke
                     value = invoke(params)
                 else:
                     id_token = _call_id_var.set(id_)  # read by call wrappers as they are called
@@ -350,13 +354,12 @@ class CallEngine:
                         out[k] = Queued(value, id_, notify, method)
                         out[n] = True
                         continue
-                    value = yield from value  # eager: runs inline until the call suspends, if ever
-                if notify:
-                    response = None
-                else:
-                    response = {"jsonrpc": "2.0", "result": value, "id": id_}
-            except Exception as exc:
-                response = None if notify else {"jsonrpc": "2.0", "error": self._error(exc, method), "id": id_}
+                    # eager: runs inline until the call suspends, if ever (a types.coroutine generator)
+                    value = yield from value  # type: ignore[misc]
+                response = None if notify else {"jsonrpc": "2.0", "result": value, "id": id_}
+            except Exception as exc:  # noqa: BLE001 -- a method's exception is its error answer
+                response = None if notify else {"jsonrpc": "2.0", "error": self._error(exc, method),
+                                                "id": id_}
             if response_logs and response is not None:
                 self.logger.info("rpc response", response=response)
             if out[k] is not pending:  # detached by _begin
@@ -392,4 +395,5 @@ class CallEngine:
         if isinstance(exc, PermissionError):
             return PermissionDenied(str(exc) or None, data={"method": method}).to_object()
         self.error_log.report(exc, method)
-        return InternalError(data={"method": method, "type": type(exc).__name__, "message": str(exc)}).to_object()
+        return InternalError(data={"method": method, "type": type(exc).__name__,
+                                   "message": str(exc)}).to_object()

@@ -151,7 +151,7 @@ def _pydantic(tp: Any) -> Decoder:
         except pydantic.ValidationError as err:
             first = err.errors()[0]
             exc = Mismatch(f"{tp.__name__} ({first.get('msg')})", json_name(first.get("input", value)))
-            exc.path.extend(reversed([p for p in first.get("loc", ())]))
+            exc.path.extend(reversed(list(first.get("loc", ()))))
             raise exc from None
 
     return check

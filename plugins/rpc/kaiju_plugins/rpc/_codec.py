@@ -50,7 +50,8 @@ def _no_lone_surrogates(value: Any) -> None:
     try:
         _as_text(value).encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("a string holds a lone surrogate (a \\ud800-\\udfff escape without its pair)") from None
+        raise ValueError("a string holds a lone surrogate "
+                         "(a \\ud800-\\udfff escape without its pair)") from None
 
 
 def _ujson() -> tuple[Loads, Dumps]:

@@ -30,14 +30,16 @@ class OpenRPCCommand(Command):
 
         servers = [s for s in get_services(app) if isinstance(s, JSONRPCServer)] if app is not None else []
         if not servers:
-            raise CommandError("the app has no JSONRPCServer service: add `- cls: JSONRPCServer` to `services:`")
+            raise CommandError("the app has no JSONRPCServer service: "
+                               "add `- cls: JSONRPCServer` to `services:`")
         server = servers[0]
         server.prepare()
-        text = json.dumps(server.openrpc().for_scope(0 if server.enable_permissions else None), indent=2) + "\n"
+        text = json.dumps(server.openrpc().for_scope(0 if server.enable_permissions else None),
+                          indent=2) + "\n"
         if args.out == "-":
             print(text, end="")
         else:
-            Path(args.out).write_text(text, encoding="utf-8")
+            Path(args.out).write_text(text, encoding="utf-8")  # noqa: ASYNC240 -- a CLI command
             print(f"wrote {args.out}")
         return 0
 
@@ -75,8 +77,8 @@ def read_document(source: str, timeout: float = 30) -> dict[str, Any]:
         data = data.get("result")
     if not isinstance(data, dict) or not isinstance(data.get("openrpc"), str) or not isinstance(
             data.get("methods"), list):
-        raise CommandError(f"{source}: expected an OpenRPC document (an object with `openrpc` and `methods`), "
-                           f"got {type(data).__name__}")
+        raise CommandError(f"{source}: expected an OpenRPC document "
+                           f"(an object with `openrpc` and `methods`), got {type(data).__name__}")
     return data
 
 
@@ -90,11 +92,13 @@ class GenClientCommand(Command):
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("source", metavar="URL_OR_FILE",
-                            help="the app's JSON-RPC endpoint (http://host:8080/public/rpc) or an OpenRPC file")
+                            help="the app's JSON-RPC endpoint (http://host:8080/public/rpc) "
+                                 "or an OpenRPC file")
         parser.add_argument("--out", required=True, help="the module to write, e.g. client.py")
 
     async def run(self, app: web.Application | None, args: argparse.Namespace) -> int | None:
         doc = read_document(args.source)
-        Path(args.out).write_text(generate(doc, source=f"at {args.source}"), encoding="utf-8")
+        text = generate(doc, source=f"at {args.source}")
+        Path(args.out).write_text(text, encoding="utf-8")  # noqa: ASYNC240 -- a CLI command
         print(f"wrote {args.out}: {len(doc['methods'])} methods")
         return 0

@@ -25,7 +25,8 @@ def collect(metadata: tuple[Any, ...]) -> dict[str, Any]:
             value = getattr(meta, key, None)
             if value is not None and not callable(value):
                 out[key] = value
-        if type(meta).__name__ == "MaxLen" and getattr(meta, "max_length", None) is not None:  # annotated_types
+        # annotated_types
+        if type(meta).__name__ == "MaxLen" and getattr(meta, "max_length", None) is not None:
             out["max_length"] = meta.max_length
     return out
 

@@ -94,7 +94,8 @@ def sample(schema: Any, schemas: dict[str, Any], depth: int = 0) -> Any:
                "uuid": "123e4567-e89b-12d3-a456-426614174000", "decimal": "1.50"}
     if kind == "string":
         return formats.get(schema.get("format", ""), "text")
-    value = {"integer": schema.get("minimum", 1), "number": 1.5, "boolean": True, "null": None}.get(kind or "", None)
+    samples = {"integer": schema.get("minimum", 1), "number": 1.5, "boolean": True, "null": None}
+    value = samples.get(kind or "")
     return value
 
 
@@ -125,7 +126,8 @@ def _method(method: dict[str, Any], schemas: dict[str, Any]) -> str:
     request: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method["name"]}
     if values:
         request["params"] = list(values.values()) if by_position else values
-    out.append(f"<details open><summary>Example request</summary><pre>{html.escape(json.dumps(request, indent=2))}"
+    out.append("<details open><summary>Example request</summary>"
+               f"<pre>{html.escape(json.dumps(request, indent=2))}"
                "</pre></details></div>")
     return "".join(out)
 
@@ -156,10 +158,12 @@ def render(doc: dict[str, Any]) -> str:
     methods = doc.get("methods", [])
     title = html.escape(f"{info.get('title', 'app')} {info.get('version', '')}".strip())
     servers = ", ".join(html.escape(s.get("url", "")) for s in doc.get("servers", []))
-    nav = ["<nav><h3>Methods</h3>", *(f'<a href="#method-{html.escape(m["name"])}">{html.escape(m["name"])}</a>'
+    nav = ["<nav><h3>Methods</h3>",
+           *(f'<a href="#method-{html.escape(m["name"])}">{html.escape(m["name"])}</a>'
                                       for m in methods)]
     if schemas:
-        nav += ["<h3>Types</h3>", *(f'<a href="#type-{html.escape(n)}">{html.escape(n)}</a>' for n in schemas)]
+        nav += ["<h3>Types</h3>",
+                *(f'<a href="#type-{html.escape(n)}">{html.escape(n)}</a>' for n in schemas)]
     nav.append("</nav>")
     body = [*(_method(m, schemas) for m in methods)]
     if schemas:
@@ -168,7 +172,8 @@ def render(doc: dict[str, Any]) -> str:
             f"<title>{title}: JSON-RPC methods</title><style>{_CSS}</style></head><body>"
             f"<header><h1>{title}</h1><p>JSON-RPC 2.0 at <code>{servers or '?'}</code> (POST) &middot; "
             f"OpenRPC {html.escape(doc.get('openrpc', ''))}: <code>rpc.discover</code> &middot; "
-            f"{len(methods)} methods</p></header><main>{''.join(nav)}<section>{''.join(body)}</section></main>"
+            f"{len(methods)} methods</p></header>"
+            f"<main>{''.join(nav)}<section>{''.join(body)}</section></main>"
             "</body></html>")
 
 

@@ -13,7 +13,8 @@
     ├── ServerBusy                   -32003  the concurrency bound and its queue are full
     ├── RequestTooLarge              -32004  body size or batch length above the server's limit
     ├── InvalidHeader                -32005  a ``Timeout`` / ``Deadline`` header is malformed
-    └── ServerShuttingDown           -32006  the server stopped; the call was cut at the end of its grace period
+    └── ServerShuttingDown           -32006  the server stopped; the call was cut at the end of its
+                                             grace period
 
 A method may raise any of them (or its own subclass of :class:`RPCError` with another
 code in the server range -32000..-32099, or any code outside the reserved range); the

@@ -19,12 +19,13 @@ made when the view starts awaiting it; requests answered in their first step cos
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ._aiohttp_compat import unwatch_eof, watch_eof
 from ._calls import Call, Queued
 
-__all__ = ["Flight", "Flights", "watch_batch", "watch_one"]
+__all__ = ["Flight", "Flights"]
 
 
 class Flight:
@@ -70,14 +71,14 @@ class Flight:
         if exc is None:
             return
         if isinstance(exc, asyncio.CancelledError):  # aiohttp's end of the grace period
-            self.server._cut((self,))
+            self.server.cut_flights((self,))
         elif self.server.cancel_on_disconnect:
             self.abandon()
 
     def abandon(self) -> None:
         """The caller went away: cancel the calls (a started ``must_finish`` call is left to finish)."""
         call = self.call
-        if call is not None and self.server._must_finish(call):
+        if call is not None and self.server.finishes_anyway(call):
             return
         if self.task is not None:
             self.task.cancel()  # a batch's _gather keeps its started must_finish calls
@@ -97,38 +98,14 @@ class Flight:
         return 0
 
 
-async def watch_one(server: Any, request: Any, call: Call, deadline: float) -> Any:
-    """``server._finish(call, deadline)``, the request tracked as a :class:`Flight`."""
-    flight = Flight(server, call)
-    flights = server._flights
-    flights.add(flight)
-    flight.watch(request)
-    try:
-        return await server._finish(call, deadline)
-    finally:
-        flights.discard(flight)
-        flight.unwatch()
-
-
-async def watch_batch(server: Any, request: Any, out: list[Any], deadline: float) -> Any:
-    """Finish a batch's suspended calls (``server._end_batch``), the request tracked as a :class:`Flight`."""
-    flight = Flight(server, None)
-    flights = server._flights
-    flights.add(flight)
-    flight.watch(request)
-    try:
-        return await server._end_batch(out, deadline, flight)
-    finally:
-        flights.discard(flight)
-        flight.unwatch()
-
-
 class Flights:
     """Mixin of :class:`JSONRPCServer`: the flights, the shutdown cut and its log."""
 
     routes_table: dict[str, Any]
     cancel_on_disconnect: bool
     logger: Any
+    _finish: Callable[[Call, float], Awaitable[Any]]  # RequestEngine's
+    _end_batch: Callable[[list[Any], float, Any], Awaitable[Any]]  # RequestEngine's
     _cutting = False  # set when the server stops: a cancelled call is answered, not dropped
 
     def _init_flights(self) -> None:
@@ -140,7 +117,32 @@ class Flights:
         self.calls_cut = 0
         """Calls answered ``Server shutting down`` so far."""
 
-    def _must_finish(self, call: Call) -> bool:
+    async def _watch_one(self, request: Any, call: Call, deadline: float) -> Any:
+        """``self._finish(call, deadline)``, the request tracked as a :class:`Flight`."""
+        flight = Flight(self, call)
+        flights = self._flights
+        flights.add(flight)
+        flight.watch(request)
+        try:
+            return await self._finish(call, deadline)
+        finally:
+            flights.discard(flight)
+            flight.unwatch()
+
+    async def _watch_batch(self, request: Any, out: list[Any], deadline: float) -> Any:
+        """Finish a batch's suspended calls (``self._end_batch``), tracked as a :class:`Flight`."""
+        flight = Flight(self, None)
+        flights = self._flights
+        flights.add(flight)
+        flight.watch(request)
+        try:
+            return await self._end_batch(out, deadline, flight)
+        finally:
+            flights.discard(flight)
+            flight.unwatch()
+
+    def finishes_anyway(self, call: Call) -> bool:
+        """Whether ``call`` is left to finish when its caller goes away (a started ``must_finish`` call)."""
         route = self.routes_table.get(call.method)
         return route is not None and route.must_finish and (type(call) is not Queued or call.started)
 
@@ -157,10 +159,10 @@ class Flights:
 
     def _cut_all(self) -> None:
         """The timer of :meth:`stopping`: cut every flight at once, log the count."""
-        self._cut(list(self._flights))
+        self.cut_flights(list(self._flights))
         self._log_cut()
 
-    def _cut(self, flights: Any) -> None:
+    def cut_flights(self, flights: Any) -> None:
         """Cut ``flights``; the count is logged by :meth:`_log_cut` (at once, or when the server closes)."""
         self._cutting = True
         self._cut_pending += sum(flight.cut() for flight in flights)
@@ -170,8 +172,10 @@ class Flights:
         count, self._cut_pending = self._cut_pending, 0
         if count:
             self.calls_cut += count
-            self.logger.warning(f"rpc: shutting down: {count} calls still running at the end of the grace period "
-                                "(run.shutdown_timeout) were answered -32006 Server shutting down", calls=count)
+            self.logger.warning(f"rpc: shutting down: {count} calls still running at the end of the "
+                                "grace period "
+                                "(run.shutdown_timeout) were answered -32006 Server shutting down",
+                                calls=count)
 
     def _keep_orphan(self, task: asyncio.Task[Any]) -> None:
         self._orphans.add(task)

@@ -86,7 +86,8 @@ def _method(route: Route, builder: SchemaBuilder) -> dict[str, Any]:
         out["summary"] = route.doc
     if doc and doc.strip() != route.doc:
         out["description"] = doc
-    errors = getattr(func, "__rpc_errors__", None) or getattr(getattr(func, "__func__", None), "__rpc_errors__", ())
+    errors = getattr(func, "__rpc_errors__", None) or getattr(getattr(func, "__func__", None),
+                                                              "__rpc_errors__", ())
     if errors:
         out["errors"] = [_error_object(e) for e in errors]
     return out
@@ -113,8 +114,8 @@ def build_document(routes: Iterable[Route], *, title: str, version: str, servers
 class Documents:
     """The documents of one method table, one per set of methods a caller scope sees."""
 
-    def __init__(self, routes: Mapping[str, Route], *, title: str, version: str, servers: list[dict[str, Any]],
-                 permissions: bool) -> None:
+    def __init__(self, routes: Mapping[str, Route], *, title: str, version: str,
+                 servers: list[dict[str, Any]], permissions: bool) -> None:
         self._scopes = sorted({r.scope for r in routes.values()}) if permissions else []
         self._docs: dict[int | None, dict[str, Any]] = {}
         if not permissions:

@@ -115,7 +115,8 @@ class ParamsChecker:
     :param func: the route callable
     """
 
-    __slots__ = ("method", "signature", "_min_pos", "_max_pos", "_pos_names", "_pos_types", "_var_pos", "_var_pos_types",
+    __slots__ = ("method", "signature", "_min_pos", "_max_pos", "_pos_names", "_pos_types", "_var_pos",
+                 "_var_pos_types",
                  "_by_name", "_required", "_var_kw", "_var_kw_types", "_positional_only", "_keyword_only",
                  "description", "call_list", "accepts_no_params")
 
@@ -128,7 +129,7 @@ class ParamsChecker:
                                      inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)])
         try:
             hints = typing.get_type_hints(func, include_extras=True)
-        except Exception:  # unresolvable forward references: fall back to what is there
+        except Exception:  # noqa: BLE001 -- unresolvable forward references: fall back to what is there
             hints = {}
         self.signature = str(sig)
         self._min_pos = 0
@@ -238,7 +239,8 @@ class ParamsChecker:
             if i < n and type(params[i]) not in allowed:
                 raise self._fail(name, f"expected {_type_name(allowed)}, got {_json_name(params[i])}")
         if self._keyword_only:
-            raise self._fail(self._keyword_only[0], "this parameter is keyword-only: pass params as an object")
+            raise self._fail(self._keyword_only[0],
+                             "this parameter is keyword-only: pass params as an object")
         if self._var_pos_types is not None:
             for value in params[self._max_pos:]:
                 if type(value) not in self._var_pos_types:
@@ -256,11 +258,13 @@ class ParamsChecker:
             elif key in self._positional_only:
                 raise self._fail(key, "this parameter is positional-only: pass params as a list")
             else:
-                raise self._fail(key, f"unexpected parameter; expected one of: {', '.join(by_name) or 'none'}")
+                raise self._fail(key,
+                                 f"unexpected parameter; expected one of: {', '.join(by_name) or 'none'}")
             if allowed is not None and type(value) not in allowed:
                 raise self._fail(key, f"expected {_type_name(allowed)}, got {_json_name(value)}")
         for name in self._required:
             if name not in params:
                 raise self._fail(name, "missing required parameter")
         if self._positional_only:
-            raise self._fail(self._positional_only[0], "this parameter is positional-only: pass params as a list")
+            raise self._fail(self._positional_only[0],
+                             "this parameter is positional-only: pass params as a list")

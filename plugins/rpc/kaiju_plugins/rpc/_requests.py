@@ -17,7 +17,7 @@ from typing import Any
 from . import _eager
 from ._calls import Call, CallEngine, Detached, PendingBatch, Queued, invalid_request, valid_id
 from ._errors import RequestTimeout, RequestTooLarge, ServerShuttingDown
-from ._flight import Flights, watch_batch, watch_one
+from ._flight import Flights
 
 __all__ = ["RequestEngine"]
 
@@ -39,8 +39,8 @@ class RequestEngine(CallEngine, Flights):
             (disconnects, the shutdown cut) until it is done
         """
         if type(pending) is PendingBatch:
-            return watch_batch(self, request, pending.out, deadline)
-        return watch_one(self, request, pending, deadline)
+            return self._watch_batch(request, pending.out, deadline)
+        return self._watch_one(request, pending, deadline)
 
     async def _finish(self, call: Call, deadline: float) -> Any:
         """Complete a pending call before ``deadline`` (unix time); never raises."""
@@ -66,11 +66,12 @@ class RequestEngine(CallEngine, Flights):
                     return value
             out: Any = {"jsonrpc": "2.0", "result": value, "id": call.id}
         except TimeoutError as exc:
-            err = RequestTimeout(data={"method": call.method, "problem": "the call passed its deadline and was "
+            err = RequestTimeout(data={"method": call.method,
+                                       "problem": "the call passed its deadline and was "
                                        "cancelled", "max_request_time": self.max_request_time}) \
                 if timeout.expired() else exc
             out = {"jsonrpc": "2.0", "error": self._error(err, call.method), "id": call.id}
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- a method's exception is its error answer
             out = {"jsonrpc": "2.0", "error": self._error(exc, call.method), "id": call.id}
         except asyncio.CancelledError:
             if not self._cutting:  # the caller went away (or the server stops the hard way)
@@ -78,8 +79,10 @@ class RequestEngine(CallEngine, Flights):
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()
-            cut = ServerShuttingDown(data={"method": call.method, "problem": "the server is stopping; the call was "
-                                           "still running at the end of the grace period (run.shutdown_timeout)"})
+            cut = ServerShuttingDown(data={"method": call.method,
+                                           "problem": "the server is stopping; the call was "
+                                           "still running at the end of the grace period "
+                                           "(run.shutdown_timeout)"})
             out = {"jsonrpc": "2.0", "error": cut.to_object(), "id": call.id}
         finally:
             if has_slot:
@@ -123,7 +126,7 @@ class RequestEngine(CallEngine, Flights):
                                    "before the call could start"})
         return {"jsonrpc": "2.0", "error": err.to_object(), "id": req["id"] if valid_id(req["id"]) else None}
 
-    def _begin_batch(self, items: list[Any], scope: int, expired: bool) -> Any:  # type: ignore[override]
+    def _begin_batch(self, items: list[Any], scope: int, expired: bool) -> Any:
         """Start a batch (``scope``: the caller's; ``expired``: its deadline has passed): its answer,
         or a :class:`~._calls.PendingBatch` when some calls are pending (:meth:`_end_batch` finishes it)."""
         if not items:
@@ -137,7 +140,7 @@ class RequestEngine(CallEngine, Flights):
             return self._settle(out) if special else out
         return self._settle(out)
 
-    def _settle(self, out: list[Any]) -> Any:  # type: ignore[override]
+    def _settle(self, out: list[Any]) -> Any:
         """A started batch with a notification or a pending call: :class:`~._calls.PendingBatch`
         when a call is pending, else its answers without the ``None`` of notifications."""
         for o in out:
@@ -148,7 +151,8 @@ class RequestEngine(CallEngine, Flights):
         return out
 
     async def _end_batch(self, out: list[Any], deadline: float, flight: Any = None) -> Any:
-        """Finish the pending calls of a batch :meth:`_begin_batch` started: its list of answers, or ``None``."""
+        """Finish the pending calls of a batch :meth:`_begin_batch` started: its list of answers, or
+        ``None``."""
         await self._gather(out, deadline, flight)
         if None in out:
             return [o for o in out if o is not None] or None
@@ -179,7 +183,7 @@ class RequestEngine(CallEngine, Flights):
             await asyncio.wait([task for _, task in waits])
         except BaseException:
             for i, task in waits:
-                if self._must_finish(out[i]) and not task.done():
+                if self.finishes_anyway(out[i]) and not task.done():
                     self._keep_orphan(task)
                 else:
                     task.cancel()
@@ -188,7 +192,8 @@ class RequestEngine(CallEngine, Flights):
             if task.cancelled():  # cut before its first step (the server stops)
                 call = out[i]
                 call.coro.close()
-                out[i] = {"jsonrpc": "2.0", "error": ServerShuttingDown(data={"method": call.method}).to_object(),
+                out[i] = {"jsonrpc": "2.0",
+                          "error": ServerShuttingDown(data={"method": call.method}).to_object(),
                           "id": call.id}
             else:
                 out[i] = task.result()

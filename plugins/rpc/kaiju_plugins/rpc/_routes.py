@@ -30,7 +30,7 @@ def must_finish(func: F) -> F:
         @must_finish
         async def transfer(self, src: str, dst: str, amount: int) -> None: ...
     """
-    func._rpc_must_finish = True  # type: ignore[attr-defined]
+    func.__rpc_must_finish__ = True  # type: ignore[attr-defined]
     return func
 
 
@@ -43,7 +43,7 @@ class Route:
     def __init__(self, method: str, func: Callable[..., Any], scope: int, service: str) -> None:
         self.method = method
         self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
-            getattr(func, "__call__", None))
+            getattr(func, "__call__", None))  # noqa: B004 -- the method itself, not a callable check
         self.original = func  # what the route serves (rpc.discover reads its signature)
         func = typed_call(method, func) or func  # typed routes only: decode params, encode the result
         self.func = func
@@ -52,7 +52,7 @@ class Route:
         self.bare = self.checker.accepts_no_params  # a call without params needs no check
         self.scope = int(scope)
         self.service = service
-        self.must_finish = getattr(func, "_rpc_must_finish", False) is True
+        self.must_finish = getattr(func, "__rpc_must_finish__", False) is True
         doc = inspect.getdoc(func) or ""
         self.doc = doc.strip().split("\n\n")[0].replace("\n", " ")
         self.invoke = self.call_list  # every params shape (absent / list / object): checked, then the call
@@ -83,7 +83,8 @@ def _scope_of(route: str, permissions: Mapping[str, Any], where: str) -> int:
         value = permissions[route]
     else:
         patterns = sorted(permissions, key=lambda p: -len(p.replace("*", "").replace("?", "")))
-        value = next((permissions[p] for p in patterns if fnmatch.fnmatchcase(route, p)), PermissionKeys.SYSTEM)
+        value = next((permissions[p] for p in patterns if fnmatch.fnmatchcase(route, p)),
+                     PermissionKeys.SYSTEM)
     if isinstance(value, str):
         try:
             return PermissionKeys[value.upper()]
@@ -109,7 +110,8 @@ def build_routes(services: Iterable[Any]) -> dict[str, Route]:
     table: dict[str, Route] = {}
     problems: list[ConfigProblem] = []
     for service in services:
-        if not isinstance(service, PublicInterface) and not isinstance(getattr(service, "routes", None), Mapping):
+        if (not isinstance(service, PublicInterface)
+                and not isinstance(getattr(service, "routes", None), Mapping)):
             continue
         name = getattr(service, "service_name", type(service).__name__)
         where = f"service {name!r} ({type(service).__module__}.{type(service).__qualname__})"
@@ -118,7 +120,7 @@ def build_routes(services: Iterable[Any]) -> dict[str, Route]:
         try:
             routes = dict(service.routes)
             permissions = dict(getattr(service, "permissions", None) or {"*": PermissionKeys.SYSTEM})
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- a service's own code: reported as a config problem
             problems.append(ConfigProblem(where, f"reading `routes` / `permissions` raised "
                                                  f"{type(exc).__name__}: {exc}"))
             continue

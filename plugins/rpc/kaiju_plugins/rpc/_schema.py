@@ -40,7 +40,8 @@ _JSON_KEYS = {"gt": "exclusiveMinimum", "ge": "minimum", "lt": "exclusiveMaximum
 
 
 def _json_type(value: Any) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string", _NONE: "null"}.get(type(value), "string")
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", _NONE: "null"}
+    return names.get(type(value), "string")
 
 
 class SchemaBuilder:
@@ -71,7 +72,8 @@ class SchemaBuilder:
                     target[_JSON_KEYS[key]] = value
                 elif key in ("min_length", "max_length"):
                     kind = out.get("type")
-                    word = {"array": "Items", "object": "Properties"}.get(kind, "Length") if isinstance(kind, str) else "Length"
+                    word = ({"array": "Items", "object": "Properties"}.get(kind, "Length")
+                            if isinstance(kind, str) else "Length")
                     target[("min" if key == "min_length" else "max") + word] = value
                 elif key == "pattern":
                     target["pattern"] = value
@@ -113,7 +115,8 @@ class SchemaBuilder:
     def _class(self, tp: type) -> dict[str, Any]:
         if issubclass(tp, enum.Enum):
             body: dict[str, Any] | None = self._enum(tp)
-        elif dataclasses.is_dataclass(tp) or typing.is_typeddict(tp) or is_msgspec_struct(tp) or is_pydantic_model(tp):
+        elif (dataclasses.is_dataclass(tp) or typing.is_typeddict(tp) or is_msgspec_struct(tp)
+              or is_pydantic_model(tp)):
             body = None
         else:
             return {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from kaiju_tools import ConfigError, ConfigProblem, ContextableService, context, get_services
@@ -14,6 +14,9 @@ from ._interface import PermissionKeys, PublicInterface
 from ._limiter import CallLimiter
 from ._requests import RequestEngine
 from ._routes import Route, build_routes
+
+if TYPE_CHECKING:
+    from ._openrpc import Documents
 
 __all__ = ["SERVER_KEY", "JSONRPCServer"]
 
@@ -62,13 +65,15 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
     ) -> None:
         super().__init__(app=app, logger=logger)
         problems = []
-        for key, value in (("default_request_time", default_request_time), ("max_request_time", max_request_time)):
+        for key, value in (("default_request_time", default_request_time),
+                           ("max_request_time", max_request_time)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 problems.append(ConfigProblem(f"{self.service_name}.settings.{key}",
                                               f"expected a positive number of seconds, got {value!r}"))
         for key, value in (("max_parallel", max_parallel), ("max_body_size", max_body_size),
                            ("max_batch_size", max_batch_size), ("max_queue", max_queue)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "max_queue" else 1):
+            least = 0 if key == "max_queue" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 problems.append(ConfigProblem(f"{self.service_name}.settings.{key}",
                                               f"expected a positive integer, got {value!r}"))
         for key, value in (("require_json_content_type", require_json_content_type),
@@ -85,7 +90,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
             problems.append(ConfigProblem(f"{self.service_name}.settings.codec", str(exc)))
         if docs_path and (not isinstance(docs_path, str) or not docs_path.startswith("/")):
             problems.append(ConfigProblem(f"{self.service_name}.settings.docs_path",
-                                          f"expected a URL path starting with '/' (or null: no page), got {docs_path!r}"))
+                                          "expected a URL path starting with '/' (or null: no page), "
+                                          f"got {docs_path!r}"))
         if problems:
             raise ConfigError(problems)
         self.docs_path = docs_path or None
@@ -103,13 +109,14 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         self.notification_status = notification_status
         self.cancel_on_disconnect = cancel_on_disconnect
         self.error_log = ErrorLog(self.logger)
-        self._cid_reports: list[float] = [float("-inf"), 0]  # [time of the last unsafe-id WARNING, replaced since]
+        # [time of the last unsafe-id WARNING, replaced since]
+        self._cid_reports: list[float] = [float("-inf"), 0]
         self._not_found_cache: dict[tuple[str, int], dict[str, Any]] = {}
         self._init_flights()
         self.limiter = CallLimiter(max_parallel, max_queue)
         self.routes_table: dict[str, Route] = {}
         self._chain: Any = None
-        self._documents: tuple[dict[str, Route], Any] | None = None
+        self._documents: tuple[dict[str, Route], Documents] | None = None
         if app is not None and not app.frozen and SERVER_KEY not in app:
             app[SERVER_KEY] = self
 
@@ -149,7 +156,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         try:
             self.logger.warning("rpc: unsafe Correlation-Id replaced", original=ascii(original[:200]),
                                 replaced_by=replaced_by,
-                                hint="a Correlation-Id is 1-128 characters of A-Z a-z 0-9 . _ : / + = @ ; ~ -",
+                                hint="a Correlation-Id is 1-128 characters of "
+                                     "A-Z a-z 0-9 . _ : / + = @ ; ~ -",
                                 **extra)
         finally:
             context.correlation_id.reset(token)
@@ -158,7 +166,7 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         scope = context.scope.get() if self.enable_permissions else None
         return self.openrpc().for_scope(_GUEST if scope is None and self.enable_permissions else scope)
 
-    def openrpc(self) -> Any:
+    def openrpc(self) -> Documents:
         """The :class:`~._openrpc.Documents` of the current method table (built once per table)."""
         if self._documents is None or self._documents[0] is not self.routes_table:
             from ._discover import documents_of

@@ -91,7 +91,8 @@ def typed_call(method: str, func: Callable[..., Any]) -> Callable[..., Any] | No
                 by_name.get(name, rest_kw)(value)
             except Mismatch as exc:
                 return fail(name, exc)
-        return InvalidParams(data={"method": method, "problem": "the params do not decode"})  # pragma: no cover
+        return InvalidParams(  # pragma: no cover
+            data={"method": method, "problem": "the params do not decode"})
 
     def finish(out: Any) -> Any:
         if type(out) is CoroutineType:

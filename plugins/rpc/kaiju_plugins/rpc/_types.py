@@ -39,7 +39,8 @@ _ARRAYS = {list: list, tuple: tuple, set: set, frozenset: frozenset, abc.Sequenc
 _MAPPINGS = frozenset((dict, abc.Mapping, abc.MutableMapping))
 _STRINGS: dict[type, tuple[str, Callable[[str], Any]]] = {
     dt.datetime: ("date-time", dt.datetime.fromisoformat), dt.date: ("date", dt.date.fromisoformat),
-    dt.time: ("time", dt.time.fromisoformat), uuid.UUID: ("uuid", uuid.UUID), decimal.Decimal: ("decimal", decimal.Decimal),
+    dt.time: ("time", dt.time.fromisoformat), uuid.UUID: ("uuid", uuid.UUID),
+    decimal.Decimal: ("decimal", decimal.Decimal),
 }
 
 
@@ -63,7 +64,8 @@ class Constraint:
 
 
 class Mismatch(Exception):
-    """A value does not fit its type: ``path`` (innermost last, built on the way out), what was expected, found."""
+    """A value does not fit its type: ``path`` (innermost last, built on the way out), what was expected,
+    found."""
 
     def __init__(self, expected: str, found: str) -> None:
         super().__init__(expected, found)
@@ -82,7 +84,8 @@ def json_name(value: Any) -> str:
     """What a JSON value is, for messages: ``string "abc"``, ``integer 5``, ``object``."""
     name = _JSON_NAMES.get(type(value), type(value).__name__)
     if type(value) in (int, float, bool, str, _NONE):
-        text = repr(value) if type(value) is str else str(value).lower() if type(value) is bool else str(value)
+        text = (repr(value) if type(value) is str
+                else str(value).lower() if type(value) is bool else str(value))
         return f"{name} {text[:40]}" if value is not None else "null"
     return name
 

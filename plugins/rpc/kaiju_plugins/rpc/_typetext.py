@@ -39,7 +39,9 @@ def type_text(tp: Any) -> str:
         return " | ".join(repr(a.value if isinstance(a, enum.Enum) else a) for a in args)
     if origin is not None:
         name = getattr(origin, "__name__", str(origin))
-        return f"{name}[{', '.join('...' if a is Ellipsis else type_text(a) for a in args)}]" if args else name
+        if not args:
+            return name
+        return f"{name}[{', '.join('...' if a is Ellipsis else type_text(a) for a in args)}]"
     if tp is Any:
         return "any"
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")

@@ -5,7 +5,8 @@ off), read the body (size-checked), decode it, work out the deadline from the ``
 (seconds) / ``Deadline`` (unix time) headers bounded by ``max_request_time``, bind
 ``correlation_id`` (the client's ``Correlation-Id`` when it is safe to log, else a generated
 one: a per-process random prefix and a counter) and ``deadline`` in :mod:`kaiju_tools.context`,
-let the server answer (its public ``answer`` / ``complete`` / ``handle`` only), encode. Responses are HTTP 200 (errors included, as JSON-RPC over HTTP
+let the server answer (its public ``answer`` / ``complete`` / ``handle`` only), encode. Responses
+are HTTP 200 (errors included, as JSON-RPC over HTTP
 does); ``notification_status`` (200 with an empty body, or 204) when there is nothing to answer
 (notifications); 413 when the body is too large; 415 for a body not sent as JSON; 405 for a
 method other than POST. Never 500. A request whose calls suspend is tracked (``_flight``): its
@@ -101,7 +102,8 @@ def _unsupported(content_type: str | None) -> web.Response:
     got = f"got {content_type!r}" if content_type is not None else "no Content-Type header was sent"
     return _error_response(InvalidRequest(data={
         "problem": f"a JSON-RPC body must be sent as Content-Type: application/json, {got}",
-        "hint": "send the header `Content-Type: application/json` (curl: -H 'Content-Type: application/json'); "
+        "hint": "send the header `Content-Type: application/json` "
+                "(curl: -H 'Content-Type: application/json'); "
                 "for legacy clients set the rpc server's require_json_content_type: false"}), 415)
 
 
@@ -111,7 +113,8 @@ def _is_json(content_type: str | None) -> bool:
 
 
 def _replace_cid(server: JSONRPCServer, unsafe: str) -> str:
-    """A generated correlation id for a request whose ``Correlation-Id`` is unsafe to log (reported, rate-limited)."""
+    """A generated correlation id for a request whose ``Correlation-Id`` is unsafe to log (reported,
+    rate-limited)."""
     cid = f"{_CID_PREFIX}{_cid_count()}"
     server.warn_unsafe_cid(unsafe, cid)
     return cid
@@ -127,7 +130,8 @@ def _discover(app: web.Application) -> JSONRPCServer | web.Response:
     """The server of an app that has none under ``SERVER_KEY`` (made without the app), or the
     503 answer when it has none at all; looked up per request (an unusual setup)."""
     try:
-        return get_services(app).discover(None, cls=JSONRPCServer)
+        server: JSONRPCServer = get_services(app).discover(None, cls=JSONRPCServer)
+        return server
     except ServiceNotFound as exc:
         return _error_response(RPCError(data={
             "problem": f"no JSON-RPC server: {exc}",
@@ -142,16 +146,16 @@ def handle_request(request: web.Request) -> Any:
 async def _serve(view: type, request: web.Request) -> web.StreamResponse:
     """``JSONRPCView.__new__``: the handling coroutine of ``request`` (see :class:`JSONRPCView`)."""
     if view is not JSONRPCView:  # a subclass: a regular view object (its own __await__ runs)
-        instance = AbstractView.__new__(view)
+        instance: Any = AbstractView.__new__(view)
         instance.__init__(request)
-        return await instance
+        return await instance  # type: ignore[no-any-return]
     state, http_method, headers = _request_parts(request)  # no property calls (see _aiohttp_compat)
     server = state.get(SERVER_KEY)  # the app's server, bound when it was made with the app
     if server is None:
         found = _discover(request.app)
         if type(found) is web.Response:
             return found
-        server = found  # type: ignore[assignment]
+        server = found
     if http_method != "POST":
         return _error_response(RPCError("Method Not Allowed", data={
             "problem": f"JSON-RPC is served over POST, got {http_method}"}), 405, {hdrs.ALLOW: "POST"})
@@ -242,4 +246,4 @@ class JSONRPCView(AbstractView):
     __new__ = staticmethod(_serve)  # type: ignore[assignment]
 
     def __await__(self) -> Generator[Any, None, web.StreamResponse]:
-        return handle_request(self.request).__await__()
+        return handle_request(self.request).__await__()  # type: ignore[no-any-return]

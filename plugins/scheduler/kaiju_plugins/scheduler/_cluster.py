@@ -72,8 +72,8 @@ class ClusterGuard:
     :raises ValueError: ``ttl`` too short for the provider's safety margin
     """
 
-    __slots__ = ("cancel_on_loss", "claim", "logger", "margin", "offset", "provider", "run_key", "slot_prefix",
-                 "slot_ttl", "ttl")
+    __slots__ = ("cancel_on_loss", "claim", "logger", "margin", "offset", "provider", "run_key",
+                 "slot_prefix", "slot_ttl", "ttl")
 
     def __init__(self, provider: Any, prefix: str, task_name: str, interval: float, offset: float,
                  ttl: float, logger: Any, cancel_on_loss: bool = True,
@@ -139,7 +139,8 @@ class ClusterGuard:
             task.cancelled += 1
             task.last_error = f"cancelled: its cluster lock was lost ({lease.reason})"
             self.logger.warning("scheduled run cancelled", task=task.name,
-                                reason="its cluster lock's lease was lost: another process may run the task now",
+                                reason="its cluster lock's lease was lost: "
+                                       "another process may run the task now",
                                 key=self.run_key, lease=lease.reason)
         finally:
             await lease.stop()  # releases the lock if it is still ours; else its TTL frees it

@@ -41,13 +41,13 @@ class TasksCommand(Command):
         rows: list[dict[str, Any]] = []
         for scheduler in schedulers:
             claimed: dict[str, int] = {}
-            store = scheduler._store()
+            store = scheduler.schedule_store()
             if store is not None:
                 claimed = await store.claimed(scheduler.cluster_prefix)
             for info in scheduler.list_tasks():
                 name = info["name"]
                 info["scheduler"] = scheduler.service_name
-                info["stored"] = name in scheduler._specs
+                info["stored"] = scheduler.is_stored(name)
                 info["last_due"] = claimed[name] / 1000 if name in claimed else None
                 rows.append(info)
         if args.json:
@@ -82,7 +82,8 @@ def _describe(info: dict[str, Any]) -> str:
     lines = [f"{info['name']}  ({info['scheduler']}: {', '.join(flags)})",
              f"  trigger:  {trigger}",
              f"  next due: {_time(info['next_run'])}",
-             f"  last:     {outcome}" + (f"; last due claimed {_time(info['last_due'])}" if info["last_due"] else ""),
+             f"  last:     {outcome}"
+             + (f"; last due claimed {_time(info['last_due'])}" if info["last_due"] else ""),
              f"  counts:   {counts}"]
     return "\n".join(lines)
 

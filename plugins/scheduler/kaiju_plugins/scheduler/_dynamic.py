@@ -55,12 +55,13 @@ class DynamicSchedules:
         :raises InvalidTaskError: a bad argument, an unknown method, or a name in use
         """
         spec = {"method": method, "params": params, "interval": interval, "cron": cron, "tz": tz, "at": at,
-                "misfire_grace": misfire_grace, "policy": policy, "max_timeout": max_timeout, "retries": retries,
-                "lock_ttl": lock_ttl, "enabled": enabled}
+                "misfire_grace": misfire_grace, "policy": policy, "max_timeout": max_timeout,
+                "retries": retries, "lock_ttl": lock_ttl, "enabled": enabled}
         if not isinstance(name, str) or not name:
             raise InvalidTaskError(f"add_schedule(): name must be a non-empty string, got {name!r}")
         if name in self._tasks:
-            raise InvalidTaskError(f"add_schedule(): task {name!r} is already scheduled on {self.service_name!r}; "
+            raise InvalidTaskError(f"add_schedule(): task {name!r} is already scheduled on "
+                                   f"{self.service_name!r}; "
                                    f"choose another name, or change it with reschedule({name!r}, ...)")
         task = self._schedule_spec(name, spec)
         await self._save(name, spec)
@@ -93,7 +94,7 @@ class DynamicSchedules:
         self.remove_task(name)
         self._specs.pop(name, None)
         self._claims.pop(name, None)
-        store = self._store()
+        store = self.schedule_store()
         if store is not None:
             await store.delete(self.cluster_prefix, name)
         return True
@@ -110,7 +111,7 @@ class DynamicSchedules:
         it lacks, apply changes made by other processes (pause, reschedule), drop the removed
         ones; return how many were added or changed. One that cannot be scheduled (its
         service is gone) is logged and left in the store."""
-        store = self._store()
+        store = self.schedule_store()
         if store is None:
             return 0
         specs = await store.load(self.cluster_prefix)
@@ -119,7 +120,8 @@ class DynamicSchedules:
             self.remove_task(name)  # removed by another process
         restored = 0
         for name in sorted(specs):
-            spec = {k: specs[name].get(k) for k in SPEC_KEYS} if isinstance(specs[name], dict) else specs[name]
+            spec = ({k: specs[name].get(k) for k in SPEC_KEYS} if isinstance(specs[name], dict)
+                    else specs[name])
             if name in self._specs and self._specs[name] == spec:
                 continue
             if name in self._specs and name in self._tasks:  # changed by another process
@@ -138,7 +140,7 @@ class DynamicSchedules:
                                   hint=f"fix the service or remove the schedule: remove_schedule({name!r})")
                 continue
             if name in claimed and not self._engine.running:  # at start: resume where the cluster stopped
-                task._schedule.resume_after = claimed[name] / 1000
+                task.schedule.resume_after = claimed[name] / 1000
             restored += 1
         if restored:
             self.logger.info("stored schedules restored", restored=restored, stored=len(specs))
@@ -156,7 +158,12 @@ class DynamicSchedules:
 
     # ---------------------------------------------------------------- helpers
 
-    def _store(self: Scheduler) -> Any:  # type: ignore[misc]
+    def is_stored(self: Scheduler, name: str) -> bool:  # type: ignore[misc]
+        """Whether task ``name`` was added at run time (:meth:`add_schedule`): the store keeps it."""
+        return name in self._specs
+
+    def schedule_store(self: Scheduler) -> Any:  # type: ignore[misc]
+        """The app's schedule store (:func:`kaiju_tools.schedules.get_schedule_store`), else ``None``."""
         if self.app is None:
             return None
         from kaiju_tools.schedules import get_schedule_store
@@ -176,7 +183,8 @@ class DynamicSchedules:
     def _dynamic(self: Scheduler, name: Any, where: str) -> dict[str, Any]:  # type: ignore[misc]
         self._task(name, where)
         if name not in self._specs:
-            raise InvalidTaskError(f"{where}(): task {name!r} was scheduled in code, not with add_schedule(); "
+            raise InvalidTaskError(f"{where}(): task {name!r} was scheduled in code, "
+                                   "not with add_schedule(); "
                                    "change it in code (pause / resume / run_now work on every task)")
         return self._specs[name]
 
@@ -189,14 +197,15 @@ class DynamicSchedules:
         return task.info(self._engine.loop_to_wall())
 
     async def _save(self: Scheduler, name: str, spec: dict[str, Any]) -> None:  # type: ignore[misc]
-        store = self._store()
+        store = self.schedule_store()
         if store is not None:
             await store.save(self.cluster_prefix, name, spec)
 
     def _check_spec(self: Scheduler, name: str, spec: dict[str, Any]) -> None:  # type: ignore[misc]
         from . import _validate as check
 
-        check.check_trigger(spec.get("interval"), spec.get("cron"), spec.get("tz"), _at(spec.get("at"), name), name)
+        check.check_trigger(spec.get("interval"), spec.get("cron"), spec.get("tz"),
+                            _at(spec.get("at"), name), name)
         check.check_grace(spec.get("misfire_grace"), name)
 
     def _schedule_spec(self: Scheduler, name: str, spec: Any) -> ScheduledTask:  # type: ignore[misc]
@@ -204,7 +213,7 @@ class DynamicSchedules:
             raise InvalidTaskError(f"schedule {name!r}: expected a mapping with keys {', '.join(SPEC_KEYS)}, "
                                    f"got {spec!r}")
         target = _method(self, name, spec.get("method"))
-        store = self._store()
+        store = self.schedule_store()
         if store is not None:
             namespace = self.cluster_prefix
 

@@ -106,8 +106,8 @@ class Engine:
         self._in_timer = True  # arm the loop timer once, after the whole batch
         try:
             for task in tasks:
-                schedule = task._schedule
-                if task._enabled and not schedule.removed:
+                schedule = task.schedule
+                if task.enabled and not schedule.removed:
                     self._arm_first(schedule, now)
         finally:
             self._in_timer = False
@@ -115,21 +115,21 @@ class Engine:
 
     def add(self, task: ScheduledTask) -> None:
         """Schedule a new task (now if running, else when :meth:`start` is called)."""
-        schedule = task._schedule
-        if self.running and task._enabled and not schedule.removed:
+        schedule = task.schedule
+        if self.running and task.enabled and not schedule.removed:
             assert self._loop is not None
             self._arm_first(schedule, self._loop.time())
 
     def remove(self, task: ScheduledTask) -> None:
         """Stop scheduling ``task`` for good (a run in progress finishes)."""
-        schedule = task._schedule
+        schedule = task.schedule
         schedule.removed = True
         self._unschedule(schedule)
 
     def run_now(self, task: ScheduledTask) -> bool:
         """Start a run of ``task`` at once, off its due times; ``False`` when the engine is not
         running or a run of the task is going."""
-        schedule = task._schedule
+        schedule = task.schedule
         if not self.running or schedule.run is not None or schedule.removed:
             return False
         assert self._loop is not None
@@ -148,7 +148,7 @@ class Engine:
 
     def enabled_changed(self, schedule: Schedule) -> None:
         """Called by ``task.enabled = ...``: drop its entry, or put it back on its grid."""
-        if not schedule.task._enabled:
+        if not schedule.task.enabled:
             self._unschedule(schedule)
         elif self.running and not schedule.removed:
             assert self._loop is not None
@@ -178,7 +178,8 @@ class Engine:
             schedule.anchor = anchor = now - (wall - task.cluster.offset) % interval
             missed = 0
             if schedule.resume_after is not None:  # restored: due times after the last claimed one
-                missed = min(int((wall - (now - anchor) - schedule.resume_after) / interval + 0.5), _MAX_PASSED)
+                missed = min(int((wall - (now - anchor) - schedule.resume_after) / interval + 0.5),
+                             _MAX_PASSED)
                 schedule.resume_after = None
             self._push(schedule, anchor - (missed - 1) * interval if missed > 0 else anchor + interval)
             if task.run_at_start:  # the current period, unless another process ran it
@@ -402,7 +403,7 @@ class Engine:
             self._heap.clear()
             tasks = list(tasks)
             for task in tasks:
-                self._unschedule(task._schedule)
+                self._unschedule(task.schedule)
             await self._runner.drain(grace)
         finally:
             self._stopping.set_result(None)

@@ -150,7 +150,7 @@ class Runner:
                 schedule.pending = False
             else:
                 schedule.backlog -= 1
-            if task._enabled and self.engine.running:
+            if task.enabled and self.engine.running:
                 schedule.run_grid = schedule.pending_grid
                 self.start(schedule)
             else:

@@ -49,8 +49,7 @@ class ScheduledTask:
     __slots__ = (
         "__weakref__",
         "_enabled",
-        "_schedule",
-        "args",
+                "args",
         "cancelled",
         "cluster",
         "coalesce",
@@ -70,6 +69,7 @@ class ScheduledTask:
         "name",
         "policy",
         "retried",
+        "schedule",
         "retries",
         "run_at_start",
         "runs",
@@ -123,7 +123,7 @@ class ScheduledTask:
         self.cancelled = self.misfires = self.skipped = 0
         self.elsewhere = self.lock_errors = 0
         #: the engine's record of this task (written by the engine only)
-        self._schedule = Schedule(owner, self)
+        self.schedule = Schedule(owner, self)
 
     def __repr__(self) -> str:
         state = "enabled" if self._enabled else "disabled"
@@ -143,24 +143,24 @@ class ScheduledTask:
         value = bool(value)
         if value != self._enabled:
             self._enabled = value
-            schedule = self._schedule
+            schedule = self.schedule
             schedule.owner.enabled_changed(schedule)
 
     @property
     def running(self) -> bool:
         """Whether a run is in progress."""
-        return self._schedule.run is not None
+        return self.schedule.run is not None
 
     @property
     def anchor(self) -> float | None:
         """Loop time of the grid's origin: runs are due at ``anchor + k * interval``
         (``None`` before the task was first scheduled)."""
-        return self._schedule.anchor
+        return self.schedule.anchor
 
     @property
     def next_run(self) -> float | None:
         """Loop time the next run is due at (``None`` while not scheduled)."""
-        return self._schedule.next_run
+        return self.schedule.next_run
 
     def info(self, loop_to_wall: float | None = None) -> dict[str, Any]:
         """Settings, state and counters as a plain dict (times as Unix timestamps).
@@ -169,7 +169,7 @@ class ScheduledTask:
             loop times)
         """
         shift = loop_to_wall or 0.0
-        next_run = self._schedule.next_run
+        next_run = self.schedule.next_run
         trigger = {"cron": None, "tz": None, "at": None} if self.trigger is None else self.trigger.describe()
         return {
             "name": self.name,
@@ -178,7 +178,7 @@ class ScheduledTask:
             **trigger,
             "policy": self.policy.name,
             "enabled": self._enabled,
-            "running": self._schedule.run is not None,
+            "running": self.schedule.run is not None,
             "max_timeout": self.max_timeout,
             "retries": self.retries,
             "run_at_start": self.run_at_start,

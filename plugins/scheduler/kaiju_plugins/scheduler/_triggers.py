@@ -133,7 +133,8 @@ class CronTrigger(Trigger):
         if due is None:
             if len(_NEXT) >= _NEXT_MAX:
                 _NEXT.clear()
-            due = _NEXT[key] = next(CronSim(self.expr, datetime.datetime.fromtimestamp(second, self.tz))).timestamp()
+            due = _NEXT[key] = next(CronSim(self.expr,
+                                            datetime.datetime.fromtimestamp(second, self.tz))).timestamp()
         return due
 
     def times_after(self, wall: float) -> Iterator[float]:

@@ -182,12 +182,14 @@ def check_lock_ttl(value: Any, cluster_wide: bool, name: str) -> float | None:
     if not cluster_wide:
         raise InvalidTaskError(f"task {name!r}: lock_ttl={value!r} applies only to cluster_wide=True tasks; "
                                "remove it or pass cluster_wide=True")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or value <= 0):
         raise InvalidTaskError(f"task {name!r}: lock_ttl must be a number of seconds > 0, got {value!r}")
     return float(value)
 
 
-def check_trigger(interval: Any, cron: Any, tz: Any, at: Any, name: str) -> tuple[float | None, Trigger | None]:
+def check_trigger(interval: Any, cron: Any, tz: Any, at: Any,
+                  name: str) -> tuple[float | None, Trigger | None]:
     """Exactly one of ``interval``, ``cron`` and ``at``; ``tz`` with ``cron`` or a naive ``at``.
 
     Returns ``(interval seconds, None)`` or ``(None, trigger)``.

@@ -1,6 +1,7 @@
 """The scheduler's kaiju plugin (entry point ``kaiju.plugins: scheduler``).
 
-Registers :class:`Scheduler` and the ``tasks`` command; restores the stored schedules and starts every scheduler of an app when the app has started
+Registers :class:`Scheduler` and the ``tasks`` command; restores the stored schedules and starts
+every scheduler of an app when the app has started
 and stops them (grace period, then cancellation) when the app begins to stop, before
 the other services close.
 """
@@ -27,7 +28,7 @@ __all__ = [
 def _schedulers(app: Any) -> list[Scheduler]:
     from kaiju_tools.app import get_services
 
-    return [s for s in get_services(app) if isinstance(s, Scheduler) and s._initialized]
+    return [s for s in get_services(app) if isinstance(s, Scheduler) and s.initialized]
 
 
 @hookimpl

@@ -105,7 +105,8 @@ class Scheduler(DynamicSchedules, ContextableService):
         if self._config_tasks and app is None:
             raise ConfigError(ConfigProblem(
                 locate(self, ()), "Scheduler tasks: declared tasks name services of an app, and this "
-                "scheduler has no app", "call schedule_task() instead, or list the scheduler in an app's services",
+                "scheduler has no app",
+                "call schedule_task() instead, or list the scheduler in an app's services",
             ))  # fmt: skip
 
     def _bad_setting(self, key: str, expected: str, value: Any) -> None:
@@ -203,9 +204,11 @@ class Scheduler(DynamicSchedules, ContextableService):
         timeout = check.check_timeout(max_timeout, task_name)
         tries = check.check_retries(retries, task_name)
         if seconds is None and jitter:
-            raise InvalidTaskError(f"task {task_name!r}: jitter applies to interval= tasks only (not cron= / at=)")
+            raise InvalidTaskError(f"task {task_name!r}: jitter applies to interval= tasks only "
+                                   "(not cron= / at=)")
         if cluster_wide is True and not coalesce:
-            raise InvalidTaskError(f"task {task_name!r}: a cluster_wide task runs one due time at a time across "
+            raise InvalidTaskError(f"task {task_name!r}: a cluster_wide task runs one due time at a time "
+                                   "across "
                                    "processes, so it always coalesces; remove coalesce=False")
         jitter_s = check.check_jitter(jitter, seconds or math.inf, task_name)
         if not isinstance(run_at_start, bool):
@@ -264,8 +267,8 @@ class Scheduler(DynamicSchedules, ContextableService):
         offset = zlib.crc32(task_name.encode()) / 2**32 * interval if self.spread and on_grid else 0.0
         try:
             return ClusterGuard(provider, self.cluster_prefix, task_name, interval, offset,
-                                default_lock_ttl(interval) if ttl is None else ttl, self.logger, cancel_on_loss,
-                                self._claims.get(task_name))
+                                default_lock_ttl(interval) if ttl is None else ttl, self.logger,
+                                cancel_on_loss, self._claims.get(task_name))
         except ValueError as exc:  # the TTL does not fit the provider's safety margin
             raise InvalidTaskError(f"task {task_name!r}: lock_ttl={ttl!r}: {exc}") from None
 
@@ -314,6 +317,11 @@ class Scheduler(DynamicSchedules, ContextableService):
     # ---------------------------------------------------------------- lifecycle
 
     @property
+    def initialized(self) -> bool:
+        """Whether :meth:`init` ran (and :meth:`close` did not since)."""
+        return self._initialized
+
+    @property
     def running(self) -> bool:
         """Whether tasks are being scheduled."""
         return self._engine.running
@@ -341,7 +349,7 @@ class Scheduler(DynamicSchedules, ContextableService):
             except KeyError:  # an app not built by init_app: no plugins
                 pass
         self._engine.start(self._tasks.values())
-        if self._store() is not None and self._sync is None:
+        if self.schedule_store() is not None and self._sync is None:
             self._sync = asyncio.get_running_loop().create_task(self._sync_loop(self.sync_interval),
                                                                 name=f"scheduler:{self.service_name}:sync")
         self.logger.info("scheduler started", tasks=len(self._tasks))
