@@ -55,7 +55,7 @@ def test_the_example_sends_spans_of_a_call_to_an_otlp_receiver() -> None:
         await site.start()
         endpoint = f"http://127.0.0.1:{runner.addresses[0][1]}/v1/traces"
         port = free_port()
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # noqa: ASYNC220 -- started once; the test reads it in a thread
             [sys.executable, "-m", "app", "-c", "settings/otel.yml", "-e", f"run_port={port}",
              "-e", "otel_exporter=otlp", "-e", f"otel_endpoint={endpoint}"],
             cwd=EXAMPLES, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

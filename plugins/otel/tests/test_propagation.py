@@ -42,7 +42,7 @@ hostile = st.one_of(
 @settings(max_examples=300)
 @given(hostile)
 def test_a_hostile_traceparent_is_ignored_without_raising_or_logging(value):
-    with _no_logs() as seen:
+    with _NoLogs() as seen:
         ctx = extract(CIMultiDict({"traceparent": value}))
     assert seen == []
     if ctx is not None:  # hypothesis found a valid one by chance: it must then be the exact value
@@ -53,7 +53,7 @@ def test_a_hostile_traceparent_is_ignored_without_raising_or_logging(value):
 @settings(max_examples=200)
 @given(st.text(max_size=700))
 def test_a_hostile_tracestate_is_dropped_and_the_parent_kept(state):
-    with _no_logs() as seen:
+    with _NoLogs() as seen:
         ctx = extract(CIMultiDict({"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
                                    "tracestate": state}))
     assert seen == [] and ctx is not None
@@ -75,7 +75,7 @@ class _Collect(logging.Handler):
         self.records.append(record.getMessage())
 
 
-class _no_logs:
+class _NoLogs:
     def __enter__(self) -> list[str]:
         self.handler = _Collect()
         logging.getLogger("opentelemetry").addHandler(self.handler)

@@ -8,8 +8,14 @@ from typing import Any
 import kaiju_tools
 from aiohttp import web
 from kaiju_plugins.scheduler import Scheduler
-from kaiju_tools import SERVICE_CLASS_REGISTRY, ContextableService, ServiceState, get_services, init_app
-from kaiju_tools import get_runtime
+from kaiju_tools import (
+    SERVICE_CLASS_REGISTRY,
+    ContextableService,
+    ServiceState,
+    get_runtime,
+    get_services,
+    init_app,
+)
 
 EVENTS: list[str] = []
 

@@ -33,7 +33,7 @@ def run_in(ctx: contextvars.Context, coro: Coroutine[Any, Any, Any]) -> Generato
         except GeneratorExit:
             run(coro.close)
             raise
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 -- forwarded to the coroutine, as a task would
             try:
                 yielded = run(throw, exc)
             except StopIteration as stop:

@@ -63,7 +63,7 @@ def extract(headers: Mapping[str, str] | Any) -> Context | None:
         carrier["tracestate"] = state
     try:
         ctx = _PROPAGATOR.extract(carrier)
-    except Exception:
+    except Exception:  # noqa: BLE001 -- an untrusted header the SDK refuses starts a new trace
         return None
     if not trace.get_current_span(ctx).get_span_context().is_valid:
         return None

@@ -24,7 +24,8 @@ __all__ = ["Runner", "call_method"]
 
 def call_method(task: ScheduledTask) -> Awaitable[Any]:
     """One attempt of a run: the task's method called (the innermost ``kaiju_wrap_task`` layer)."""
-    return task.method(*task.args, **task.kwargs)
+    started: Awaitable[Any] = task.method(*task.args, **task.kwargs)
+    return started
 
 
 class Runner:
