@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -379,3 +380,31 @@ def test_a_one_shot_task_does_not_run_again_when_the_scheduler_restarts(run: Any
     run(restart())
     clocks.run_until(berlin(2026, 5, 4, 10, 7))
     assert task.runs == 1 and task.next_run is None
+
+
+
+def test_on_the_real_clock_a_cron_run_never_starts_before_its_due_second() -> None:
+    """The timer of a wall-clock due time is armed early on purpose (the loop rounds its sleep
+    up to a millisecond); the engine then waits out the rest, so no run starts early."""
+    starts: list[float] = []
+
+    async def main() -> None:
+        enough = asyncio.Event()
+
+        async def record() -> None:
+            starts.append(time.time())
+            if len(starts) >= 150:  # 3 seconds of 50 tasks
+                enough.set()
+
+        scheduler = Scheduler(shutdown_timeout=1.0)
+        for i in range(50):
+            scheduler.schedule_task(record, cron="* * * * * *", name=f"tick-{i}")
+        await scheduler.init()
+        try:
+            await asyncio.wait_for(enough.wait(), 10.0)  # only to never hang
+        finally:
+            await scheduler.close()
+
+    asyncio.run(main())
+    # every run in the first half of its second: none at x.999 (early), however late the loop
+    assert all(t - int(t) < 0.5 for t in starts), sorted(t - int(t) for t in starts)[-3:]

@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._misfire import Misfires, on_time
-from ._policy import ExecPolicy
 from ._runs import Runner, call_method
 from ._schedule import Schedule
 from ._task import ScheduledTask
@@ -40,6 +39,12 @@ __all__ = ["Engine"]
 
 _MAX_PASSED = 1000
 """Missed due times of a wall-clock task counted one by one after a clock step (then no more)."""
+
+_WAKE_LEAD = 0.001
+"""How early the timer of a wall-clock due time is armed when the wall clock is the real one.
+The loop's selector rounds its timeout up to a whole millisecond, so a timer armed at the due
+time wakes up to 1 ms late; armed this much early, it wakes before the due time and the engine
+waits out the rest on the wall clock (at most twice this, once per distinct due time)."""
 
 
 class Engine:
@@ -155,7 +160,7 @@ class Engine:
             if schedule.anchor is None:
                 self._arm_first(schedule, self._loop.time())
             elif schedule.seq < 0 and schedule.trigger is not None:
-                self._arm_wall(schedule, self._loop.time(), first=False)
+                self._arm_wall(schedule, first=False)
             elif schedule.seq < 0:
                 now = self._loop.time()
                 k = int((now - schedule.anchor) // schedule.interval) + 1
@@ -171,7 +176,7 @@ class Engine:
                 schedule.run_grid = now
                 schedule.run_wall = self.wall()
                 self._runner.start(schedule)
-            self._arm_wall(schedule, now, first=first)
+            self._arm_wall(schedule, first=first)
             return
         if task.cluster is not None:  # due times on the wall clock: the same in every process
             wall = self.wall()
@@ -258,7 +263,7 @@ class Engine:
             self._runner.start(schedule)
             return 0
         schedule.pending_grid = grid
-        self._busy(schedule, run, now, 1)
+        self._runner.busy(schedule, run, now, 1)
         return 0
 
     def _fire_late(self, schedule: Schedule, due: float, now: float) -> int:
@@ -286,39 +291,10 @@ class Engine:
             schedule.backlog += runs - 1
             return missed
         schedule.pending_grid = grid
-        self._busy(schedule, run, now, runs)
+        self._runner.busy(schedule, run, now, runs)
         return missed
 
-    def _busy(self, schedule: Schedule, run: asyncio.Task[None], now: float, runs: int) -> None:
-        """A due time found the previous run still going: count it and apply the policy."""
-        task = schedule.task
-        interval = schedule.interval
-        task.misfires += 1
-        elapsed = now - schedule.run_started
-        if elapsed >= schedule.warn_at:
-            schedule.warn_at = 2 * elapsed
-            self.logger.warning(
-                "scheduled task is still running after several intervals",
-                task=task.name,
-                running_for=round(elapsed, 3),
-                interval=interval,
-                intervals=round(elapsed / interval, 1),
-                policy=task.policy.name,
-                misfires=task.misfires,
-                hint="set max_timeout= to bound each run, or policy=CANCEL",
-            )
-        policy = task.policy
-        if runs > 1 and policy is not ExecPolicy.SKIP:
-            schedule.backlog += runs - 1
-        if policy is ExecPolicy.WAIT:
-            schedule.pending = True
-        elif policy is ExecPolicy.CANCEL:
-            schedule.pending = True
-            if not schedule.cancelling:
-                schedule.cancelling = True
-                run.cancel()
-
-    def _arm_wall(self, schedule: Schedule, now: float, first: bool) -> None:
+    def _arm_wall(self, schedule: Schedule, first: bool) -> None:
         """Push the next wall-clock due time of a ``cron=`` / ``at=`` task (if any)."""
         assert schedule.trigger is not None
         wall = self.wall()
@@ -329,15 +305,25 @@ class Engine:
             due = schedule.trigger.first_due(wall) if first else schedule.trigger.next_after(wall)
         if due is not None:
             schedule.due_wall = due
-            self._push(schedule, now + (due - wall))
+            self._push_wall(schedule, due)
+
+    def _push_wall(self, schedule: Schedule, due: float) -> None:
+        """Push the wall-clock due time ``due`` in loop time, both clocks read now (on the real
+        clock, :data:`_WAKE_LEAD` early: :meth:`_fire_wall` waits out the rest)."""
+        assert self._loop is not None
+        lead = _WAKE_LEAD if self.wall is time.time else 0.0
+        self._push(schedule, self._loop.time() + (due - self.wall()) - lead)
 
     def _fire_wall(self, schedule: Schedule, now: float) -> None:
         """Handle the due entry of a ``cron=`` / ``at=`` task, checked on the wall clock."""
         wall = self.wall()
         due = schedule.due_wall
-        if wall < due - 1e-6:  # early on the wall clock (a step back, NTP slewing): wait for it
-            self._push(schedule, now + (due - wall))
-            return
+        if wall < due - 1e-6:
+            if self.wall is not time.time or due - wall > 2 * _WAKE_LEAD:
+                self._push_wall(schedule, due)  # a step back, NTP slewing: wait for it
+                return
+            while wall < due:  # armed early on purpose: wait out the last part on the wall clock
+                wall = time.time()
         trigger = schedule.trigger
         assert trigger is not None
         passed = [due]  # due times passed by now (a blocked loop, a suspension, a clock step)
@@ -356,7 +342,7 @@ class Engine:
             self._unschedule(schedule)  # an at= task has run, or a cron that never matches again
         else:
             schedule.due_wall = following
-            self._push(schedule, now + (following - wall))
+            self._push_wall(schedule, following)
         if len(passed) > 1 and now >= self._next_report:  # at most one warning a second
             self._next_report = now + 1.0
             self.logger.warning(
@@ -378,7 +364,7 @@ class Engine:
             schedule.backlog += runs - 1
             return
         schedule.pending_grid = now
-        self._busy(schedule, run, now, runs)
+        self._runner.busy(schedule, run, now, runs)
 
     # ---------------------------------------------------------------- stop
 

@@ -3,8 +3,9 @@
 :class:`~._engine.Engine` decides *when* a task runs (its heap and timer) and owns a
 :class:`Runner`, which runs it: one :class:`asyncio.Task` per run, attempts with
 ``max_timeout`` and ``retries``, counters on the task (``runs``, ``failures``,
-``timeouts``, ...), a warning for a run that outlasts several intervals, and the run left
-pending by the ``WAIT`` or ``CANCEL`` policy started once the current one ends.
+``timeouts``, ...), a warning for a run that outlasts several intervals, the task's policy
+for a due time that finds its previous run going, and the run left pending by the ``WAIT``
+or ``CANCEL`` policy started once the current one ends.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+
+from ._policy import ExecPolicy
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -83,6 +86,36 @@ class Runner:
         schedule.warn_at = self.long_run_intervals * schedule.interval
         schedule.run = run = loop.create_task(self._execute(schedule), name=schedule.run_name)
         self.runs.add(run)
+
+    def busy(self, schedule: Schedule, run: asyncio.Task[None], now: float, runs: int) -> None:
+        """A due time found the previous run ``run`` still going: count it, warn when the run has
+        lasted several intervals, and apply the task's policy (``runs``: due times at once)."""
+        task = schedule.task
+        interval = schedule.interval
+        task.misfires += 1
+        elapsed = now - schedule.run_started
+        if elapsed >= schedule.warn_at:
+            schedule.warn_at = 2 * elapsed
+            self.logger.warning(
+                "scheduled task is still running after several intervals",
+                task=task.name,
+                running_for=round(elapsed, 3),
+                interval=interval,
+                intervals=round(elapsed / interval, 1),
+                policy=task.policy.name,
+                misfires=task.misfires,
+                hint="set max_timeout= to bound each run, or policy=CANCEL",
+            )
+        policy = task.policy
+        if runs > 1 and policy is not ExecPolicy.SKIP:
+            schedule.backlog += runs - 1
+        if policy is ExecPolicy.WAIT:
+            schedule.pending = True
+        elif policy is ExecPolicy.CANCEL:
+            schedule.pending = True
+            if not schedule.cancelling:
+                schedule.cancelling = True
+                run.cancel()
 
     async def _execute(self, schedule: Schedule) -> None:
         task = schedule.task
