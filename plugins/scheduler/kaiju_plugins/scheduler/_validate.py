@@ -23,6 +23,7 @@ __all__ = [
     "check_retries",
     "check_timeout",
     "check_trigger",
+    "number_at_least",
     "task_name",
 ]
 
@@ -246,3 +247,13 @@ def check_grace(value: Any, name: str) -> float | None:
             f"got {value!r}"
         )
     return seconds
+
+
+def number_at_least(value: Any, minimum: float) -> bool:
+    """Whether ``value`` is a finite int or float (not a bool) of at least ``minimum``."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+        and value >= minimum
+    )

@@ -85,11 +85,11 @@ class Scheduler(DynamicSchedules, ContextableService):
             self._bad_setting("cluster_prefix", "a non-empty string", cluster_prefix)
         if not isinstance(spread, bool):
             self._bad_setting("spread", "true or false", spread)
-        if not _number_at_least(shutdown_timeout, 0):
+        if not check.number_at_least(shutdown_timeout, 0):
             self._bad_setting("shutdown_timeout", "a number of seconds >= 0", shutdown_timeout)
-        if not _number_at_least(long_run_intervals, 1):
+        if not check.number_at_least(long_run_intervals, 1):
             self._bad_setting("long_run_intervals", "a number >= 1", long_run_intervals)
-        if not _number_at_least(sync_interval, 0) or not sync_interval:
+        if not check.number_at_least(sync_interval, 0) or not sync_interval:
             self._bad_setting("sync_interval", "a number of seconds > 0", sync_interval)
         self.sync_interval = float(sync_interval)
         self._sync: asyncio.Task[None] | None = None
@@ -392,11 +392,3 @@ def _app_name(app: Any) -> str:
     except Exception:  # noqa: BLE001 -- no kaiju app
         return "app"
 
-
-def _number_at_least(value: Any, minimum: float) -> bool:
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, (int, float))
-        and math.isfinite(value)
-        and value >= minimum
-    )
