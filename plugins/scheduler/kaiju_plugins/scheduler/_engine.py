@@ -30,21 +30,22 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._misfire import Misfires, on_time
+from ._misfire import MAX_PASSED, Misfires, on_time, passed_due_times
 from ._runs import Runner, call_method
 from ._schedule import Schedule
 from ._task import ScheduledTask
 
 __all__ = ["Engine"]
 
-_MAX_PASSED = 1000
-"""Missed due times of a wall-clock task counted one by one after a clock step (then no more)."""
-
 _WAKE_LEAD = 0.001
-"""How early the timer of a wall-clock due time is armed when the wall clock is the real one.
-The loop's selector rounds its timeout up to a whole millisecond, so a timer armed at the due
-time wakes up to 1 ms late; armed this much early, it wakes before the due time and the engine
-waits out the rest on the wall clock (at most twice this, once per distinct due time)."""
+"""How early the timer of a wall-clock due time is armed when the wall clock is the real one,
+plus :data:`_WAKE_SLACK` of the time to wait. The loop's selector rounds its timeout up to a
+whole millisecond and Linux lets a sleep end up to 0.1 % of its length late (timer slack: 1 ms
+for a 1 s sleep); armed early, the timer wakes before the due time, the engine re-arms it when
+more than twice this is left, and waits out the rest on the wall clock (once per due instant)."""
+
+_WAKE_SLACK = 0.002
+"""Fraction of the time to wait (up to a minute of it) by which the timer is armed early too."""
 
 
 class Engine:
@@ -184,7 +185,7 @@ class Engine:
             missed = 0
             if schedule.resume_after is not None:  # restored: due times after the last claimed one
                 missed = min(int((wall - (now - anchor) - schedule.resume_after) / interval + 0.5),
-                             _MAX_PASSED)
+                             MAX_PASSED)
                 schedule.resume_after = None
             self._push(schedule, anchor - (missed - 1) * interval if missed > 0 else anchor + interval)
             if task.run_at_start:  # the current period, unless another process ran it
@@ -235,7 +236,10 @@ class Engine:
                 due, seq, schedule = heapq.heappop(heap)
                 if seq != schedule.seq:
                     continue  # disabled or removed since it was pushed
-                blocked += self._fire(schedule, due, now)
+                if schedule.trigger is not None:  # cron / at: checked on the wall clock
+                    self._fire_wall(schedule, now)
+                else:
+                    blocked += self._fire(schedule, due, now)
         finally:
             self._in_timer = False
             self._rearm()
@@ -309,10 +313,12 @@ class Engine:
 
     def _push_wall(self, schedule: Schedule, due: float) -> None:
         """Push the wall-clock due time ``due`` in loop time, both clocks read now (on the real
-        clock, :data:`_WAKE_LEAD` early: :meth:`_fire_wall` waits out the rest)."""
+        clock, early by :data:`_WAKE_LEAD` and :data:`_WAKE_SLACK`: :meth:`_fire_wall` waits
+        out the rest)."""
         assert self._loop is not None
-        lead = _WAKE_LEAD if self.wall is time.time else 0.0
-        self._push(schedule, self._loop.time() + (due - self.wall()) - lead)
+        ahead = due - self.wall()
+        lead = _WAKE_LEAD + _WAKE_SLACK * min(ahead, 60.0) if self.wall is time.time else 0.0
+        self._push(schedule, self._loop.time() + ahead - lead)
 
     def _fire_wall(self, schedule: Schedule, now: float) -> None:
         """Handle the due entry of a ``cron=`` / ``at=`` task, checked on the wall clock."""
@@ -324,20 +330,8 @@ class Engine:
                 return
             while wall < due:  # armed early on purpose: wait out the last part on the wall clock
                 wall = time.time()
-        trigger = schedule.trigger
-        assert trigger is not None
-        passed = [due]  # due times passed by now (a blocked loop, a suspension, a clock step)
-        following = trigger.next_after(due)  # cached for tasks that share an expression
-        if following is not None and following <= wall:  # missed ones: through one cronsim iterator
-            times = trigger.times_after(following)
-            passed.append(following)
-            following = next(times, None)
-        while following is not None and following <= wall:
-            if len(passed) >= _MAX_PASSED:  # count no further: the clock jumped far
-                following = trigger.next_after(wall)
-                break
-            passed.append(following)
-            following = next(times, None)
+        assert schedule.trigger is not None
+        passed, following = passed_due_times(schedule.trigger, due, wall)
         if following is None:
             self._unschedule(schedule)  # an at= task has run, or a cron that never matches again
         else:
@@ -352,10 +346,13 @@ class Engine:
                 hint="the event loop was blocked, the process suspended or the clock stepped forward",
             )
         grace = schedule.grace
-        ok = len(passed) if grace is None else sum(1 for t in passed if wall - t <= grace)
-        runs = self._misfires.account(schedule, now, len(passed), ok, wall - due)
-        if not runs:
-            return
+        if len(passed) == 1 and (grace is None or wall - due <= grace):
+            runs = 1  # the common case: one due time, on time
+        else:
+            ok = len(passed) if grace is None else sum(1 for t in passed if wall - t <= grace)
+            runs = self._misfires.account(schedule, now, len(passed), ok, wall - due)
+            if not runs:
+                return
         schedule.run_wall = passed[-1]  # the number of a cluster-wide run: its latest due time
         run = schedule.run
         if run is None:

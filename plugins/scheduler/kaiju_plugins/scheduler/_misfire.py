@@ -1,4 +1,5 @@
-"""Due times reached late: which still run (``misfire_grace``), how many runs (``coalesce``)."""
+"""Due times reached late: which still run (``misfire_grace``), how many runs (``coalesce``),
+and which due times of a wall-clock task a late timer passed."""
 
 from __future__ import annotations
 
@@ -7,8 +8,32 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._schedule import Schedule
+    from ._triggers import Trigger
 
-__all__ = ["Misfires", "on_time"]
+__all__ = ["MAX_PASSED", "Misfires", "on_time", "passed_due_times"]
+
+MAX_PASSED = 1000
+"""Missed due times of a wall-clock task counted one by one after a clock step (then no more)."""
+
+
+def passed_due_times(trigger: Trigger, due: float, wall: float) -> tuple[list[float], float | None]:
+    """The due times of ``trigger`` passed at Unix time ``wall``, from ``due`` on (at most
+    :data:`MAX_PASSED`), and the next one after them (``None``: no more).
+
+    More than ``due`` means a blocked loop, a suspended process or a clock step forward.
+    """
+    following = trigger.next_after(due)  # cached for tasks that share an expression
+    if following is None or following > wall:
+        return [due], following  # the common case
+    passed = [due, following]
+    times = trigger.times_after(following)  # the missed ones: through one cronsim iterator
+    following = next(times, None)
+    while following is not None and following <= wall:
+        if len(passed) >= MAX_PASSED:  # count no further: the clock jumped far
+            return passed, trigger.next_after(wall)
+        passed.append(following)
+        following = next(times, None)
+    return passed, following
 
 
 def on_time(late: float, step: float, total: int, grace: float) -> int:
