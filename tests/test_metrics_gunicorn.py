@@ -15,7 +15,7 @@ from kernel_support import EXAMPLES, child_env, free_port
 
 pytest.importorskip("gunicorn", reason="gunicorn is the `gunicorn` extra")
 pytest.importorskip("kaiju_plugins.metrics", reason="the metrics plugin is not installed")
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families
 
 PIDSVC = '''
 import os

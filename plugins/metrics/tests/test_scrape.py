@@ -92,8 +92,8 @@ def test_prefix_path_and_a_separate_port(unused_port: int) -> None:
 
 def test_inactive_unless_listed_in_packages() -> None:
     async def go() -> int:
-        async with serve(settings_with(packages=())) as running:
-            async with running.session.get(running.url + "/metrics") as resp:
-                return resp.status
+        async with serve(settings_with(packages=())) as running, \
+                running.session.get(running.url + "/metrics") as resp:
+            return resp.status
 
     assert asyncio.run(go()) == 404

@@ -37,7 +37,7 @@ SERVICE_STATES = ("created", "starting", "running", "degraded", "failed", "stopp
 
 def multiprocess_dir() -> str | None:
     """The multiprocess directory (``PROMETHEUS_MULTIPROC_DIR``), or ``None``: one process."""
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir") or None
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 class _LogCounter(logging.Handler):
@@ -52,22 +52,23 @@ class _LogCounter(logging.Handler):
 
 
 class Metrics:
-    """The app's metrics (``get_metrics(app)``); names are ``<prefix>_...``, see ``docs/plugins/metrics.md``."""
+    """The app's metrics (``get_metrics(app)``); named ``<prefix>_...`` (``docs/plugins/metrics.md``)."""
 
     def __init__(self, settings: MetricsSettings) -> None:
         self.settings = settings
         self.multiprocess = multiprocess_dir() is not None
         self.registry = CollectorRegistry(auto_describe=True)
         reg, ns, buckets = self.registry, settings.prefix, settings.buckets
-        self.rpc_calls = Counter("rpc_calls", "RPC calls finished, by method and outcome (result or error code)",
+        self.rpc_calls = Counter("rpc_calls", "RPC calls finished by method and outcome",
                                  ["method", "outcome"], namespace=ns, registry=reg)
         self.rpc_duration = Histogram("rpc_call_duration_seconds", "RPC call duration, by method", ["method"],
                                       namespace=ns, registry=reg, buckets=buckets)
         self.rpc_in_flight = Gauge("rpc_calls_in_flight", "RPC calls running", namespace=ns, registry=reg,
                                    multiprocess_mode="livesum")
-        self.rpc_queued = Gauge("rpc_calls_queued", "RPC calls waiting for a slot", namespace=ns, registry=reg,
+        self.rpc_queued = Gauge("rpc_calls_queued", "RPC calls waiting for a slot", namespace=ns,
+                                registry=reg,
                                 multiprocess_mode="livesum")
-        self.rpc_rejected = Counter("rpc_busy_rejections", "RPC calls refused: Server busy (the queue was full)",
+        self.rpc_rejected = Counter("rpc_busy_rejections", "RPC calls refused: Server busy (queue full)",
                                     namespace=ns, registry=reg)
         self.http_requests = Counter("http_requests", "HTTP requests answered, by route and status",
                                      ["route", "status"], namespace=ns, registry=reg)
@@ -75,11 +76,11 @@ class Metrics:
                                  namespace=ns, registry=reg)
         self.task_failures = Counter("scheduler_failures", "Scheduled task attempts that raised, by task",
                                      ["task"], namespace=ns, registry=reg)
-        self.task_skipped = Counter("scheduler_skipped", "Due times skipped (later than misfire_grace), by task",
+        self.task_skipped = Counter("scheduler_skipped", "Due times skipped (past misfire_grace), by task",
                                     ["task"], namespace=ns, registry=reg)
-        self.task_lateness = Histogram("scheduler_lateness_seconds", "Seconds a run started after its due time",
+        self.task_lateness = Histogram("scheduler_lateness_seconds", "Seconds a run started after its due",
                                        ["task"], namespace=ns, registry=reg, buckets=buckets)
-        self.service_state = Gauge("service_state", "1 for the state each service is in", ["service", "state"],
+        self.service_state = Gauge("service_state", "1 for the state a service is in", ["service", "state"],
                                    namespace=ns, registry=reg, multiprocess_mode="livemax")
         self.log_records = Counter("log_records", "Log records of the app's logger, by level", ["level"],
                                    namespace=ns, registry=reg)
@@ -133,10 +134,10 @@ class Metrics:
             self._skipped_seen[task.name] = skipped
 
     def exposition(self) -> bytes:
-        """The scrape: every metric in the Prometheus text format (summed over workers in multiprocess mode)."""
+        """The scrape: every metric in the Prometheus text format (multiprocess mode: summed over workers)."""
         if self.multiprocess:
             registry = CollectorRegistry()
-            MultiProcessCollector(registry)
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
 
@@ -148,7 +149,8 @@ class Metrics:
 
 METRICS_KEY = web.AppKey("kaiju_plugins.metrics", Metrics)
 """App key of the app's :class:`Metrics` (set when the app is built)."""
-_APP_KEY = web.AppKey("kaiju_plugins.metrics.app", web.Application)  # the app, on a separate scrape port's app
+# the app, in the state of a separate scrape port's own app
+_APP_KEY = web.AppKey("kaiju_plugins.metrics.app", web.Application)
 
 
 def get_metrics(app: web.Application) -> Metrics | None:

@@ -26,7 +26,7 @@ class MetricsSettings:
     """The URL path of the scrape."""
     port: int | None = None
     """Serve the scrape on this port of its own (``None``: on the app's port)."""
-    host: str = "0.0.0.0"  # noqa: S104 -- a scrape port is meant to be reached
+    host: str = "0.0.0.0"
     """The address the separate port binds (with ``port``)."""
     prefix: str = "kaiju"
     """The namespace of every metric name (``<prefix>_rpc_calls_total``); ``""``: none."""
@@ -49,18 +49,20 @@ def parse_settings(raw: Any) -> tuple[MetricsSettings, list[ConfigProblem]]:
     values: dict[str, Any] = {}
     for key in raw:
         if key not in _KEYS:
-            problems.append(ConfigProblem(f"{_WHERE}.{key}", f"unknown key; expected one of {', '.join(_KEYS)}"))
+            problems.append(ConfigProblem(f"{_WHERE}.{key}",
+                                          f"unknown key; expected one of {', '.join(_KEYS)}"))
     path = raw.get("path", "/metrics")
     if isinstance(path, str) and path.startswith("/"):
         values["path"] = path
     else:
-        problems.append(ConfigProblem(f"{_WHERE}.path", f"expected a URL path starting with '/', got {path!r}"))
+        problems.append(ConfigProblem(f"{_WHERE}.path",
+                                      f"expected a URL path starting with '/', got {path!r}"))
     port = raw.get("port")
     if port is None or (isinstance(port, int) and not isinstance(port, bool) and 0 <= port < 65536):
         values["port"] = port
     else:
         problems.append(ConfigProblem(f"{_WHERE}.port", f"expected a TCP port (or null), got {port!r}"))
-    host = raw.get("host", "0.0.0.0")  # noqa: S104
+    host = raw.get("host", "0.0.0.0")
     if isinstance(host, str) and host:
         values["host"] = host
     else:
@@ -69,15 +71,16 @@ def parse_settings(raw: Any) -> tuple[MetricsSettings, list[ConfigProblem]]:
     if isinstance(prefix, str) and (prefix == "" or _PREFIX(prefix)):
         values["prefix"] = prefix
     else:
-        problems.append(ConfigProblem(f"{_WHERE}.prefix", f"expected a metric name prefix [a-zA-Z_][a-zA-Z0-9_]*, "
-                                                          f"got {prefix!r}"))
+        problems.append(ConfigProblem(f"{_WHERE}.prefix",
+                                      f"expected a name prefix [a-zA-Z_][a-zA-Z0-9_]*, got {prefix!r}"))
     buckets = raw.get("buckets", DEFAULT_BUCKETS)
     if (isinstance(buckets, (list, tuple)) and buckets
             and all(isinstance(b, (int, float)) and not isinstance(b, bool) and b > 0 for b in buckets)
             and list(buckets) == sorted(set(buckets))):
         values["buckets"] = tuple(float(b) for b in buckets)
     else:
-        problems.append(ConfigProblem(f"{_WHERE}.buckets", f"expected increasing positive seconds, got {buckets!r}"))
+        problems.append(ConfigProblem(f"{_WHERE}.buckets",
+                                      f"expected increasing positive seconds, got {buckets!r}"))
     process = raw.get("process", True)
     if isinstance(process, bool):
         values["process"] = process

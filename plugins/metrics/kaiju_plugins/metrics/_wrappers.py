@@ -50,7 +50,7 @@ def call_wrapper(metrics: Metrics) -> Any:
 
 
 def _route(request: web.Request) -> str:
-    """The matched route's pattern (``/items/{id}``), never the raw path; :data:`UNKNOWN` when none matched."""
+    """The matched route's pattern (``/items/{id}``), never the raw path; :data:`UNKNOWN`: no match."""
     info = request.match_info
     route = getattr(info, "route", None)
     resource = getattr(route, "resource", None)

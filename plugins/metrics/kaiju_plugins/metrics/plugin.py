@@ -42,7 +42,8 @@ def _metrics(app: web.Application) -> Metrics:
     """The app's metrics, made on first use (while the app is built)."""
     metrics = app.get(METRICS_KEY)
     if metrics is None:
-        settings, _ = parse_settings(get_settings(app).etc.get("metrics"))  # checked by kaiju_process_settings
+        # checked by kaiju_process_settings
+        settings, _ = parse_settings(get_settings(app).etc.get("metrics"))
         metrics = Metrics(settings)
         if not app.frozen:
             app[METRICS_KEY] = metrics

@@ -83,12 +83,12 @@ def make_emitter(logger: Any, level: int | None, slow_call_time: float,
         record = Outcome("rpc", ascribe(method) if size == 1 else method, outcome, ms, cid,
                          scope if scope > -(2**62) else None, size)
         if log_level is not None:
-            logger.log(log_level, "rpc slow" if log_level == logging.WARNING and ms >= slow_ms else "rpc done",
-                       **record.as_dict())
+            message = "rpc slow" if log_level == logging.WARNING and ms >= slow_ms else "rpc done"
+            logger.log(log_level, message, **record.as_dict())
         for sink in sinks:
             try:
                 sink(record)
-            except Exception:  # noqa: BLE001 -- a sink must not break a request
+            except Exception:
                 logger.exception("outcome sink failed", sink=repr(sink))
 
     return emit

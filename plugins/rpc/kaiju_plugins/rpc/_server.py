@@ -106,7 +106,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
             self.outcome_level = parse_level(outcome_log)
         except ValueError as exc:
             problems.append(ConfigProblem(f"{self.service_name}.settings.outcome_log", str(exc)))
-        if isinstance(slow_call_time, bool) or not isinstance(slow_call_time, (int, float)) or slow_call_time < 0:
+        slow = slow_call_time
+        if isinstance(slow, bool) or not isinstance(slow, (int, float)) or slow < 0:
             problems.append(ConfigProblem(f"{self.service_name}.settings.slow_call_time",
                                           f"expected a number of seconds, got {slow_call_time!r}"))
         if problems:
@@ -225,7 +226,8 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
                 sinks = []
         else:
             sinks = []
-        self.outcomes = make_emitter(self.logger, self.outcome_level, self.slow_call_time, sinks, self.ascribe)
+        self.outcomes = make_emitter(self.logger, self.outcome_level, self.slow_call_time, sinks,
+                                     self.ascribe)
         self.logger.debug("rpc server ready", methods=len(self.routes_table), call_hooks=len(wrappers))
 
     async def close(self) -> None:
