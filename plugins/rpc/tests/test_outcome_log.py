@@ -59,7 +59,8 @@ def test_off_logs_nothing_and_a_disabled_level_logs_nothing(serve_app):
     assert _run(serve_app, {"outcome_log": "DEBUG"}, [call("calc.ping")], level=logging.INFO) == []
 
 
-def test_sinks_get_a_record_per_request_even_with_the_log_off(serve_app):
+def test_hook_kaiju_outcome_sink(serve_app):
+    """Sinks get a record per request (a batch: one), even with the log off."""
     seen: list[Outcome] = []
     plugin = types.ModuleType("outcome_probe")
 
