@@ -24,7 +24,8 @@ class MetricsProbe(Service, PublicInterface):
 
     @property
     def routes(self) -> dict[str, Any]:
-        return {"ping": self.ping, "fail": self.fail, "fail_rpc": self.fail_rpc, "sleep": self.sleep}
+        return {"ping": self.ping, "fail": self.fail, "fail_rpc": self.fail_rpc, "sleep": self.sleep,
+                "tick": self.tick, "broken_tick": self.broken_tick}
 
     @property
     def permissions(self) -> dict[str, int]:
@@ -38,6 +39,13 @@ class MetricsProbe(Service, PublicInterface):
 
     def fail_rpc(self) -> None:
         raise RPCError("refused", code=-32099)
+
+    async def tick(self) -> None:
+        """A scheduled task that succeeds."""
+
+    async def broken_tick(self) -> None:
+        """A scheduled task that fails."""
+        raise RuntimeError("broken on purpose")
 
     async def sleep(self, seconds: float) -> str:
         await asyncio.sleep(seconds)
