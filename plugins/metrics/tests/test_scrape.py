@@ -110,9 +110,11 @@ def test_scheduler_runs_failures_and_lateness_are_counted() -> None:
             return await scrape(running)
 
     parsed = samples(asyncio.run(go()))
-    runs = {dict(labels)["task"]: v for (name, labels), v in parsed.items() if name == "kaiju_scheduler_runs_total"}
+    runs = {dict(labels)["task"]: v for (name, labels), v in parsed.items()
+            if name == "kaiju_scheduler_runs_total"}
     assert set(runs) == {"probe.tick", "probe.broken_tick"} and min(runs.values()) >= 2
-    assert value(parsed, "kaiju_scheduler_failures_total", task="probe.broken_tick") == runs["probe.broken_tick"]
+    failures = value(parsed, "kaiju_scheduler_failures_total", task="probe.broken_tick")
+    assert failures == runs["probe.broken_tick"]
     assert value(parsed, "kaiju_scheduler_failures_total", task="probe.tick") == 0
     assert value(parsed, "kaiju_scheduler_lateness_seconds_count", task="probe.tick") == runs["probe.tick"]
     assert value(parsed, "kaiju_service_state", service="scheduler", state="running") == 1
