@@ -93,7 +93,7 @@ def kaiju_wrap_task(app: web.Application) -> Any:
 
 @hookimpl
 def kaiju_outcome_sink(app: web.Application) -> Any:
-    """Keep the load gauges and busy rejections current after each RPC request."""
+    """Multiprocess mode: keep the load gauges and busy rejections current after each RPC request."""
     return outcome_sink(_metrics(app))
 
 
