@@ -54,6 +54,12 @@ KINDS = {  # server -> (script in bench/, its extra arguments, the path it serve
     "ours+otel": ("rpc_kaiju.py", ["--otel", "memory"], "/public/rpc"),
     # the same, spans dropped (exporter none) and only the required attributes: the least it costs
     "ours+otel-lean": ("rpc_kaiju.py", ["--otel", "none", "--otel-attributes", "required"], "/public/rpc"),
+    # the request outcome log: off (the baseline of its cost), and at INFO (a line per request written);
+    # "ours" runs it at the server's default level (DEBUG: below the app's INFO, no record built)
+    "ours-outcome-off": ("rpc_kaiju.py", ["--outcome-log", "off"], "/public/rpc"),
+    "ours+outcome-info": ("rpc_kaiju.py", ["--outcome-log", "INFO"], "/public/rpc"),
+    # the metrics plugin active (packages: [metrics]): counters and histograms per call and request
+    "ours+metrics": ("rpc_kaiju.py", ["--metrics"], "/public/rpc"),
 }
 
 

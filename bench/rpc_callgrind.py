@@ -129,7 +129,8 @@ def main() -> None:
                         help="PYTHONHASHSEED values, one server process each; counts are averaged "
                              "(default 1,2,3)")
     parser.add_argument("--kinds", default="ours,limit",
-                        help="servers to count: ours, limit, raw-in-ours, ours+otel, ours+otel-lean "
+                        help="servers to count: ours, limit, raw-in-ours, ours+otel, ours+otel-lean, "
+                             "ours-outcome-off, ours+outcome-info, ours+metrics "
                              "(default ours,limit)")
     args, extra = parser.parse_known_args()
     if not shutil.which("valgrind"):
@@ -152,6 +153,11 @@ def main() -> None:
         for traced in ("ours+otel", "ours+otel-lean"):  # what tracing costs per call
             if traced in got and "ours" in got:
                 ratio += f" ({traced}/ours {got[traced]['Ir'] / got['ours']['Ir']:.3f})"
+        if "ours-outcome-off" in got:  # what the outcome log / metrics cost per call
+            base = got["ours-outcome-off"]["Ir"]
+            for kind in ("ours", "ours+outcome-info", "ours+metrics"):
+                if kind in got:
+                    ratio += f" ({kind}/outcome-off {got[kind]['Ir'] / base:.3f})"
         print(f"| {name} | " + " | ".join(f"{got[k]['Ir']:,.0f}" for k in kinds) +
               f" | {ratio} | ≤ {TARGETS.get(name, 1.10):.2f} |", flush=True)
         if args.cache_sim or args.branch_sim:

@@ -1,7 +1,7 @@
 """Ours: the example app (``examples/``) as ``run_server`` starts it, plus the bench methods.
 
 ``python bench/rpc_kaiju.py PORT [--uvloop] [--codec ujson|orjson] [--request-logs] [--otel memory|none]
-[--otel-attributes recommended|required]``
+[--otel-attributes recommended|required] [--outcome-log LEVEL] [--metrics]``
 
 The example's own config files are used; one generated file adds the ``Bench`` service
 and sets the rpc server's ``request_logs`` (the example turns them on; the raw handler
@@ -38,6 +38,10 @@ def main() -> None:
                         help="activate the otel plugin, spans sampled, exported in memory (or dropped)")
     parser.add_argument("--otel-attributes", choices=["recommended", "required"], default="recommended",
                         help="with --otel: the recommended attributes too, or only the required ones")
+    parser.add_argument("--outcome-log", help="the rpc server's outcome_log (DEBUG, INFO, WARNING, off); "
+                                              "default: the server's default")
+    parser.add_argument("--metrics", action="store_true",
+                        help="activate the metrics plugin (packages: [metrics]); it must be installed")
     args = parser.parse_args()
     if args.uvloop:
         import uvloop
@@ -47,11 +51,15 @@ def main() -> None:
     for entry in services["services"]:
         if entry["cls"] == "JSONRPCServer":
             entry["settings"].update(request_logs=args.request_logs, codec=args.codec)
+            if args.outcome_log:
+                entry["settings"]["outcome_log"] = args.outcome_log
     services["services"].append({"cls": "Bench", "name": "bench"})
     if args.otel:
         services["packages"] = ["otel"]
         services["etc"] = {"otel": {"exporter": args.otel, "sample_ratio": 1.0,
                                     "attributes": args.otel_attributes}}
+    if args.metrics:
+        services["packages"] = [*services.get("packages", []), "metrics"]
     tmp = Path(tempfile.mkdtemp()) / "services.yml"
     tmp.write_text(yaml.safe_dump(services))
     os.chdir(EXAMPLES)

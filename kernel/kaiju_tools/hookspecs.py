@@ -12,7 +12,8 @@ Four families, by phase:
    handlers and formatters;
 3. lifecycle -- app created, each service started / stopped, app started, app stopping,
    app stopped;
-4. request handling -- wrap each incoming web request and each RPC call.
+4. request handling -- wrap each incoming web request and each RPC call; receive each
+   request's outcome.
 
 pluggy has no asyncio support: a ``firstresult`` hook whose first implementation is
 ``async def`` would return a coroutine and hide the next implementation. So only the
@@ -53,6 +54,7 @@ __all__ = [
     "RequestWrapper",
     "TaskHandler",
     "TaskWrapper",
+    "OutcomeSinkFn",
     "hookimpl",
     "hookspec",
 ]
@@ -88,6 +90,9 @@ ClientHandler = Callable[[str, Any, dict[str, str]], Awaitable[Any]]
 
 ClientWrapper = Callable[[ClientHandler], ClientHandler]
 """Takes the next client handler and returns one that calls it."""
+
+OutcomeSinkFn = Callable[[Any], None]
+"""Takes one :class:`kaiju_tools.outcomes.Outcome` per finished request; returns nothing."""
 
 
 # --------------------------------------------------------------------------------------
@@ -344,6 +349,25 @@ def kaiju_wrap_client_call(app: web.Application) -> ClientWrapper | None:
 
     Called once when a client starts (clients built without an app have no wrappers);
     composed like :func:`kaiju_wrap_request`.
+    """
+
+
+@hookspec
+def kaiju_outcome_sink(app: web.Application) -> OutcomeSinkFn | None:
+    """Return a function called with the outcome of every finished request, or ``None``.
+
+    :param app: the application
+    :return: ``sink(outcome)``, where ``outcome`` is a :class:`kaiju_tools.outcomes.Outcome`
+        (kind, method, outcome: ``"result"`` or the error code, duration in ms, correlation id,
+        caller scope, batch size). It runs in the request's task, after the answer is made and
+        before it is sent: it must be quick, never block, never raise (an exception is logged
+        and the sink is kept). Records are shared between sinks: do not change them.
+
+    Not ``firstresult``: every sink is called, in pluggy call order. Called once when the RPC
+    server starts (no pluggy dispatch per request). One record per HTTP request carrying
+    JSON-RPC (a batch is one record: ``method`` is ``"batch"``, ``outcome`` the first error's
+    code, or ``"result"``); per-call figures come from :func:`kaiju_wrap_call`. With no sink
+    and the outcome log level disabled, no record is built.
     """
 
 

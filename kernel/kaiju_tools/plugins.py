@@ -58,12 +58,14 @@ __all__ = [
 ENTRY_POINT_GROUP = "kaiju.plugins"
 DISABLE_ENV = "KAIJU_DISABLE_PLUGINS"
 FIRST_PARTY = frozenset({"kaiju-plugin-config-yaml", "kaiju-plugin-rpc", "kaiju-plugin-scheduler",
-                         "kaiju-plugin-logging", "kaiju-plugin-redis", "kaiju-plugin-otel"})
+                         "kaiju-plugin-logging", "kaiju-plugin-redis", "kaiju-plugin-otel",
+                         "kaiju-plugin-metrics"})
 """The distributions of this repository (``kaiju-plugin-*``, package ``kaiju_plugins.*``)."""
-OPT_IN = frozenset({"kaiju-plugin-redis", "kaiju-plugin-otel"})
+OPT_IN = frozenset({"kaiju-plugin-redis", "kaiju-plugin-otel", "kaiju-plugin-metrics"})
 """First-party distributions that are active only when ``packages:`` lists them, like a
 third-party plugin (the others are active whenever installed): ``redis`` needs a server,
-``otel`` costs per call and needs a collector to send to."""
+``otel`` costs per call and needs a collector to send to, ``metrics`` costs per call and
+opens a scrape endpoint."""
 
 
 def _norm(name: str) -> str:

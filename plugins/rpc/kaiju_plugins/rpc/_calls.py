@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from kaiju_tools import context
 
 from . import _eager
-from ._errors import InternalError, MethodNotFound, PermissionDenied, RPCError, ServerBusy
+from ._errors import InternalError, MethodNotFound, PermissionDenied, RPCError
 from ._interface import PermissionKeys
 from ._invoke import NO_PARAMS, NOTHING
 
@@ -135,11 +135,6 @@ def valid_id(id_: Any) -> bool:
     """An id the specification allows: string, number (finite) or null."""
     t = type(id_)
     return t in _ID_TYPES or (t is float and math.isfinite(id_))
-
-
-def _busy(limiter: CallLimiter) -> ServerBusy:
-    return ServerBusy(data={"in_flight": limiter.active, "limit": limiter.limit, "queue": limiter.queue,
-                            "hint": "retry later, or raise max_parallel / max_queue"})
 
 
 class CallEngine:
@@ -350,7 +345,7 @@ class CallEngine:
                     if not free:
                         if limiter.waiting >= limiter.queue:
                             value.close()
-                            raise _busy(limiter)
+                            raise limiter.busy()
                         out[k] = Queued(value, id_, notify, method)
                         out[n] = True
                         continue

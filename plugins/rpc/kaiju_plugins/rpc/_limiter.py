@@ -26,13 +26,14 @@ class CallLimiter:
             finally: limiter.release()
     """
 
-    __slots__ = ("limit", "queue", "active", "waiting", "_waiters")
+    __slots__ = ("limit", "queue", "active", "waiting", "rejected", "_waiters")
 
     def __init__(self, limit: int, queue: int) -> None:
         self.limit = limit
         self.queue = queue
         self.active = 0
         self.waiting = 0
+        self.rejected = 0  # calls answered Server busy (counted by busy())
         self._waiters: deque[asyncio.Future[None]] = deque()
 
     def __repr__(self) -> str:
@@ -48,6 +49,12 @@ class CallLimiter:
                 return
         self.active -= 1
 
+    def busy(self) -> ServerBusy:
+        """The ``Server busy`` error of a call refused (the queue is full), counted in ``rejected``."""
+        self.rejected += 1
+        return ServerBusy(data={"in_flight": self.active, "limit": self.limit, "queue": self.queue,
+                                "hint": "retry later, or raise max_parallel / max_queue"})
+
     async def acquire(self, loop_deadline: float) -> None:
         """Take a slot, waiting in the queue until ``loop_deadline`` (``loop.time()`` clock).
 
@@ -58,8 +65,7 @@ class CallLimiter:
             self.active += 1
             return
         if self.waiting >= self.queue:
-            raise ServerBusy(data={"in_flight": self.active, "limit": self.limit, "queue": self.queue,
-                                   "hint": "retry later, or raise max_parallel / max_queue"})
+            raise self.busy()
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
         self._waiters.append(fut)

@@ -12,13 +12,17 @@ from ._codec import get_codec
 from ._errorlog import ErrorLog
 from ._interface import PermissionKeys, PublicInterface
 from ._limiter import CallLimiter
+from ._outcomelog import make_emitter, parse_level
 from ._requests import RequestEngine
 from ._routes import Route, build_routes
 
 if TYPE_CHECKING:
     from ._openrpc import Documents
 
-__all__ = ["SERVER_KEY", "JSONRPCServer"]
+__all__ = ["SERVER_KEY", "UNKNOWN_METHOD", "JSONRPCServer"]
+
+UNKNOWN_METHOD = "unknown"
+"""The one name every unregistered method is counted / logged under by :meth:`JSONRPCServer.ascribe`."""
 
 _GUEST = int(PermissionKeys.GUEST)
 _CID_REPORT_EVERY = 10.0  # seconds: one unsafe Correlation-Id WARNING per window at most
@@ -35,6 +39,11 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         (``kaiju_tools.context.scope``, set by a request hook; guests when unset)
     :param request_logs: log every call accepted (INFO, ``rpc accepted``)
     :param response_logs: log every response (INFO, ``rpc response``)
+    :param outcome_log: log one line per finished request (``rpc done``: method, outcome,
+        duration, correlation id, scope, batch size) at this level: ``DEBUG`` (default),
+        ``INFO``, ``WARNING`` or ``off``; records also go to every ``kaiju_outcome_sink``
+    :param slow_call_time: seconds; a request slower than this is logged at WARNING
+        (``rpc slow``) while the outcome log is on
     :param max_parallel: calls in flight at most; more calls wait in the queue
     :param max_queue: calls waiting at most; more are answered ``Server busy`` at once
     :param max_body_size: largest request body, bytes (also bounded by the aiohttp app's
@@ -62,6 +71,7 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         max_queue: int = 1024, max_body_size: int = 1024 * 1024, max_batch_size: int = 100,
         codec: str = "ujson", require_json_content_type: bool = True, notification_status: int = 200,
         cancel_on_disconnect: bool = True, docs_path: str | None = None,
+        outcome_log: str | None = "DEBUG", slow_call_time: float = 1.0,
     ) -> None:
         super().__init__(app=app, logger=logger)
         problems = []
@@ -92,8 +102,18 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
             problems.append(ConfigProblem(f"{self.service_name}.settings.docs_path",
                                           "expected a URL path starting with '/' (or null: no page), "
                                           f"got {docs_path!r}"))
+        try:
+            self.outcome_level = parse_level(outcome_log)
+        except ValueError as exc:
+            problems.append(ConfigProblem(f"{self.service_name}.settings.outcome_log", str(exc)))
+        slow = slow_call_time
+        if isinstance(slow, bool) or not isinstance(slow, (int, float)) or slow < 0:
+            problems.append(ConfigProblem(f"{self.service_name}.settings.slow_call_time",
+                                          f"expected a number of seconds, got {slow_call_time!r}"))
         if problems:
             raise ConfigError(problems)
+        self.slow_call_time = float(slow_call_time)
+        self.outcomes: Any = None  # the per-request outcome function (``_outcomelog``), set by init
         self.docs_path = docs_path or None
         self.default_request_time = float(default_request_time)
         self.max_request_time = float(max_request_time)
@@ -174,6 +194,17 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
             self._documents = (self.routes_table, documents_of(self))
         return self._documents[1]
 
+    def ascribe(self, method: str) -> str:
+        """``method`` when it is a registered route, else :data:`UNKNOWN_METHOD` (a bounded label set)."""
+        return method if method in self.routes_table else UNKNOWN_METHOD
+
+    def load_stats(self) -> dict[str, int]:
+        """The concurrency bound's figures: ``in_flight``, ``queued``, ``limit``, ``queue`` and
+        ``rejected`` (calls answered ``Server busy`` since start)."""
+        limiter = self.limiter
+        return {"in_flight": limiter.active, "queued": limiter.waiting, "limit": limiter.limit,
+                "queue": limiter.queue, "rejected": limiter.rejected}
+
     # ---- lifecycle ------------------------------------------------------------------
 
     async def init(self) -> None:
@@ -189,6 +220,14 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
             except KeyError:  # an app not built by init_app: no plugins
                 wrappers = []
             self._chain = compose(wrappers, self._call_inner) if wrappers else None
+            try:
+                sinks = collect(self.app, "kaiju_outcome_sink")
+            except KeyError:
+                sinks = []
+        else:
+            sinks = []
+        self.outcomes = make_emitter(self.logger, self.outcome_level, self.slow_call_time, sinks,
+                                     self.ascribe)
         self.logger.debug("rpc server ready", methods=len(self.routes_table), call_hooks=len(wrappers))
 
     async def close(self) -> None:

@@ -201,6 +201,9 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
                 out = await server.complete(out, deadline, request)  # the request is watched for disconnects
         else:
             out = await server.handle(data, deadline)  # the deadline has passed: every call says so
+        outcomes = server.outcomes
+        if outcomes is not None:  # the outcome log or a sink (``_outcomelog``); None: nothing to do
+            outcomes(data, out, now, cid, scope)
     finally:
         _deadline_var.reset(deadline_token)
         _cid_var.reset(cid_token)

@@ -83,6 +83,7 @@ class Runner:
         if task.cluster is None:  # a cluster-wide run counts when it wins its due time
             task.runs += 1
         schedule.run_started = loop.time()
+        task.last_lateness = max(0.0, schedule.run_started - schedule.run_grid)
         schedule.warn_at = self.long_run_intervals * schedule.interval
         schedule.run = run = loop.create_task(self._execute(schedule), name=schedule.run_name)
         self.runs.add(run)

@@ -60,6 +60,7 @@ class ScheduledTask:
         "kwargs",
         "last_duration",
         "last_error",
+        "last_lateness",
         "last_run",
         "lock_errors",
         "max_timeout",
@@ -118,6 +119,8 @@ class ScheduledTask:
         #: loop time the last run started at (``None`` before the first run)
         self.last_run: float | None = None
         self.last_duration: float | None = None
+        #: seconds the last run started after its due time (read by metrics: ``kaiju_wrap_task``)
+        self.last_lateness: float | None = None
         self.last_error: str | None = None
         self.runs = self.failures = self.timeouts = self.retried = 0
         self.cancelled = self.misfires = self.skipped = 0

@@ -1,0 +1,56 @@
+"""Request outcomes: one :class:`Outcome` per finished HTTP request / RPC call.
+
+A transport (the rpc plugin's HTTP view) makes one record when a request is answered, logs it
+(the rpc server's ``outcome_log`` level; WARNING when slower than ``slow_call_time``) and hands
+it to every ``kaiju_outcome_sink`` of the app (metrics, audit...). When the log level is
+disabled and no sink is registered, no record is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["OUTCOME_KINDS", "Outcome", "OutcomeSink"]
+
+OUTCOME_KINDS = ("http", "rpc")
+"""Values of :attr:`Outcome.kind`."""
+
+
+class Outcome:
+    """What happened to one request: plain attributes, no behaviour (cheap to make).
+
+    :param kind: ``"rpc"`` (a JSON-RPC request or batch) or ``"http"`` (another web request)
+    :param method: the RPC method (``"batch"`` for a batch), or the HTTP route
+    :param outcome: ``"result"``, or the error code (an ``int``: JSON-RPC code or HTTP status)
+    :param duration_ms: milliseconds from the body being read to the answer
+    :param correlation_id: the request's correlation id
+    :param scope: the caller's scope (an int; ``None`` when permissions are off)
+    :param batch_size: calls in the request (1 for a single call)
+    """
+
+    __slots__ = ("batch_size", "correlation_id", "duration_ms", "kind", "method", "outcome", "scope")
+
+    def __init__(self, kind: str, method: str, outcome: str | int, duration_ms: float,
+                 correlation_id: str | None, scope: int | None, batch_size: int = 1) -> None:
+        self.kind = kind
+        self.method = method
+        self.outcome = outcome
+        self.duration_ms = duration_ms
+        self.correlation_id = correlation_id
+        self.scope = scope
+        self.batch_size = batch_size
+
+    def __repr__(self) -> str:
+        return (f"<Outcome {self.kind} {self.method} {self.outcome} {self.duration_ms:.3f}ms "
+                f"cid={self.correlation_id} scope={self.scope} batch={self.batch_size}>")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record's fields (the log line's extra fields)."""
+        return {"kind": self.kind, "method": self.method, "outcome": self.outcome,
+                "duration_ms": round(self.duration_ms, 3), "correlation_id": self.correlation_id,
+                "scope": self.scope, "batch_size": self.batch_size}
+
+
+OutcomeSink = Callable[[Outcome], None]
+"""``sink(outcome: Outcome) -> None``: called once per finished request; must not raise or block."""

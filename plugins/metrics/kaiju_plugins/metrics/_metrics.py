@@ -1,0 +1,158 @@
+"""The metrics of one app (:class:`Metrics`): made once, updated by the plugin's hooks, scraped by
+:meth:`Metrics.exposition` (``prometheus_client`` writes the text format).
+
+Under ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn with several workers) every value is written to that
+directory by ``prometheus_client``'s multiprocess mode, and a scrape of any worker reads and sums
+the files of all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from ._settings import MetricsSettings
+
+__all__ = ["METRICS_KEY", "SERVICE_STATES", "UNKNOWN", "Metrics", "get_metrics", "multiprocess_dir"]
+
+UNKNOWN = "unknown"
+"""The one label of every method or route the app has not registered."""
+
+SERVICE_STATES = ("created", "starting", "running", "degraded", "failed", "stopping", "stopped")
+"""Values of the ``state`` label of ``<prefix>_service_state``."""
+
+
+def multiprocess_dir() -> str | None:
+    """The multiprocess directory (``PROMETHEUS_MULTIPROC_DIR``), or ``None``: one process."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+class _LogCounter(logging.Handler):
+    """Counts the records of the app's logger by level."""
+
+    def __init__(self, counter: Counter) -> None:
+        super().__init__(logging.DEBUG)
+        self.counter = counter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.counter.labels(record.levelname).inc()
+
+
+class Metrics:
+    """The app's metrics (``get_metrics(app)``); named ``<prefix>_...`` (``docs/plugins/metrics.md``)."""
+
+    def __init__(self, settings: MetricsSettings) -> None:
+        self.settings = settings
+        self.multiprocess = multiprocess_dir() is not None
+        self.registry = CollectorRegistry(auto_describe=True)
+        reg, ns, buckets = self.registry, settings.prefix, settings.buckets
+        self.rpc_calls = Counter("rpc_calls", "RPC calls finished by method and outcome",
+                                 ["method", "outcome"], namespace=ns, registry=reg)
+        self.rpc_duration = Histogram("rpc_call_duration_seconds", "RPC call duration, by method", ["method"],
+                                      namespace=ns, registry=reg, buckets=buckets)
+        self.rpc_in_flight = Gauge("rpc_calls_in_flight", "RPC calls running", namespace=ns, registry=reg,
+                                   multiprocess_mode="livesum")
+        self.rpc_queued = Gauge("rpc_calls_queued", "RPC calls waiting for a slot", namespace=ns,
+                                registry=reg,
+                                multiprocess_mode="livesum")
+        self.rpc_rejected = Counter("rpc_busy_rejections", "RPC calls refused: Server busy (queue full)",
+                                    namespace=ns, registry=reg)
+        self.http_requests = Counter("http_requests", "HTTP requests answered, by route and status",
+                                     ["route", "status"], namespace=ns, registry=reg)
+        self.task_runs = Counter("scheduler_runs", "Scheduled task attempts, by task", ["task"],
+                                 namespace=ns, registry=reg)
+        self.task_failures = Counter("scheduler_failures", "Scheduled task attempts that raised, by task",
+                                     ["task"], namespace=ns, registry=reg)
+        self.task_skipped = Counter("scheduler_skipped", "Due times skipped (past misfire_grace), by task",
+                                    ["task"], namespace=ns, registry=reg)
+        self.task_lateness = Histogram("scheduler_lateness_seconds", "Seconds a run started after its due",
+                                       ["task"], namespace=ns, registry=reg, buckets=buckets)
+        self.service_state = Gauge("service_state", "1 for the state a service is in", ["service", "state"],
+                                   namespace=ns, registry=reg, multiprocess_mode="livemax")
+        self.log_records = Counter("log_records", "Log records of the app's logger, by level", ["level"],
+                                   namespace=ns, registry=reg)
+        if settings.process and not self.multiprocess:
+            ProcessCollector(namespace=ns, registry=reg)
+        self.log_handler = _LogCounter(self.log_records)
+        self._rejected_seen = 0
+        self._skipped_seen: dict[str, int] = {}
+        self.server: Any = None  # the app's RPC server (duck-typed: ``ascribe``, ``load_stats``)
+
+    def method_label(self, method: str) -> str:
+        """``method`` when the RPC server has it registered, else :data:`UNKNOWN`."""
+        server = self.server
+        if server is None:
+            return UNKNOWN
+        label: str = server.ascribe(method)
+        return label
+
+    def refresh(self, app: web.Application | None = None) -> None:
+        """Copy the RPC server's load figures (and, with ``app``, the service states) into the gauges."""
+        server = self.server
+        if server is not None:
+            stats = server.load_stats()
+            self.rpc_in_flight.set(stats["in_flight"])
+            self.rpc_queued.set(stats["queued"])
+            rejected = stats["rejected"]
+            if rejected > self._rejected_seen:
+                self.rpc_rejected.inc(rejected - self._rejected_seen)
+                self._rejected_seen = rejected
+        if app is not None:
+            from kaiju_tools import get_services
+
+            try:
+                services = list(get_services(app))
+            except KeyError:
+                services = []
+            for service in services:
+                self.set_state(service.service_name, getattr(service.state, "value", str(service.state)))
+
+    def set_state(self, service: str, state: str) -> None:
+        """Mark ``service`` as being in ``state`` (1), every other state 0."""
+        for each in SERVICE_STATES:
+            self.service_state.labels(service, each).set(1 if each == state.lower() else 0)
+
+    def count_skipped(self, task: Any) -> None:
+        """Add the task's skipped due times since last seen."""
+        skipped = getattr(task, "skipped", 0)
+        seen = self._skipped_seen.get(task.name, 0)
+        if skipped > seen:
+            self.task_skipped.labels(task.name).inc(skipped - seen)
+            self._skipped_seen[task.name] = skipped
+
+    def exposition(self) -> bytes:
+        """The scrape: every metric in the Prometheus text format (multiprocess mode: summed over workers)."""
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """``GET <path>``: the scrape."""
+        self.refresh(request.app.get(_APP_KEY) or request.app)
+        return web.Response(body=self.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+METRICS_KEY = web.AppKey("kaiju_plugins.metrics", Metrics)
+"""App key of the app's :class:`Metrics` (set when the app is built)."""
+# the app, in the state of a separate scrape port's own app
+_APP_KEY = web.AppKey("kaiju_plugins.metrics.app", web.Application)
+
+
+def get_metrics(app: web.Application) -> Metrics | None:
+    """The app's :class:`Metrics`, or ``None`` when the plugin is not active in it."""
+    return app.get(METRICS_KEY)
