@@ -19,3 +19,9 @@ def yaml_parser(request: pytest.FixtureRequest) -> Iterator[str]:
         yield request.param
     finally:
         _yaml_compat.use_c(previous)
+
+
+@pytest.fixture(autouse=True)
+def no_parse_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file is parsed (the parse cache has its own tests)."""
+    monkeypatch.setenv("KAIJU_CACHE_DIR", "-")

@@ -11,19 +11,15 @@ from kaiju_tools.config import ConfigLimits
 
 from ._yaml_compat import TooDeep, new_loader
 
-__all__ = ["load_yaml"]
+__all__ = ["parse_text"]
 
 
-def load_yaml(path: Path, limits: ConfigLimits | None = None) -> ConfigSource:
-    """Parse ``path`` as YAML; a mapping at the top (an empty file is an empty mapping).
+def parse_text(path: Path, text: str, limits: ConfigLimits) -> ConfigSource:
+    """Parse ``text`` (read from ``path``) as YAML; a mapping at the top (empty: an empty mapping).
 
-    :param limits: size, nesting and values after alias expansion (default :class:`ConfigLimits`)
     :raises ConfigError: malformed YAML (file:line:column), duplicate keys, non-mapping top,
         a limit exceeded (file:line, the limit, how to raise it)
     """
-    limits = limits or ConfigLimits()
-    limits.check_size(path)
-    text = _read(path)
     origins: dict[tuple[Any, ...], str] = {}
     problems: list[ConfigProblem] = []
     try:
@@ -76,15 +72,6 @@ def _parse(path: Path, text: str, limits: ConfigLimits, origins: dict[tuple[Any,
         return (loader.construct_document(node) if node is not None else {}), node
     finally:
         loader.dispose()
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(ConfigProblem(str(path), f"not UTF-8 text: {exc}")) from None
-    except OSError as exc:
-        raise ConfigError(ConfigProblem(str(path), f"cannot read: {exc.strerror}")) from None
 
 
 class _Walker:
