@@ -3,7 +3,9 @@
 ``python bench/rpc_kaiju.py PORT [--uvloop] [--codec ujson|orjson] [--request-logs] [--otel memory|none]
 [--otel-attributes recommended|required] [--outcome-log LEVEL] [--metrics]``
 
-The example's own config files are used; one generated file adds the ``Bench`` service
+The example's own config files are used; one generated file (JSON, which YAML reads; the same
+path for the same content, rewritten only when it changes, as a deployment's files are) adds the
+``Bench`` service
 and sets the rpc server's ``request_logs`` (the example turns them on; the raw handler
 writes no logs, so they are off unless ``--request-logs``). ``--otel memory`` activates the otel
 plugin (``packages: [otel]``) with every trace sampled and spans exported to an in-memory
@@ -14,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import json
 import os
 import sys
 import tempfile
 from pathlib import Path
-
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -47,7 +49,9 @@ def main() -> None:
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    services = yaml.safe_load((EXAMPLES / "settings" / "services.yml").read_text())
+    from kaiju_plugins.config_yaml import load_yaml
+
+    services = dict(load_yaml(EXAMPLES / "settings" / "services.yml").data)
     for entry in services["services"]:
         if entry["cls"] == "JSONRPCServer":
             entry["settings"].update(request_logs=args.request_logs, codec=args.codec)
@@ -60,8 +64,10 @@ def main() -> None:
                                     "attributes": args.otel_attributes}}
     if args.metrics:
         services["packages"] = [*services.get("packages", []), "metrics"]
-    tmp = Path(tempfile.mkdtemp()) / "services.yml"
-    tmp.write_text(yaml.safe_dump(services))
+    text = json.dumps(services, indent=1)
+    tmp = Path(tempfile.gettempdir()) / f"kaiju-bench-{hashlib.sha1(text.encode()).hexdigest()[:16]}.yml"
+    if not tmp.exists() or tmp.read_text() != text:
+        tmp.write_text(text)
     os.chdir(EXAMPLES)
     sys.path[:0] = [str(EXAMPLES), str(Path(__file__).parent)]
     import rpc_service  # noqa: F401 -- registers Bench

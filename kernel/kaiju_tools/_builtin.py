@@ -7,7 +7,6 @@ import argparse
 import json
 import platform
 
-import importlib_metadata
 from aiohttp import web
 
 from ._merge import format_key, walk
@@ -113,6 +112,8 @@ class VersionCommand(Command):
 
 
 def _version(dist: str) -> str:
+    import importlib_metadata  # only for the `version` command
+
     try:
         return importlib_metadata.version(dist)
     except importlib_metadata.PackageNotFoundError:

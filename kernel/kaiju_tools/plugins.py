@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import importlib_metadata
 import pluggy
 
 from . import _builtin, hookspecs
 from ._diagnose import HOOK_NAMES, UNKNOWN_CLASS, check_async, check_pending, class_names, unknown_hook
+from ._entry_points import entry_points
 from ._hookcalls import (
     TRACE_ENV,
     _install_tracer,
@@ -144,10 +144,8 @@ class Plugins:
         """The service classes of this plugin set, over the process-wide default registry."""
         self.commands = CommandRegistry(default=COMMANDS)
         """The commands of this plugin set, over the process-wide default registry."""
-        for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist
-            info = PluginInfo(ep.name, ep.value, dist.name if dist else "?", dist.version if dist else "?",
-                              entry_point=ep)
+        for ep in entry_points(ENTRY_POINT_GROUP, env):
+            info = PluginInfo(ep.name, ep.value, ep.dist_name, ep.dist_version, entry_point=ep)
             if _norm(info.name) in self.disabled or _norm(info.dist) in self.disabled:
                 info.status, info.cause = "disabled", f"disabled by {DISABLE_ENV}"
             self.infos.setdefault(info.name, info)

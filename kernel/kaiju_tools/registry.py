@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Iterator
 from types import ModuleType
@@ -17,6 +16,8 @@ T = TypeVar("T")
 
 def close_matches(word: str, names: object, n: int = 3) -> str:
     """Return ``"did you mean: a, b?"`` for close matches of ``word`` in ``names`` (or ``""``)."""
+    import difflib  # only to word an error
+
     matches = difflib.get_close_matches(word, [str(x) for x in names], n=n, cutoff=0.6)  # type: ignore[attr-defined]
     return f"did you mean: {', '.join(matches)}?" if matches else ""
 

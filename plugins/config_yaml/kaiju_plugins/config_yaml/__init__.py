@@ -10,7 +10,7 @@ an alias is counted as its anchor's values without being walked again.
 
 from __future__ import annotations
 
+from ._cache import load_yaml
 from ._json import load_json
-from ._yaml import load_yaml
 
 __all__ = ["load_json", "load_yaml"]

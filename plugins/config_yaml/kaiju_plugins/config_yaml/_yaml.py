@@ -9,63 +9,27 @@ import yaml
 from kaiju_tools import ConfigError, ConfigProblem, ConfigSource
 from kaiju_tools.config import ConfigLimits
 
-__all__ = ["load_yaml"]
+from ._yaml_compat import TooDeep, new_loader
+
+__all__ = ["parse_text"]
 
 
-class _TooDeep(Exception):
-    def __init__(self, mark: yaml.Mark) -> None:
-        self.mark = mark
+def parse_text(path: Path, text: str, limits: ConfigLimits) -> ConfigSource:
+    """Parse ``text`` (read from ``path``) as YAML; a mapping at the top (empty: an empty mapping).
 
-
-class _Loader(yaml.SafeLoader):
-    """Safe loader (no Python tags: nothing is ever constructed from code).
-
-    It stops composing at ``max_depth`` nested collections (PyYAML's composer recurses: a
-    deeper file would end in a ``RecursionError``) and keeps the line of every alias.
-    """
-
-    def __init__(self, text: str, max_depth: int) -> None:
-        super().__init__(text)
-        self.max_depth = max_depth
-        self.depth = 0
-        self.alias_lines: dict[tuple[int, Any], int] = {}
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        if self.check_event(yaml.AliasEvent):
-            line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
-            self.alias_lines[(id(parent), index if isinstance(index, int) else id(index))] = line
-            return super().compose_node(parent, index)
-        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
-            return super().compose_node(parent, index)
-        self.depth += 1
-        try:
-            if self.depth > self.max_depth:
-                raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-
-def load_yaml(path: Path, limits: ConfigLimits | None = None) -> ConfigSource:
-    """Parse ``path`` as YAML; a mapping at the top (an empty file is an empty mapping).
-
-    :param limits: size, nesting and values after alias expansion (default :class:`ConfigLimits`)
     :raises ConfigError: malformed YAML (file:line:column), duplicate keys, non-mapping top,
         a limit exceeded (file:line, the limit, how to raise it)
     """
-    limits = limits or ConfigLimits()
-    limits.check_size(path)
-    text = _read(path)
     origins: dict[tuple[Any, ...], str] = {}
     problems: list[ConfigProblem] = []
-    loader = None
     try:
-        loader = _Loader(text, limits.max_depth)
-        node = loader.get_single_node()
-        if node is not None:  # walk before constructing: construction flattens merge keys
-            _Walker(str(path), limits, loader.alias_lines, origins, problems).walk(node, (), 0)
-        data = loader.construct_document(node) if node is not None else {}
-    except _TooDeep as exc:
+        try:
+            data, node = _parse(path, text, limits, origins, problems, None)
+        except yaml.YAMLError:  # the C parser refused it: the pure-Python one words the error
+            origins.clear()
+            problems.clear()
+            data, node = _parse(path, text, limits, origins, problems, False)
+    except TooDeep as exc:
         raise ConfigError(limits.problem(
             "max_depth", f"{path}:{exc.mark.line + 1}", f"mappings and lists nest {limits.max_depth + 1} "
             "levels here", "flatten the settings")) from None
@@ -86,9 +50,6 @@ def load_yaml(path: Path, limits: ConfigLimits | None = None) -> ConfigSource:
                                         "colons, closing brackets)")) from None
     except yaml.YAMLError as exc:
         raise ConfigError(ConfigProblem(str(path), f"malformed YAML: {exc}")) from None
-    finally:
-        if loader is not None:
-            loader.dispose()
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -101,13 +62,16 @@ def load_yaml(path: Path, limits: ConfigLimits | None = None) -> ConfigSource:
     return ConfigSource(data, origins, path)
 
 
-def _read(path: Path) -> str:
+def _parse(path: Path, text: str, limits: ConfigLimits, origins: dict[tuple[Any, ...], str],
+           problems: list[ConfigProblem], fast: bool | None) -> tuple[Any, yaml.Node | None]:
+    loader = new_loader(text, limits.max_depth, fast)
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(ConfigProblem(str(path), f"not UTF-8 text: {exc}")) from None
-    except OSError as exc:
-        raise ConfigError(ConfigProblem(str(path), f"cannot read: {exc.strerror}")) from None
+        node = loader.get_single_node()
+        if node is not None:  # walk before constructing: construction flattens merge keys
+            _Walker(str(path), limits, loader.alias_lines, origins, problems).walk(node, (), 0)
+        return (loader.construct_document(node) if node is not None else {}), node
+    finally:
+        loader.dispose()
 
 
 class _Walker:

@@ -8,8 +8,8 @@ from kaiju_tools import ConfigSource
 from kaiju_tools.config import ConfigLimits
 from kaiju_tools.hookspecs import hookimpl
 
+from ._cache import load_yaml
 from ._json import load_json
-from ._yaml import load_yaml
 
 __all__ = ["kaiju_load_config_source"]
 

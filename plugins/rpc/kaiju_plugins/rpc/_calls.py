@@ -11,7 +11,6 @@ completes it (a deadline timer, a slot of the concurrency bound, a task when in 
 from __future__ import annotations
 
 import asyncio
-import difflib
 import math
 import types
 from collections.abc import Callable, Generator
@@ -374,6 +373,8 @@ class CallEngine:
         key = (method, scope)
         error = cache.get(key)
         if error is None:
+            import difflib  # only to word the error
+
             names = [name for name, route in self.routes_table.items() if scope <= route.scope]
             similar = difflib.get_close_matches(method, names, n=3, cutoff=0.6) if len(method) <= 200 else []
             error = {"code": -32601, "message": "Method not found", "data": {

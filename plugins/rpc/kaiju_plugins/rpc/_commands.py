@@ -11,8 +11,6 @@ from aiohttp import web
 from kaiju_tools import Command, get_services
 from kaiju_tools.exceptions import CommandError
 
-from ._codegen import generate
-
 __all__ = ["GenClientCommand", "OpenRPCCommand", "read_document"]
 
 
@@ -98,6 +96,8 @@ class GenClientCommand(Command):
 
     async def run(self, app: web.Application | None, args: argparse.Namespace) -> int | None:
         doc = read_document(args.source)
+        from ._codegen import generate  # only for this command
+
         text = generate(doc, source=f"at {args.source}")
         Path(args.out).write_text(text, encoding="utf-8")  # noqa: ASYNC240 -- a CLI command
         print(f"wrote {args.out}: {len(doc['methods'])} methods")

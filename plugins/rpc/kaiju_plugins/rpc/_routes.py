@@ -97,6 +97,25 @@ def _scope_of(route: str, permissions: Mapping[str, Any], where: str) -> int:
                f"route {route!r}, got {value!r}", "fix the service's `permissions` mapping"))
 
 
+def routes_key(services: Iterable[Any]) -> list[tuple[Any, ...]] | None:
+    """What :func:`build_routes` reads of ``services``, to compare (``None``: cannot tell).
+
+    Equal keys build equal tables: a server rebuilding its table with nothing changed reuses it.
+    """
+    key: list[tuple[Any, ...]] = []
+    for service in services:
+        try:
+            routes = getattr(service, "routes", None)
+            if not isinstance(service, PublicInterface) and not isinstance(routes, Mapping):
+                continue
+            key.append((service, getattr(service, "service_name", None),
+                        getattr(service, "rpc_namespace", None), dict(routes or {}),
+                        dict(getattr(service, "permissions", None) or {})))
+        except Exception:  # noqa: BLE001 -- a service's own code: the build reports it
+            return None
+    return key
+
+
 def build_routes(services: Iterable[Any]) -> dict[str, Route]:
     """Prepare the routes of every :class:`PublicInterface` among ``services``.
 

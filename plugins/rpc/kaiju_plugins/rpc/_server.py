@@ -14,7 +14,7 @@ from ._interface import PermissionKeys, PublicInterface
 from ._limiter import CallLimiter
 from ._outcomelog import make_emitter, parse_level
 from ._requests import RequestEngine
-from ._routes import Route, build_routes
+from ._routes import Route, build_routes, routes_key
 
 if TYPE_CHECKING:
     from ._openrpc import Documents
@@ -137,6 +137,7 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         self.routes_table: dict[str, Route] = {}
         self._chain: Any = None
         self._documents: tuple[dict[str, Route], Documents] | None = None
+        self._routes_key: list[tuple[Any, ...]] | None = None
         if app is not None and not app.frozen and SERVER_KEY not in app:
             app[SERVER_KEY] = self
 
@@ -244,12 +245,23 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         """
         if services is None:
             services = list(get_services(self.app)) if self.app is not None else [self]
+        key = routes_key(services)
+        if key is not None and _same(key, self._routes_key):
+            return  # the same services, routes and permissions: the table and documents stay
         self.routes_table = build_routes(services)
+        self._routes_key = key
         self._not_found_cache = {}
         self._api_method = next((name for name, route in self.routes_table.items() if route.func == self.api),
                                 f"{self.service_name}.api")
         self._documents = None
         self.openrpc()  # the OpenRPC documents: built now, not on the first rpc.discover
+
+
+def _same(key: list[tuple[Any, ...]], previous: list[tuple[Any, ...]] | None) -> bool:
+    try:
+        return bool(key == previous)
+    except Exception:  # noqa: BLE001 -- a route object's own __eq__: rebuild
+        return False
 
 
 SERVER_KEY = web.AppKey("kaiju_plugins.rpc.server", JSONRPCServer)
