@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import keyword
 import re
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,6 +55,8 @@ def render_tree(kind: str, target: Path, values: dict[str, str]) -> list[Path]:
     if target.exists() or target.is_symlink():
         raise CommandError(f"{target} exists already; nothing was written. Choose another name or "
                            "--dir, or remove it first")
+    from importlib import resources  # only the scaffold commands need it (start-up time)
+
     root = resources.files("kaiju_tools") / "_templates" / kind
     files: list[tuple[Path, str]] = []
     _collect(root, Path(), values, files)

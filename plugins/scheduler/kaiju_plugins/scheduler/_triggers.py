@@ -17,9 +17,10 @@ import datetime
 import itertools
 import math
 from collections.abc import Iterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING
 
-from cronsim import CronSim, CronSimError
+if TYPE_CHECKING:
+    from cronsim import CronSim
 
 __all__ = ["ALIASES", "AtTrigger", "CronTrigger", "Trigger", "parse_cron", "parse_tz"]
 
@@ -51,6 +52,8 @@ def parse_tz(value: object) -> datetime.tzinfo:
         raise ValueError(
             f"tz must be an IANA time zone name such as 'Europe/Berlin' or a tzinfo, got {value!r}"
         )
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # imported by the first time zone (start-up)
+
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -74,8 +77,10 @@ def parse_cron(value: object) -> str:
         if expr.lower() not in ALIASES:
             raise ValueError(f"unknown cron alias {value!r}; expected one of {', '.join(ALIASES)}")
         expr = ALIASES[expr.lower()]
+    from cronsim import CronSimError
+
     try:
-        next(CronSim(expr, _EPOCH))
+        next(_cronsim(expr, _EPOCH))
     except (CronSimError, StopIteration) as exc:
         raise ValueError(
             f"bad cron expression {value!r}: {exc or 'it never matches'}; expected 5 fields "
@@ -83,6 +88,14 @@ def parse_cron(value: object) -> str:
             "seconds first ('*/10 * * * * *'), or an alias such as '@hourly'"
         ) from None
     return expr
+
+
+def _cronsim(expr: str, start: datetime.datetime) -> CronSim:
+    """cronsim's iterator of the due times of ``expr`` after ``start``: cronsim (and zoneinfo) are
+    imported by the first cron task, not by every app that has a scheduler (start-up time)."""
+    from cronsim import CronSim
+
+    return CronSim(expr, start)
 
 
 class Trigger:
@@ -133,16 +146,16 @@ class CronTrigger(Trigger):
         if due is None:
             if len(_NEXT) >= _NEXT_MAX:
                 _NEXT.clear()
-            due = _NEXT[key] = next(CronSim(self.expr,
+            due = _NEXT[key] = next(_cronsim(self.expr,
                                             datetime.datetime.fromtimestamp(second, self.tz))).timestamp()
         return due
 
     def times_after(self, wall: float) -> Iterator[float]:
-        for due in CronSim(self.expr, datetime.datetime.fromtimestamp(wall, self.tz)):
+        for due in _cronsim(self.expr, datetime.datetime.fromtimestamp(wall, self.tz)):
             yield due.timestamp()
 
     def period(self) -> float:
-        times = CronSim(self.expr, datetime.datetime.now(self.tz))
+        times = _cronsim(self.expr, datetime.datetime.now(self.tz))
         due = [next(times).timestamp() for _ in range(8)]
         return min(b - a for a, b in itertools.pairwise(due))
 
