@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from kaiju_tools import _entry_points as eps
+from kaiju_tools import caches
 from kaiju_tools.plugins import ENTRY_POINT_GROUP
 from kernel_support import REPO, child_env
 from suite_support import fake_dist
@@ -25,7 +26,7 @@ def _rows(records: list[eps.EntryPointRecord]) -> list[list[str]]:
 
 
 def test_cached_equals_live(tmp_path: Path) -> None:
-    env = {eps.CACHE_ENV: str(tmp_path)}
+    env = {caches.CACHE_ENV: str(tmp_path)}
     live = _rows(eps.live_scan(ENTRY_POINT_GROUP))
     assert _rows(eps.entry_points(ENTRY_POINT_GROUP, env)) == live  # miss: written
     target = eps.cache_file(ENTRY_POINT_GROUP, environ=env)
@@ -35,7 +36,7 @@ def test_cached_equals_live(tmp_path: Path) -> None:
 
 
 def test_hit_reads_the_file_not_the_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    env = {eps.CACHE_ENV: str(tmp_path)}
+    env = {caches.CACHE_ENV: str(tmp_path)}
     eps.entry_points(ENTRY_POINT_GROUP, env)
     target = eps.cache_file(ENTRY_POINT_GROUP, environ=env)
     assert target is not None
@@ -49,7 +50,7 @@ def test_hit_reads_the_file_not_the_metadata(tmp_path: Path, monkeypatch: pytest
 
 @pytest.mark.parametrize("content", ["", "{", "[]", '{"format": 1}', "\x00\x01"])
 def test_corrupt_cache_falls_back(tmp_path: Path, content: str) -> None:
-    env = {eps.CACHE_ENV: str(tmp_path)}
+    env = {caches.CACHE_ENV: str(tmp_path)}
     target = eps.cache_file(ENTRY_POINT_GROUP, environ=env)
     assert target is not None
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -61,10 +62,10 @@ def test_unwritable_or_off(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     live = _rows(eps.live_scan(ENTRY_POINT_GROUP))
-    assert _rows(eps.entry_points(ENTRY_POINT_GROUP, {eps.CACHE_ENV: str(blocker / "sub")})) == live
-    assert eps.cache_dir({eps.CACHE_ENV: "-"}) is None
-    assert _rows(eps.entry_points(ENTRY_POINT_GROUP, {eps.CACHE_ENV: "-"})) == live
-    assert eps.cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "kaiju"
+    assert _rows(eps.entry_points(ENTRY_POINT_GROUP, {caches.CACHE_ENV: str(blocker / "sub")})) == live
+    assert caches.cache_dir({caches.CACHE_ENV: "-"}) is None
+    assert _rows(eps.entry_points(ENTRY_POINT_GROUP, {caches.CACHE_ENV: "-"})) == live
+    assert caches.cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "kaiju"
 
 
 def test_load_resolves_attributes() -> None:
@@ -74,7 +75,7 @@ def test_load_resolves_attributes() -> None:
 
 def _scan(python: str, cache: Path, extra: dict[str, str] | None = None) -> tuple[list[list[str]], bool]:
     result = subprocess.run([python, "-c", SCAN], capture_output=True, text=True, check=True,
-                            env=child_env({eps.CACHE_ENV: str(cache), **(extra or {})}))
+                            env=child_env({caches.CACHE_ENV: str(cache), **(extra or {})}))
     rows, imported = result.stdout.splitlines()
     return json.loads(rows), json.loads(imported)
 
@@ -116,3 +117,13 @@ def test_pip_install_invalidates(tmp_path: Path) -> None:
                             capture_output=True, text=True, env=child_env())
     if result.returncode == 0:
         assert "sample" not in {row[0] for row in _scan(python, cache)[0]}
+
+
+def test_a_cache_file_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "file.bin"
+    assert caches.write_atomic(target, b"one") and target.read_bytes() == b"one"
+    assert caches.write_atomic(target, b"two") and target.read_bytes() == b"two"
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a directory should be")
+    assert not caches.write_atomic(blocker / "file.bin", b"x")  # no error: no cache
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["file.bin"]  # no temporary left

@@ -9,8 +9,7 @@ removing a distribution changes the fingerprint, and the next scan is live again
 the file). Any mismatch or error (no cache directory, an unreadable or corrupt file, a write
 that fails) falls back to the live scan: the cache can make start-up faster, never different.
 
-The directory is ``KAIJU_CACHE_DIR`` when set (``-`` turns the cache off), else the user's
-cache directory (``$XDG_CACHE_HOME/kaiju`` or ``~/.cache/kaiju``).
+The directory is :func:`kaiju_tools.caches.cache_dir`'s.
 """
 
 from __future__ import annotations
@@ -24,10 +23,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CACHE_ENV", "EntryPointRecord", "cache_dir", "cache_file", "entry_points", "fingerprint",
-           "live_scan"]
+from .caches import cache_dir, write_atomic
 
-CACHE_ENV = "KAIJU_CACHE_DIR"
+__all__ = ["EntryPointRecord", "cache_file", "entry_points", "fingerprint", "live_scan"]
+
 _FORMAT = 1
 _DIST_SUFFIXES = (".dist-info", ".egg-info")
 
@@ -57,18 +56,6 @@ class EntryPointRecord:
 
     def __repr__(self) -> str:
         return f"EntryPointRecord({self.name!r}, {self.value!r}, {self.dist_name!r}, {self.dist_version!r})"
-
-
-def cache_dir(environ: Any = None) -> Path | None:
-    """The cache directory (``None``: caching is off)."""
-    env = os.environ if environ is None else environ
-    chosen = env.get(CACHE_ENV)
-    if chosen == "-":
-        return None
-    if chosen:
-        return Path(chosen)
-    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "kaiju"
 
 
 def cache_file(group: str, path: list[str] | None = None, environ: Any = None) -> Path | None:
@@ -153,14 +140,4 @@ def _read(target: Path, group: str, current: Any) -> list[EntryPointRecord] | No
 def _write(target: Path, group: str, current: Any, records: list[EntryPointRecord]) -> None:
     data = {"format": _FORMAT, "group": group, "fingerprint": current,
             "entry_points": [record.as_list() for record in records]}
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.replace(tmp, target)
-    except Exception:  # noqa: BLE001 -- a read-only or missing cache directory: no cache
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    write_atomic(target, json.dumps(data).encode())

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from kaiju_tools import ConfigError, ConfigProblem, ConfigSource
-from kaiju_tools._entry_points import cache_dir
+from kaiju_tools.caches import cache_dir, write_atomic
 from kaiju_tools.config import ConfigLimits
 
 __all__ = ["cache_path", "load_yaml", "read_text"]
@@ -93,14 +92,4 @@ def _write(target: Path, source: ConfigSource) -> None:
         blob = marshal.dumps(payload, _MARSHAL_VERSION)
     except ValueError:  # a value marshal does not keep (a date): not cached
         return
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, target)
-    except Exception:  # noqa: BLE001 -- a read-only or missing cache directory: no cache
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    write_atomic(target, blob)

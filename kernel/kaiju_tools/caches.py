@@ -1,0 +1,49 @@
+"""Where the kernel and plugins keep start-up caches, and how a cache file is written.
+
+The caches (the entry-point scan, parsed settings files) only make a start faster: a reader
+that finds no file, an unreadable one or one that does not match does the work again. The
+directory is ``KAIJU_CACHE_DIR`` when set (``-`` turns every cache off), else the user's cache
+directory (``$XDG_CACHE_HOME/kaiju`` or ``~/.cache/kaiju``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["CACHE_ENV", "cache_dir", "write_atomic"]
+
+CACHE_ENV = "KAIJU_CACHE_DIR"
+"""The environment variable naming the cache directory (``-``: no caches)."""
+
+
+def cache_dir(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The cache directory (``None``: caching is off); ``environ`` defaults to ``os.environ``."""
+    env = os.environ if environ is None else environ
+    chosen = env.get(CACHE_ENV)
+    if chosen == "-":
+        return None
+    if chosen:
+        return Path(chosen)
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kaiju"
+
+
+def write_atomic(target: Path, blob: bytes) -> bool:
+    """Write ``blob`` to ``target`` through a temporary file and a rename, so a reader never sees
+    half a file; ``False`` when it could not be written (a read-only or missing directory): a
+    cache that cannot be written is no cache, never an error."""
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(blob)
+        os.replace(tmp, target)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return False
+    return True
