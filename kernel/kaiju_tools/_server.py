@@ -151,7 +151,7 @@ async def _with_app(app: web.Application, command: Command, args: argparse.Names
 
 
 def _default_logging(level: str) -> None:
-    from ._logsetup import default_logging
+    from .logsetup import default_logging
 
     default_logging(level)
 

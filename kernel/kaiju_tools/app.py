@@ -21,13 +21,13 @@ from ._container import ServiceContainer
 from ._health import install as _install_health
 from ._keys import ATTRS_KEY, PLUGINS_KEY, RUNTIME_KEY, SERVICES_KEY, SETTINGS_KEY
 from ._logger import get_logger
-from ._logsetup import quiet_client_errors
 from ._runtime import Runtime, settings_from_mapping
 from ._server import run_server as _run_server
 from ._stop import STOP_KEY
 from .commands import COMMANDS
 from .exceptions import ServiceError, ServiceStartError
 from .hookspecs import compose
+from .logsetup import quiet_client_errors
 from .plugins import await_lifecycle, call_each
 from .services import SERVICE_CLASS_REGISTRY, ContextableService, Service, ServiceState
 from .settings import ProjectSettings, _to_mapping

@@ -30,8 +30,8 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any
 
-from kaiju_tools._logsetup import DEFAULT_HANDLER_NAME
 from kaiju_tools.exceptions import ConfigError, ConfigProblem
+from kaiju_tools.logsetup import DEFAULT_HANDLER_NAME
 from kaiju_tools.services import ContextableService
 
 from ._config import HandlerSettings, LoggerSettings, check_settings
