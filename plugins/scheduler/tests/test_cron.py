@@ -408,3 +408,13 @@ def test_on_the_real_clock_a_cron_run_never_starts_before_its_due_second() -> No
     asyncio.run(main())
     # every run in the first half of its second: none at x.999 (early), however late the loop
     assert all(t - int(t) < 0.5 for t in starts), sorted(t - int(t) for t in starts)[-3:]
+
+
+def test_a_cron_run_records_how_late_it_started_after_its_wall_clock_due_time() -> None:
+    clocks = Clocks(berlin(2026, 5, 4, 10, 0, 30))
+    scheduler = Scheduler()
+    task = scheduler.schedule_task(job, cron="* * * * *", tz="Europe/Berlin", name="minutely")
+    clocks.start(scheduler)
+    clocks.loop.fire_next(0.25)  # the loop was busy: the 10:01 run starts 0.25 s late
+    assert task.runs == 1
+    assert task.last_lateness is not None and abs(task.last_lateness - 0.25) < 1e-6

@@ -322,6 +322,7 @@ class Engine:
 
     def _fire_wall(self, schedule: Schedule, now: float) -> None:
         """Handle the due entry of a ``cron=`` / ``at=`` task, checked on the wall clock."""
+        assert self._loop is not None
         wall = self.wall()
         due = schedule.due_wall
         if wall < due - 1e-6:
@@ -354,13 +355,14 @@ class Engine:
             if not runs:
                 return
         schedule.run_wall = passed[-1]  # the number of a cluster-wide run: its latest due time
+        grid = self._loop.time() - (wall - passed[-1])  # that due time on the loop's clock (lateness)
         run = schedule.run
         if run is None:
-            schedule.run_grid = now
+            schedule.run_grid = grid
             self._runner.start(schedule)
             schedule.backlog += runs - 1
             return
-        schedule.pending_grid = now
+        schedule.pending_grid = grid
         self._runner.busy(schedule, run, now, runs)
 
     # ---------------------------------------------------------------- stop
