@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import aiohttp
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -88,3 +91,17 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+async def wait_ready(port: int, proc: subprocess.Popen[str]) -> None:
+    """Wait until the gunicorn arbiter on ``port`` answers ``/health/ready`` with 200 (fails if it exits)."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):
+            if proc.poll() is not None:
+                raise AssertionError(f"gunicorn exited with {proc.returncode}:\n{proc.communicate()[1]}")
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/health/ready") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("gunicorn never became ready")

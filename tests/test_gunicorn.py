@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from kernel_support import EXAMPLES, child_env, free_port
+from kernel_support import EXAMPLES, child_env, free_port, wait_ready
 
 pytest.importorskip("gunicorn",
                     reason="gunicorn is the `gunicorn` extra: pip install 'kaiju-kernel[gunicorn]'")
@@ -79,21 +79,6 @@ async def call(session: aiohttp.ClientSession, port: int, method: str, **params:
         data = await response.json()
     assert "result" in data, data
     return data["result"]
-
-
-async def wait_ready(port: int, proc: subprocess.Popen[str]) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise AssertionError(f"gunicorn exited with {proc.returncode}:\n{proc.communicate()[1]}")
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/health/ready") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("gunicorn never became ready")
 
 
 def test_two_workers_answer_and_sigterm_loses_nothing(tmp_path: Path) -> None:

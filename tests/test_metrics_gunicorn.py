@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from kernel_support import EXAMPLES, child_env, free_port
+from kernel_support import EXAMPLES, child_env, free_port, wait_ready
 
 pytest.importorskip("gunicorn", reason="gunicorn is the `gunicorn` extra")
 pytest.importorskip("kaiju_plugins.metrics", reason="the metrics plugin is not installed")
@@ -71,17 +71,8 @@ def test_a_scrape_sums_the_calls_of_both_workers(tmp_path: Path) -> None:
 
     async def scenario() -> tuple[list[int], str]:
         connector = aiohttp.TCPConnector(force_close=True)  # a new connection per call: both workers serve
+        await wait_ready(port, proc)
         async with aiohttp.ClientSession(connector=connector) as session:
-            for _ in range(600):
-                if proc.poll() is not None:
-                    raise AssertionError(proc.communicate()[1])
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/health/ready") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.1)
             pids: list[int] = []
 
             async def one() -> int:
