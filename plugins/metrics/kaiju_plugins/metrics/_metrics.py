@@ -118,12 +118,14 @@ class Metrics:
             except KeyError:
                 services = []
             for service in services:
-                self.set_state(service.service_name, getattr(service.state, "value", str(service.state)))
+                self.set_state(service)
 
-    def set_state(self, service: str, state: str) -> None:
-        """Mark ``service`` as being in ``state`` (1), every other state 0."""
+    def set_state(self, service: Any) -> None:
+        """Mark ``service`` as being in its current state (1), every other state 0."""
+        name = service.service_name
+        state = str(getattr(service.state, "value", service.state)).lower()
         for each in SERVICE_STATES:
-            self.service_state.labels(service, each).set(1 if each == state.lower() else 0)
+            self.service_state.labels(name, each).set(1 if each == state else 0)
 
     def count_skipped(self, task: Any) -> None:
         """Add the task's skipped due times since last seen."""

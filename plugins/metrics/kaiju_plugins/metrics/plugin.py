@@ -116,7 +116,7 @@ def kaiju_service_started(app: web.Application, service: Any) -> None:
     """The service's state gauge."""
     metrics = app.get(METRICS_KEY)
     if metrics is not None:
-        metrics.set_state(service.service_name, getattr(service.state, "value", str(service.state)))
+        metrics.set_state(service)
 
 
 @hookimpl
