@@ -40,26 +40,34 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def wait_answer(port: int, within: float, poll: float, timeout: float) -> bool:
+    """POST ``bench.ping`` to the server on ``port`` every ``poll`` s until a 200 answer (``True``)
+    or ``within`` seconds have passed (``False``); each try waits ``timeout`` s at most."""
+    deadline = time.perf_counter() + within
+    while time.perf_counter() < deadline:
+        try:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/public/rpc", data=BODY,
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(poll)
+    return False
+
+
 def one(script: str, idle: bool = False) -> tuple[float, int]:
     port = free_port()
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, str(HERE / script), str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = start + 30
-        while time.perf_counter() < deadline:
-            try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/public/rpc", data=BODY,
-                                                 headers={"Content-Type": "application/json"})
-                with urllib.request.urlopen(request, timeout=1) as response:
-                    if response.status == 200:
-                        took = time.perf_counter() - start
-                        if idle:
-                            time.sleep(0.5)
-                        return took, rss_kib(proc.pid) if idle else 0
-            except OSError:
-                time.sleep(0.002)
-        raise RuntimeError(f"{script} did not answer within 30 s")
+        if not wait_answer(port, 30, 0.002, 1):
+            raise RuntimeError(f"{script} did not answer within 30 s")
+        took = time.perf_counter() - start
+        if idle:
+            time.sleep(0.5)
+        return took, rss_kib(proc.pid) if idle else 0
     finally:
         proc.terminate()
         proc.wait(timeout=30)

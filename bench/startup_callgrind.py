@@ -14,39 +14,25 @@ from __future__ import annotations
 import argparse
 import glob
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from startup_bench import BODY, HERE
+from startup_bench import HERE, free_port, wait_answer
 
 
 def instructions(script: str) -> int:
     """Instructions from spawn to the first answered call of ``bench/<script>``."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     out = os.path.join(tempfile.mkdtemp(), "callgrind.out")
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
                              str(HERE / script), str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/public/rpc", data=BODY,
-                                                 headers={"Content-Type": "application/json"})
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.05)
-        else:
+        if not wait_answer(port, 300, 0.05, 10):
             raise RuntimeError(f"{script} did not answer under callgrind within 300 s")
         subprocess.run(["callgrind_control", "-d", str(proc.pid)], stdout=subprocess.DEVNULL, check=False)
         time.sleep(1)
