@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from kaiju_tools import _entry_points as eps
 from kaiju_tools import caches
 from kaiju_tools.plugins import ENTRY_POINT_GROUP
 from kernel_support import REPO, child_env
+from scaffold_support import make_venv
 from suite_support import fake_dist
 
 SAMPLE = REPO / "tests" / "sample_plugin"
@@ -97,13 +97,8 @@ def test_new_dist_on_path_invalidates(tmp_path: Path) -> None:
 
 
 def test_pip_install_invalidates(tmp_path: Path) -> None:
-    root, cache = tmp_path / "venv", tmp_path / "cache"
-    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True, capture_output=True)
-    python = str(root / "bin" / "python")
-    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
-    parent = sysconfig.get_paths()["purelib"]
-    Path(purelib, "kaiju_parent_env.pth").write_text(f"import site; site.addsitedir({parent!r})\n")
+    cache = tmp_path / "cache"
+    python = str(make_venv(tmp_path / "venv") / "python")
     before, _ = _scan(python, cache)
     assert _scan(python, cache) == (before, False)  # cached
     assert "sample" not in {row[0] for row in before}

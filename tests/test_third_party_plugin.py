@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import sysconfig
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from kernel_support import REPO, AppDir, child_env, free_port
+from scaffold_support import make_venv
 
 SAMPLE = REPO / "tests" / "sample_plugin"
 SAMPLE_BROKEN = REPO / "tests" / "sample_plugin_broken"
@@ -25,13 +24,7 @@ SAMPLE_BROKEN = REPO / "tests" / "sample_plugin_broken"
 
 @pytest.fixture(scope="module")
 def venv_python(tmp_path_factory: pytest.TempPathFactory) -> str:
-    root = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True, capture_output=True)
-    python = str(root / "bin" / "python")
-    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
-    parent = sysconfig.get_paths()["purelib"]
-    Path(purelib, "kaiju_parent_env.pth").write_text(f"import site; site.addsitedir({parent!r})\n")
+    python = str(make_venv(tmp_path_factory.mktemp("venv")) / "python")
     result = subprocess.run(
         [python, "-m", "pip", "install", "--no-deps", "-q", str(SAMPLE), str(SAMPLE_BROKEN)],
         capture_output=True, text=True, env=child_env(),
