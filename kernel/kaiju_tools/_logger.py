@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._linewriter import LineWriter, make_line_writer
 from ._logrecord import make_record, same_as_stdlib
 
 __all__ = ["Logger", "get_logger"]
@@ -104,6 +105,16 @@ class Logger:
         """Log at ``level``; keyword arguments other than the standard ones become extras."""
         if self.logger.isEnabledFor(level):
             self._log(level, msg, args, kws)
+
+    def line_writer(self, message: str, keys: Sequence[str]) -> LineWriter:
+        """A writer of records of one shape: ``write(level, values)`` logs ``message`` with
+        ``dict(zip(keys, values))`` as its extras, through a logging plugin's fast path when it
+        has one (see :mod:`kaiju_tools.logsetup`). The caller checks :meth:`isEnabledFor` first;
+        the records' caller (file, line, function) is the code that made the writer.
+        """
+        frame = sys._getframe(1)
+        caller = (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+        return make_line_writer(self.log, self.logger, message, tuple(keys), caller)
 
     def isEnabledFor(self, level: int) -> bool:  # noqa: N802 -- the stdlib's name
         """Whether a record of ``level`` would be handled."""

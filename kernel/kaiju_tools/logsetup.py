@@ -8,6 +8,10 @@ twice or in two formats.
 aiohttp logs a request the client got wrong (a 100 KB header, a malformed request line) as
 ``Error handling request`` at ERROR with a traceback. :func:`quiet_client_errors` turns
 those records into one WARNING line without the traceback: the server did nothing wrong.
+
+Line writers (``Logger.line_writer``) log records of one fixed shape, such as the request
+outcome line; a logging plugin registers their fast path with :func:`set_line_writer_provider`
+(the contract: :data:`LineWriterProvider`, :data:`FastWriter`).
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from __future__ import annotations
 import logging
 import sys
 
-__all__ = ["DEFAULT_FORMAT", "DEFAULT_HANDLER_NAME", "ClientErrorFilter", "default_logging",
-           "quiet_client_errors"]
+from ._linewriter import FastWriter, LineWriter, LineWriterProvider, set_line_writer_provider
+
+__all__ = ["DEFAULT_FORMAT", "DEFAULT_HANDLER_NAME", "ClientErrorFilter", "FastWriter", "LineWriter",
+           "LineWriterProvider", "default_logging", "quiet_client_errors", "set_line_writer_provider"]
 
 DEFAULT_HANDLER_NAME = "kaiju.default"
 """Name of the root handler :func:`default_logging` installs."""

@@ -22,6 +22,7 @@ from contextlib import suppress
 from contextvars import copy_context
 from typing import Any
 
+from ._fixedrecord import FixedRecord
 from ._record import CONTEXT_ATTR
 
 __all__ = ["DROP_LOGGER", "LogQueue", "QueueHandler"]
@@ -79,7 +80,7 @@ class LogQueue:
         """``(qsize, put)`` of the underlying queue, for a handler that inlines :meth:`put`."""
         return self._qsize, self._queue.put
 
-    def put(self, item: tuple[tuple[logging.Handler, ...], logging.LogRecord]) -> None:
+    def put(self, item: tuple[tuple[logging.Handler, ...], logging.LogRecord | FixedRecord]) -> None:
         """Queue ``(targets, record)``, or drop and count it when the queue is full."""
         if self._qsize() >= self.maxsize:
             with self._drop_lock:
@@ -124,7 +125,7 @@ class LogQueue:
         self._finish_batch(touched)
 
     def _run(self) -> None:
-        get, get_nowait = self._queue.get, self._queue.get_nowait
+        get, get_nowait, qsize = self._queue.get, self._queue.get_nowait, self._qsize
         touched: set[logging.Handler] = set()
         touch = touched.add
         while True:
@@ -142,10 +143,9 @@ class LogQueue:
                 count += 1
                 if count % _FLUSH_EVERY == 0:
                     self._finish_batch(touched)
-                try:
-                    item = get_nowait()
-                except queue.Empty:
+                if not qsize():  # the only reader: no exception raised and caught per batch
                     break
+                item = get_nowait()
             self._finish_batch(touched)
             if item is _STOP:
                 return

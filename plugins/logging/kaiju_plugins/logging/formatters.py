@@ -19,6 +19,7 @@ import ujson
 
 from ._encode import ENCODER, ENCODERS, ORJSON_OPTIONS, UJSON_OPTIONS, dumps, orjson, safe_repr
 from ._escape import json_line, text_field
+from ._fixedrecord import FixedRecord
 from ._record import (
     CID_VAR,
     CONTEXT_ATTR,
@@ -40,6 +41,8 @@ __all__ = ["DataFormatter", "TextFormatter"]
 _ujson_dumps = ujson.dumps
 _orjson_dumps = orjson.dumps if orjson is not None else None
 _PLAIN_SIZE = PLAIN_SIZE
+_PRINTABLE_REPR = frozenset({str, int, float, bool, type(None)})
+"""Types whose ``repr`` is always printable (a ``str``'s escapes what is not)."""
 
 
 def _fallback(record: logging.LogRecord, exc: BaseException) -> dict[str, Any]:
@@ -95,6 +98,7 @@ class TextFormatter(logging.Formatter):
         self.pid = bool(pid)
         self._separators = 5 + self.pid
         self._last: tuple[int, str] = (-1, "")
+        self._head: tuple[int, int, str | None] = (-1, -1, None)
 
     def _time(self, created: float) -> str:
         second = int(created)
@@ -112,8 +116,39 @@ class TextFormatter(logging.Formatter):
         except Exception:  # noqa: BLE001 -- one broken value never hides the others
             return "{" + ", ".join(f"{safe_repr(k)}: {safe_repr(v)}" for k, v in data.items()) + "}"
 
-    def format(self, record: logging.LogRecord) -> str:
+    def _fixed(self, record: FixedRecord) -> str:
+        """A line writer's record: the line :meth:`format` writes for the record it stands for."""
+        try:
+            shape, level, values, created, ctx, process = record
+            name_msg = shape.name_msg
+            if name_msg is not None and FAST_CONTEXT and not ctx.get(EXTRA_VAR):
+                cid = ctx.get(CID_VAR) or "-"
+                data = shape.text % values
+                head = self._head
+                if head[0] != int(created) or head[1] != level:
+                    head = self._make_head(created, record.levelname, level)
+                # each part is checked, not the whole line: the repr of a str, int, float, bool or
+                # None is printable, so only '|' can need escaping in the extras
+                if (head[2] is not None and _PRINTABLE_REPR.issuperset(map(type, values)) and "|" not in data
+                        and type(cid) is str and "|" not in cid and cid.isprintable()):
+                    if self.pid:
+                        return f"{head[2]}{process} | {cid} | {name_msg} | {data}"
+                    return f"{head[2]}{cid} | {name_msg} | {data}"
+        except Exception:  # noqa: BLE001 -- a value's repr failed: the general path notes it
+            pass
+        return self.format(record.to_record())
+
+    def _make_head(self, created: float, levelname: str, level: int) -> tuple[int, int, str | None]:
+        """``(second, level, "time | level | ")``, the head ``None`` when it needs escaping."""
+        text = f"{self._time(created)} | {levelname:>5} | "
+        head = (int(created), level, text if text.isprintable() and text.count("|") == 2 else None)
+        self._head = head
+        return head
+
+    def format(self, record: logging.LogRecord | FixedRecord) -> str:
         """Render ``record`` as one text line; never raises."""
+        if isinstance(record, FixedRecord):
+            return self._fixed(record)
         try:
             fields = plain_fields(record)
             msg, cid, _, _, data = fields if fields is not None else _fields(record)
@@ -169,8 +204,25 @@ class DataFormatter(logging.Formatter):
         self.encoder = encoder
         self._orjson = _orjson_dumps if encoder == "orjson" else None
 
-    def format(self, record: logging.LogRecord) -> str:
+    def _fixed(self, record: FixedRecord) -> str:
+        """A line writer's record: the line :meth:`format` writes for the record it stands for."""
+        try:
+            shape, _, values, created, ctx, process = record
+            if not FAST_CONTEXT or ctx.get(EXTRA_VAR):
+                return self.format(record.to_record())
+            obj = {
+                "t": created, "name": shape.name, "lvl": record.levelname, "msg": shape.msg,
+                "cid": ctx.get(CID_VAR), "sid": ctx.get(SID_VAR), "t_max": ctx.get(DEADLINE_VAR),
+                "data": dict(zip(shape.keys, values, strict=False)), "pid": process,
+            }
+        except Exception:  # noqa: BLE001 -- a log line must never raise
+            return self.format(record.to_record())
+        return self._encode(obj)
+
+    def format(self, record: logging.LogRecord | FixedRecord) -> str:
         """Render ``record`` as one JSON line; never raises."""
+        if isinstance(record, FixedRecord):
+            return self._fixed(record)
         try:
             attrs = record.__dict__
             msg, data, ctx = attrs["msg"], attrs.get("data"), attrs.get(CONTEXT_ATTR)
@@ -205,6 +257,10 @@ class DataFormatter(logging.Formatter):
                     obj["exc"] = exc
         except Exception as exc:  # noqa: BLE001 -- a log line must never raise
             return json_line(dumps(_fallback(record, exc)))
+        return self._encode(obj)
+
+    def _encode(self, obj: dict[str, Any]) -> str:
+        """``obj`` as one line of JSON; never raises."""
         try:
             fast = self._orjson
             if fast is not None:

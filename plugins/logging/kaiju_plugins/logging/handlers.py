@@ -6,12 +6,16 @@ import logging
 import sys
 from typing import Any, ClassVar, TextIO
 
+from ._fixedrecord import FixedRecord
 from .formatters import DataFormatter, TextFormatter
 
 __all__ = ["JSONHandler", "StreamHandler", "TextHandler"]
 
 _STREAMS = ("stdout", "stderr")
 _DEFAULT = logging.Formatter()
+_FIXED = frozenset({TextFormatter, DataFormatter})
+"""Formatters that render a :class:`FixedRecord` themselves (exact classes: a subclass may
+override ``format``)."""
 
 
 class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -45,8 +49,19 @@ class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self.flush_each_record = True
         self.setFormatter(formatter or self.formatter_class(**(formatter_settings or {})))
 
-    def handle(self, record: logging.LogRecord) -> bool:
-        """Filter and emit ``record``; behind the queue (one writer thread) without the lock."""
+    def handle(self, record: logging.LogRecord | FixedRecord) -> bool:
+        """Filter and emit ``record``; behind the queue (one writer thread) without the lock.
+
+        A line writer's :class:`FixedRecord` goes to our formatters as it is; filters, another
+        formatter, a subclass's ``emit`` or the direct path get the ``LogRecord`` it stands for.
+        """
+        if isinstance(record, FixedRecord):
+            if (self.filters or self.flush_each_record or type(self.formatter) not in _FIXED
+                    or type(self).emit is not StreamHandler.emit):
+                record = record.to_record()
+            else:
+                self._write(record)
+                return True
         if self.filters:
             result = self.filter(record)
             if not result:
@@ -71,6 +86,20 @@ class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:  # noqa: BLE001 -- the stdlib's contract: report, never raise
             self.handleError(record)
         return True
+
+    def _write(self, record: FixedRecord) -> None:
+        """A :class:`FixedRecord` behind the queue: formatted by our formatter, written, not flushed."""
+        try:
+            formatter: Any = self.formatter or _DEFAULT
+            text = formatter.format(record) + self.terminator
+            try:
+                self.stream.write(text)
+            except UnicodeEncodeError:
+                self.stream.write(_ascii_escape(text))
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 -- the stdlib's contract: report, never raise
+            self.handleError(record.to_record())
 
     def emit(self, record: logging.LogRecord) -> None:
         """Format ``record`` and write it with a newline."""

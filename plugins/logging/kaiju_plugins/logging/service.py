@@ -31,10 +31,11 @@ from contextlib import suppress
 from typing import Any
 
 from kaiju_tools.exceptions import ConfigError, ConfigProblem
-from kaiju_tools.logsetup import DEFAULT_HANDLER_NAME
+from kaiju_tools.logsetup import DEFAULT_HANDLER_NAME, set_line_writer_provider
 from kaiju_tools.services import ContextableService
 
 from ._config import HandlerSettings, LoggerSettings, check_settings
+from ._fixed import make_provider
 from ._queue import LogQueue, QueueHandler
 from .formatters import DataFormatter, TextFormatter
 from .handlers import JSONHandler, StreamHandler, TextHandler
@@ -120,6 +121,7 @@ class LoggingService(ContextableService):
         self._saved_switches: dict[str, Any] = {}
         self._defaults: list[logging.Handler] = []
         self._configured = False
+        self._provides = False
 
     @property
     def dropped(self) -> int:
@@ -151,6 +153,8 @@ class LoggingService(ContextableService):
             self._install(root, self._root_targets(), None)
         if self._queue:
             self._queue.start()
+            set_line_writer_provider(make_provider(self._queue))  # line writers' fast path
+            self._provides = True
 
     def _install(self, log: logging.Logger, targets: list[logging.Handler],
                  entry: LoggerSettings | None) -> None:
@@ -192,6 +196,9 @@ class LoggingService(ContextableService):
         queue = self._queue
         if queue is None or not queue.running:
             return
+        if self._provides:  # line writers take the stdlib path from here on
+            self._provides = False
+            set_line_writer_provider(None)
         queue.stop()
         for i, (log, added, level, propagate) in enumerate(self._installed):
             direct: list[logging.Handler] = []

@@ -20,6 +20,8 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "off")
 """Values of the rpc server's ``outcome_log``."""
 
 Emitter = Callable[[Any, Any, float, str, int], None]
+KEYS = ("kind", "method", "outcome", "duration_ms", "correlation_id", "scope", "batch_size")
+"""Extras of an outcome line (the keys of :meth:`Outcome.as_dict`)."""
 
 
 def parse_level(value: Any) -> int | None:
@@ -52,6 +54,20 @@ def _summary(data: Any, out: Any) -> tuple[str, str | int, int]:
     return method, "result", 1
 
 
+def _writers(logger: Any) -> tuple[Callable[[int, tuple[Any, ...]], None], ...]:
+    """Writers of ``rpc done`` / ``rpc slow`` (the kernel logger's line writers: the logging
+    plugin's fast path), or ``logger.log`` with the same extras for another logger."""
+    if hasattr(logger, "line_writer"):
+        return logger.line_writer("rpc done", KEYS), logger.line_writer("rpc slow", KEYS)
+
+    def writer(message: str) -> Callable[[int, tuple[Any, ...]], None]:
+        def write(level: int, values: tuple[Any, ...]) -> None:
+            logger.log(level, message, **dict(zip(KEYS, values, strict=True)))
+        return write
+
+    return writer("rpc done"), writer("rpc slow")
+
+
 def make_emitter(logger: Any, level: int | None, slow_call_time: float,
                  sinks: Sequence[Callable[[Outcome], None]], ascribe: Callable[[str], str]) -> Emitter | None:
     """The per-request outcome function, or ``None`` when there is nothing to do (log off, no sinks).
@@ -68,6 +84,7 @@ def make_emitter(logger: Any, level: int | None, slow_call_time: float,
     is_enabled = logger.isEnabledFor
     sinks = tuple(sinks)
     now = time.time
+    done, slow = _writers(logger)
 
     def emit(data: Any, out: Any, start: float, cid: str, scope: int) -> None:
         ms = (now() - start) * 1000.0
@@ -80,11 +97,16 @@ def make_emitter(logger: Any, level: int | None, slow_call_time: float,
         if log_level is None and not sinks:
             return  # the hot path of a disabled level: no record
         method, outcome, size = _summary(data, out)
-        record = Outcome("rpc", ascribe(method) if size == 1 else method, outcome, ms, cid,
-                         scope if scope > -(2**62) else None, size)
-        if log_level is not None:
-            message = "rpc slow" if log_level == logging.WARNING and ms >= slow_ms else "rpc done"
-            logger.log(log_level, message, **record.as_dict())
+        if size == 1:
+            method = ascribe(method)
+        if scope <= -(2**62):
+            scope = None  # type: ignore[assignment]
+        if log_level is not None:  # the values of Outcome.as_dict(), in its order (and its rounding)
+            write = slow if log_level == logging.WARNING and ms >= slow_ms else done
+            write(log_level, ("rpc", method, outcome, round(ms * 1000.0) / 1000.0, cid, scope, size))
+        if not sinks:
+            return
+        record = Outcome("rpc", method, outcome, ms, cid, scope, size)
         for sink in sinks:
             try:
                 sink(record)
