@@ -8,8 +8,9 @@ no filter on any of those loggers or queue handlers. Then a record is a :class:`
 put on the queue (no ``LogRecord``, no caller lookup); the writer thread's formatter renders it.
 
 Checked again for every record (the fast writer returns ``False`` and the stdlib path runs):
-the loggers' handler lists, filters, ``disabled`` and ``propagate`` as they were, and the
-stdlib's record factory (``logging.setLogRecordFactory``) unchanged.
+the loggers' handler lists, filters, ``disabled`` and ``propagate`` as they were. A record
+factory of the program's own (``logging.setLogRecordFactory``) turns the fast path off; one
+set after the writer was made is noticed when the logging service configures again.
 """
 
 from __future__ import annotations
@@ -57,6 +58,24 @@ def _chain(logger: logging.Logger, log_queue: LogQueue) -> tuple[list[Any], list
     return (chain, handlers) if handlers else None
 
 
+def _fan_out(chain: list[Any], handlers: list[QueueHandler], shape: Shape, put: Any) -> FastWriter:
+    """The fast writer for records that reach more than one queue handler."""
+
+    def fast(level: int, values: tuple[Any, ...]) -> bool:
+        for log, seen, propagate in chain:
+            if log.handlers != seen or log.filters or log.disabled or log.propagate is not propagate:
+                return False
+        if any(handler.filters for handler in handlers):
+            return False
+        record = FixedRecord((shape, level, values, _now(), copy_context(), _pid[0]))
+        for handler in handlers:
+            if level >= handler.level:
+                put((handler.targets, record))
+        return True
+
+    return fast
+
+
 def make_provider(log_queue: LogQueue) -> Any:
     """The provider of fast writers for loggers whose records go only to ``log_queue``."""
     qsize, queue_put = log_queue.inline_parts()
@@ -65,29 +84,28 @@ def make_provider(log_queue: LogQueue) -> Any:
 
     def provider(logger: logging.Logger, message: str, keys: tuple[str, ...],
                  caller: tuple[str, int, str]) -> FastWriter | None:
-        found = _chain(logger, log_queue)
+        found = _chain(logger, log_queue) if _factory() is _LogRecord else None
         if found is None:
             return None
         chain, handlers = found
         shape = Shape(logger.name, message, keys, caller)
         pid = _pid
+        if len(handlers) > 1:
+            return _fan_out(chain, handlers, shape, put)
+        handler = handlers[0]
+        targets = handler.targets
 
         def fast(level: int, values: tuple[Any, ...]) -> bool:
-            if _factory() is not _LogRecord:
-                return False
             for log, seen, propagate in chain:
                 if log.handlers != seen or log.filters or log.disabled or log.propagate is not propagate:
                     return False
-            for handler in handlers:
-                if handler.filters:
-                    return False
-            record = FixedRecord((shape, level, values, _now(), copy_context(), pid[0]))
-            for handler in handlers:
-                if level >= handler.level:
-                    if qsize() < maxsize:  # LogQueue.put, inlined
-                        queue_put((handler.targets, record))
-                    else:
-                        put((handler.targets, record))  # counts the drop
+            if handler.filters:
+                return False
+            if level >= handler.level:
+                if qsize() < maxsize:  # LogQueue.put, inlined
+                    queue_put((targets, FixedRecord((shape, level, values, _now(), copy_context(), pid[0]))))
+                else:
+                    put((targets, FixedRecord((shape, level, values, _now(), copy_context(), pid[0]))))
             return True
 
         return fast

@@ -17,6 +17,7 @@ import logging
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from contextvars import copy_context
@@ -25,13 +26,15 @@ from typing import Any
 from ._fixedrecord import FixedRecord
 from ._record import CONTEXT_ATTR
 
-__all__ = ["DROP_LOGGER", "LogQueue", "QueueHandler"]
+__all__ = ["DROP_LOGGER", "LINGER", "LogQueue", "QueueHandler"]
 
 DROP_LOGGER = "kaiju.logging"
 """Logger name of the warning record that reports dropped records."""
 
 _STOP = object()
 _FLUSH_EVERY = 512
+LINGER = 0.005
+"""Default :attr:`LogQueue.linger`: 5 ms, unnoticeable in a log, ten or more records a batch under load."""
 
 
 class LogQueue:
@@ -39,13 +42,18 @@ class LogQueue:
 
     :param maxsize: records the queue holds before new ones are dropped (and counted)
     :param name: name of the listener thread
+    :param linger: seconds the listener waits after the first record of a batch, so that a
+        burst is written (and flushed) at once rather than a record at a time; ``0``: none
     """
 
-    def __init__(self, maxsize: int = 10_000, name: str = "kaiju-log-writer") -> None:
+    def __init__(self, maxsize: int = 10_000, name: str = "kaiju-log-writer", linger: float = LINGER) -> None:
         if not isinstance(maxsize, int) or isinstance(maxsize, bool) or maxsize < 1:
             raise ValueError(f"LogQueue: expected maxsize to be a positive int, got {maxsize!r}")
+        if not isinstance(linger, (int, float)) or isinstance(linger, bool) or not 0 <= linger <= 1:
+            raise ValueError(f"LogQueue: expected linger to be seconds between 0 and 1, got {linger!r}")
         self.maxsize = maxsize
         self.name = name
+        self.linger = float(linger)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._qsize = self._queue.qsize
         self._thread: threading.Thread | None = None
@@ -128,8 +136,11 @@ class LogQueue:
         get, get_nowait, qsize = self._queue.get, self._queue.get_nowait, self._qsize
         touched: set[logging.Handler] = set()
         touch = touched.add
+        linger = self.linger
         while True:
             item = get()
+            if linger and item is not _STOP and qsize() < _FLUSH_EVERY:
+                time.sleep(linger)  # let the burst this record belongs to arrive: one write for all
             count = 0
             while item is not _STOP:
                 targets, record = item  # _dispatch, inlined: the writer's hot loop

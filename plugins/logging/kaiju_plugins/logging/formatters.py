@@ -116,7 +116,7 @@ class TextFormatter(logging.Formatter):
         except Exception:  # noqa: BLE001 -- one broken value never hides the others
             return "{" + ", ".join(f"{safe_repr(k)}: {safe_repr(v)}" for k, v in data.items()) + "}"
 
-    def _fixed(self, record: FixedRecord) -> str:
+    def format_fixed(self, record: FixedRecord) -> str:
         """A line writer's record: the line :meth:`format` writes for the record it stands for."""
         try:
             shape, level, values, created, ctx, process = record
@@ -148,7 +148,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord | FixedRecord) -> str:
         """Render ``record`` as one text line; never raises."""
         if isinstance(record, FixedRecord):
-            return self._fixed(record)
+            return self.format_fixed(record)
         try:
             fields = plain_fields(record)
             msg, cid, _, _, data = fields if fields is not None else _fields(record)
@@ -204,7 +204,7 @@ class DataFormatter(logging.Formatter):
         self.encoder = encoder
         self._orjson = _orjson_dumps if encoder == "orjson" else None
 
-    def _fixed(self, record: FixedRecord) -> str:
+    def format_fixed(self, record: FixedRecord) -> str:
         """A line writer's record: the line :meth:`format` writes for the record it stands for."""
         try:
             shape, _, values, created, ctx, process = record
@@ -222,7 +222,7 @@ class DataFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord | FixedRecord) -> str:
         """Render ``record`` as one JSON line; never raises."""
         if isinstance(record, FixedRecord):
-            return self._fixed(record)
+            return self.format_fixed(record)
         try:
             attrs = record.__dict__
             msg, data, ctx = attrs["msg"], attrs.get("data"), attrs.get(CONTEXT_ATTR)

@@ -27,8 +27,9 @@ class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     :param formatter_settings: keyword arguments for the default formatter
 
     Behind the log queue the listener sets :attr:`flush_each_record` to ``False``: only the
-    listener thread writes, so ``handle`` takes no lock, and it flushes once per batch of
-    records. Used directly, every record is written under the lock and flushed.
+    listener thread writes, so ``handle`` takes no lock; it holds the batch's lines and
+    :meth:`flush` (once per batch) writes them with one ``write`` and flushes the stream.
+    Used directly, every record is written under the lock and flushed.
     """
 
     formatter_class: ClassVar[type[logging.Formatter]] = TextFormatter
@@ -47,6 +48,7 @@ class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             stream = getattr(sys, stream)
         super().__init__(stream)
         self.flush_each_record = True
+        self._pending: list[str] = []
         self.setFormatter(formatter or self.formatter_class(**(formatter_settings or {})))
 
     def handle(self, record: logging.LogRecord | FixedRecord) -> bool:
@@ -59,8 +61,13 @@ class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             if (self.filters or self.flush_each_record or type(self.formatter) not in _FIXED
                     or type(self).emit is not StreamHandler.emit):
                 record = record.to_record()
-            else:
-                self._write(record)
+            else:  # the writer thread's path for a line writer's record: held for the batch's flush
+                try:
+                    self._pending.append(self.formatter.format_fixed(record) + self.terminator)  # type: ignore[union-attr]
+                except RecursionError:
+                    raise
+                except Exception:  # noqa: BLE001 -- the stdlib's contract: report, never raise
+                    self.handleError(record.to_record())
                 return True
         if self.filters:
             result = self.filter(record)
@@ -75,31 +82,31 @@ class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         if type(self).emit is not StreamHandler.emit:  # a subclass's own emit
             self.emit(record)
             return True
-        try:  # the writer thread's path: ``emit`` inlined, no flush (the listener flushes per batch)
-            text = (self.formatter or _DEFAULT).format(record) + self.terminator
-            try:
-                self.stream.write(text)
-            except UnicodeEncodeError:
-                self.stream.write(_ascii_escape(text))
+        try:  # the writer thread's path: ``emit`` inlined, the line held until the batch's flush
+            self._pending.append((self.formatter or _DEFAULT).format(record) + self.terminator)
         except RecursionError:
             raise
         except Exception:  # noqa: BLE001 -- the stdlib's contract: report, never raise
             self.handleError(record)
         return True
 
-    def _write(self, record: FixedRecord) -> None:
-        """A :class:`FixedRecord` behind the queue: formatted by our formatter, written, not flushed."""
-        try:
-            formatter: Any = self.formatter or _DEFAULT
-            text = formatter.format(record) + self.terminator
+    def flush(self) -> None:
+        """Write the lines held for the batch (one ``write``), then flush the stream."""
+        pending = self._pending
+        if pending:
+            count = len(pending)  # the writer thread may append meanwhile: those stay for the next
+            text = "".join(pending[:count])
+            del pending[:count]
             try:
-                self.stream.write(text)
-            except UnicodeEncodeError:
-                self.stream.write(_ascii_escape(text))
-        except RecursionError:
-            raise
-        except Exception:  # noqa: BLE001 -- the stdlib's contract: report, never raise
-            self.handleError(record.to_record())
+                try:
+                    self.stream.write(text)
+                except UnicodeEncodeError:
+                    self.stream.write(_ascii_escape(text))
+            except RecursionError:
+                raise
+            except Exception:  # noqa: BLE001 -- the stdlib's contract: report, never raise
+                self.handleError(logging.makeLogRecord({"msg": f"{count} log lines not written"}))
+        super().flush()
 
     def emit(self, record: logging.LogRecord) -> None:
         """Format ``record`` and write it with a newline."""

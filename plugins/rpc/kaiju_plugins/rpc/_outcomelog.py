@@ -81,7 +81,7 @@ def make_emitter(logger: Any, level: int | None, slow_call_time: float,
     if level is None and not sinks:
         return None
     slow_ms = slow_call_time * 1000.0
-    is_enabled = logger.isEnabledFor
+    is_enabled = getattr(logger, "logger", logger).isEnabledFor  # the wrapped logger: a call less
     sinks = tuple(sinks)
     now = time.time
     done, slow = _writers(logger)
