@@ -19,7 +19,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["FastWriter", "LineWriter", "LineWriterProvider", "make_line_writer", "set_line_writer_provider"]
+__all__ = ["FastWriter", "LineWriter", "LineWriterProvider", "line_writer_provider", "make_line_writer",
+           "set_line_writer_provider"]
 
 LineWriter = Callable[[int, tuple[Any, ...]], None]
 """``write(level, values)``: one record at ``level`` (the caller checked ``isEnabledFor``)."""
@@ -35,6 +36,12 @@ LineWriterProvider = Callable[[logging.Logger, str, tuple[str, ...], Caller], Fa
 
 _provider: list[Any] = [None, 0]
 """``[provider, generation]``: the generation changes whenever the provider is set."""
+
+
+def line_writer_provider() -> LineWriterProvider | None:
+    """The registered provider (``None``: line writers take the stdlib path)."""
+    provider: LineWriterProvider | None = _provider[0]
+    return provider
 
 
 def set_line_writer_provider(provider: LineWriterProvider | None) -> None:
@@ -70,6 +77,6 @@ def make_line_writer(log: Callable[..., None], logger: Any, message: str, keys: 
                     fast = None
         if fast is not None and fast(level, values):
             return
-        log(level, message, **dict(zip(keys, values, strict=True)))
+        log(level, message, stacklevel=2, **dict(zip(keys, values, strict=True)))  # the caller: write's
 
     return write

@@ -19,10 +19,17 @@ from __future__ import annotations
 import logging
 import sys
 
-from ._linewriter import FastWriter, LineWriter, LineWriterProvider, set_line_writer_provider
+from ._linewriter import (
+    FastWriter,
+    LineWriter,
+    LineWriterProvider,
+    line_writer_provider,
+    set_line_writer_provider,
+)
 
 __all__ = ["DEFAULT_FORMAT", "DEFAULT_HANDLER_NAME", "ClientErrorFilter", "FastWriter", "LineWriter",
-           "LineWriterProvider", "default_logging", "quiet_client_errors", "set_line_writer_provider"]
+           "LineWriterProvider", "default_logging", "line_writer_provider", "quiet_client_errors",
+           "set_line_writer_provider"]
 
 DEFAULT_HANDLER_NAME = "kaiju.default"
 """Name of the root handler :func:`default_logging` installs."""

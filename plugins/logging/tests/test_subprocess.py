@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -295,3 +296,29 @@ def test_without_logging_service_the_app_logs_to_stderr(tmp_path: Path) -> None:
     assert app.stop() == 0
     assert any("lapp.plain" in line and "error at start" in line for line in app.err)
     assert app.out == []
+
+
+@needs_example
+@pytest.mark.parametrize("handler", ["JSONHandler", "TextHandler"])
+def test_example_app_outcome_lines_at_info_in_both_formats(handler: str) -> None:
+    # the line writer's fast path (a queued fixed-shape record) writes what logger.log would
+    port = free_port()
+    app = example(port, f"log_handler={handler}", "rpc_outcome_log=INFO")
+    app.wait_for(lambda line: "serving on" in line)
+    assert rpc(port, "greeter.greet", {"name": "Ann"}, cid="cid-out-1")["result"] == "Hello, Ann!"
+    assert rpc(port, "no.such", {}, cid="cid-out-2")["error"]["code"] == -32601
+    assert app.stop() == 0
+    if handler == "JSONHandler":
+        done = [line for line in map(json.loads, app.err) if line["msg"] == "rpc done"]
+        got = [(d["lvl"], d["cid"], d["name"], d["data"]) for d in done]
+    else:
+        parsed = [m.groups() for m in map(TEXT_LINE.match, app.err) if m and m.group(4) == "rpc done"]
+        got = [(lvl, cid, name, ast.literal_eval(data)) for lvl, cid, name, _, data in parsed]
+    assert [(lvl, cid) for lvl, cid, _, _ in got] == [("INFO", "cid-out-1"), ("INFO", "cid-out-2")]
+    assert len({name for _, _, name, _ in got}) == 1
+    first, second = (data for _, _, _, data in got)
+    assert list(first) == ["kind", "method", "outcome", "duration_ms", "correlation_id", "scope",
+                           "batch_size"]
+    assert first["method"] == "greeter.greet" and first["outcome"] == "result" and first["batch_size"] == 1
+    assert first["correlation_id"] == "cid-out-1" and first["duration_ms"] >= 0
+    assert second["method"] == "unknown" and second["outcome"] == -32601
