@@ -182,3 +182,47 @@ def test_queue_linger_is_checked() -> None:
         LoggingService(queue_linger=-1)
     with pytest.raises(ValueError, match="linger"):
         LogQueue(linger=2)
+
+
+class CountingStream(io.StringIO):
+    """A text stream that counts its ``write`` calls."""
+
+    writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_the_writer_writes_a_burst_with_one_write_per_batch() -> None:
+    from kaiju_plugins.logging import JSONHandler
+
+    stream = CountingStream()
+    q = LogQueue(linger=0.05)
+    log = logging.getLogger("lw.burst")
+    log.propagate = False
+    log.addHandler(q.handler([JSONHandler(stream=stream)]))
+    try:
+        q.start()
+        klog = get_logger("lw.burst", "INFO")
+        for i in range(1000):
+            klog.info("r", i=i)
+        q.stop()
+    finally:
+        log.handlers.clear()
+    assert [json.loads(line)["data"]["i"] for line in stream.getvalue().splitlines()] == list(range(1000))
+    assert stream.writes < 1000
+
+
+def test_a_second_service_keeps_its_fast_path_when_the_first_closes(service: Served) -> None:
+    _ours_only()
+    first, _ = service
+    second = LoggingService(loggers=[{"name": "lw2", "handlers": True}], handlers=[{"cls": "JSONHandler"}])
+    second.configure()
+    try:
+        mine = line_writer_provider()
+        first.write_directly()
+        assert line_writer_provider() is mine is not None
+    finally:
+        second.unconfigure()
+    assert line_writer_provider() is None

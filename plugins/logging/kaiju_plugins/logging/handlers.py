@@ -94,18 +94,19 @@ class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """Write the lines held for the batch (one ``write``), then flush the stream."""
         pending = self._pending
         if pending:
-            count = len(pending)  # the writer thread may append meanwhile: those stay for the next
-            text = "".join(pending[:count])
-            del pending[:count]
-            try:
+            with self.lock:  # type: ignore[union-attr]  # one flush at a time (the writer's, or at exit)
+                count = len(pending)  # the writer thread may append meanwhile: those stay for the next
+                text = "".join(pending[:count])
+                del pending[:count]
                 try:
-                    self.stream.write(text)
-                except UnicodeEncodeError:
-                    self.stream.write(_ascii_escape(text))
-            except RecursionError:
-                raise
-            except Exception:  # noqa: BLE001 -- the stdlib's contract: report, never raise
-                self.handleError(logging.makeLogRecord({"msg": f"{count} log lines not written"}))
+                    try:
+                        self.stream.write(text)
+                    except UnicodeEncodeError:
+                        self.stream.write(_ascii_escape(text))
+                except RecursionError:
+                    raise
+                except Exception:  # noqa: BLE001 -- the stdlib's contract: report, never raise
+                    self.handleError(logging.makeLogRecord({"msg": f"{count} log lines not written"}))
         super().flush()
 
     def emit(self, record: logging.LogRecord) -> None:

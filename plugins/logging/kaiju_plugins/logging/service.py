@@ -31,7 +31,7 @@ from contextlib import suppress
 from typing import Any
 
 from kaiju_tools.exceptions import ConfigError, ConfigProblem
-from kaiju_tools.logsetup import DEFAULT_HANDLER_NAME, set_line_writer_provider
+from kaiju_tools.logsetup import DEFAULT_HANDLER_NAME, line_writer_provider, set_line_writer_provider
 from kaiju_tools.services import ContextableService
 
 from ._config import HandlerSettings, LoggerSettings, check_settings
@@ -128,7 +128,7 @@ class LoggingService(ContextableService):
         self._saved_switches: dict[str, Any] = {}
         self._defaults: list[logging.Handler] = []
         self._configured = False
-        self._provides = False
+        self._provider: Any = None
 
     @property
     def dropped(self) -> int:
@@ -160,8 +160,8 @@ class LoggingService(ContextableService):
             self._install(root, self._root_targets(), None)
         if self._queue:
             self._queue.start()
-            set_line_writer_provider(make_provider(self._queue))  # line writers' fast path
-            self._provides = True
+            self._provider = make_provider(self._queue)
+            set_line_writer_provider(self._provider)  # line writers' fast path
 
     def _install(self, log: logging.Logger, targets: list[logging.Handler],
                  entry: LoggerSettings | None) -> None:
@@ -203,9 +203,10 @@ class LoggingService(ContextableService):
         queue = self._queue
         if queue is None or not queue.running:
             return
-        if self._provides:  # line writers take the stdlib path from here on
-            self._provides = False
-            set_line_writer_provider(None)
+        if self._provider is not None:  # line writers take the stdlib path from here on
+            if line_writer_provider() is self._provider:  # not another service's, configured since
+                set_line_writer_provider(None)
+            self._provider = None
         queue.stop()
         for i, (log, added, level, propagate) in enumerate(self._installed):
             direct: list[logging.Handler] = []
