@@ -349,6 +349,24 @@ def test_disabling_a_cron_task_and_enabling_it_again_resumes_at_the_next_due_tim
     assert (task.runs, task.misfires) == (2, 0)
 
 
+def test_tasks_sharing_a_due_instant_each_run_once_after_toggles_and_removals() -> None:
+    # The heap holds one entry per wall-clock instant for every task due at it: a task
+    # disabled and enabled again before the instant joins it twice, and must still run once.
+    clocks = Clocks(berlin(2026, 5, 4, 10, 0, 30))
+    scheduler = Scheduler()
+    tasks = [scheduler.schedule_task(job, cron="* * * * *", tz="Europe/Berlin", name=f"t{i}") for i in range(4)]
+    clocks.start(scheduler)
+    tasks[0].enabled = False
+    tasks[0].enabled = True  # back in the 10:01 instant
+    tasks[1].enabled = False  # out of it
+    scheduler.remove_task("t2")
+    clocks.run_until(berlin(2026, 5, 4, 10, 1, 30))
+    assert [t.runs for t in tasks] == [1, 0, 0, 1]
+    assert len([h for h in clocks.loop.timers if not h.cancelled]) == 1  # one timer, for 10:02
+    clocks.run_until(berlin(2026, 5, 4, 10, 2, 30))
+    assert [t.runs for t in tasks] == [2, 0, 0, 2]
+
+
 def test_a_cluster_wide_task_cannot_be_told_not_to_coalesce() -> None:
     with pytest.raises(InvalidTaskError, match="always coalesces; remove coalesce=False"):
         Scheduler().schedule_task(job, 5, name="c", cluster_wide=True, coalesce=False)
