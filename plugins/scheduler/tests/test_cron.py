@@ -65,6 +65,14 @@ class FakeTask:
         raise AssertionError("a job suspended on the fake clock")
 
 
+class FakeCall:
+    def __init__(self, callback: Any, args: tuple[Any, ...]) -> None:
+        self.callback, self.args = callback, args
+
+    def run(self) -> None:
+        self.callback(*self.args)
+
+
 class FakeLoop:  # as in test_grid_property.py
     """Just what the engine uses: a clock, timers and tasks that run to completion."""
 
@@ -85,6 +93,9 @@ class FakeLoop:  # as in test_grid_property.py
         task = FakeTask(coro)
         self.ready.append(task)
         return task
+
+    def call_soon(self, callback: Any, *args: Any) -> None:  # runs after the tasks made before it
+        self.ready.append(FakeCall(callback, args))  # type: ignore[arg-type]
 
     def create_future(self) -> Any:  # for Engine.stop(), awaited on a real loop
         return asyncio.get_running_loop().create_future()
@@ -354,7 +365,8 @@ def test_tasks_sharing_a_due_instant_each_run_once_after_toggles_and_removals() 
     # disabled and enabled again before the instant joins it twice, and must still run once.
     clocks = Clocks(berlin(2026, 5, 4, 10, 0, 30))
     scheduler = Scheduler()
-    tasks = [scheduler.schedule_task(job, cron="* * * * *", tz="Europe/Berlin", name=f"t{i}") for i in range(4)]
+    tasks = [scheduler.schedule_task(job, cron="* * * * *", tz="Europe/Berlin", name=f"t{i}")
+             for i in range(4)]
     clocks.start(scheduler)
     tasks[0].enabled = False
     tasks[0].enabled = True  # back in the 10:01 instant
@@ -365,6 +377,22 @@ def test_tasks_sharing_a_due_instant_each_run_once_after_toggles_and_removals() 
     assert len([h for h in clocks.loop.timers if not h.cancelled]) == 1  # one timer, for 10:02
     clocks.run_until(berlin(2026, 5, 4, 10, 2, 30))
     assert [t.runs for t in tasks] == [2, 0, 0, 2]
+
+
+def test_a_cron_task_that_disables_itself_in_its_run_is_not_armed_again() -> None:
+    # The next due times of an instant's tasks are pushed after their runs have started.
+    clocks = Clocks(berlin(2026, 5, 4, 10, 0, 30))
+    scheduler = Scheduler()
+
+    async def once() -> None:
+        task.enabled = False
+
+    task = scheduler.schedule_task(once, cron="* * * * *", tz="Europe/Berlin", name="once")
+    other = scheduler.schedule_task(job, cron="* * * * *", tz="Europe/Berlin", name="other")
+    clocks.start(scheduler)
+    clocks.run_until(berlin(2026, 5, 4, 10, 3, 30))
+    assert (task.runs, task.next_run) == (1, None)
+    assert other.runs == 3 and other.next_run is not None
 
 
 def test_a_cluster_wide_task_cannot_be_told_not_to_coalesce() -> None:

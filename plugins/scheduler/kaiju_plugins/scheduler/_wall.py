@@ -129,12 +129,25 @@ class WallClockTasks:
             while wall < due:  # armed early on purpose: wait out the last part on the wall clock
                 wall = time.time()
         seq = bucket.seq
+        fired = -2 - seq  # the mark of a task fired from this bucket, until its next push
+        later: list[tuple[Schedule, float]] = []
         for schedule in bucket.schedules:
-            if schedule.seq == seq:  # not disabled, removed or re-armed since it joined
-                self._fire_one(schedule, now)
+            if schedule.seq == seq:  # not disabled, removed, re-armed or fired since it joined
+                schedule.seq = fired
+                self._fire_one(schedule, now, later)
+        if later:  # after the runs' first steps (queued before it), so that they start sooner
+            assert self.loop is not None
+            self.loop.call_soon(self._push_later, later, fired)
 
-    def _fire_one(self, schedule: Schedule, now: float) -> None:
-        """Handle the due time of one ``cron=`` / ``at=`` task, checked on the wall clock."""
+    def _push_later(self, later: list[tuple[Schedule, float]], fired: int) -> None:
+        """Push the next due times of the tasks marked ``fired`` by :meth:`fire`."""
+        for schedule, due in later:
+            if schedule.seq == fired:  # not disabled, removed or re-armed meanwhile
+                self.push(schedule, due)
+
+    def _fire_one(self, schedule: Schedule, now: float, later: list[tuple[Schedule, float]]) -> None:
+        """Handle the due time of one ``cron=`` / ``at=`` task, checked on the wall clock
+        (its next due time goes to ``later``, pushed once the runs have started)."""
         engine = self.engine
         assert self.loop is not None and schedule.trigger is not None
         wall = engine.wall()
@@ -143,7 +156,7 @@ class WallClockTasks:
         if following is None:
             engine.unschedule(schedule)  # an at= task has run, or a cron that never matches again
         else:
-            self.push(schedule, following)
+            later.append((schedule, following))
         if len(passed) > 1 and now >= self.next_report:  # at most one warning a second
             self.next_report = now + 1.0
             self.logger.warning(
