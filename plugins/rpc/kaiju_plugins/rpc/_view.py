@@ -248,5 +248,8 @@ class JSONRPCView(AbstractView):
     # returns the request's coroutine, with no Python frame run per request to make it
     __new__ = staticmethod(_serve)  # type: ignore[assignment]
 
+    #: the view logs its requests' outcomes itself (the kernel wraps other routes' handlers)
+    kaiju_outcome = "self"
+
     def __await__(self) -> Generator[Any, None, web.StreamResponse]:
         return handle_request(self.request).__await__()  # type: ignore[no-any-return]
