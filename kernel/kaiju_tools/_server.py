@@ -31,6 +31,7 @@ from ._cli import (
 from ._logger import get_logger
 from ._runtime import Runtime
 from ._stop import Stopper
+from .caches import save_dataclass_code
 from .commands import Command
 from .exceptions import ConfigError, KaijuError, PluginError
 from .plugins import Plugins
@@ -189,6 +190,7 @@ def serve(runtime: Runtime) -> int:
     settings = runtime.settings
     assert settings is not None and runtime.init_app is not None
     app = runtime.init_app(settings)
+    save_dataclass_code()  # every start-up class is made: a killed server keeps its cache too
     gc.collect()
     gc.freeze()  # start-up objects live for the whole run: keep them out of every collection
     log = logging.getLogger(settings.main.name)
