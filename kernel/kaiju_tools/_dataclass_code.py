@@ -101,5 +101,3 @@ def save_dataclass_code() -> bool:
     from .caches import write_atomic
 
     return write_atomic(path, marshal.dumps(keep))
-
-
