@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ._annotations import expected_types, type_name, value_name
 from ._merge import Origins, format_key
+from .caches import dataclass
 from .exceptions import ConfigError, ConfigProblem
 from .outcomes import parse_level
 from .registry import close_matches
