@@ -78,6 +78,7 @@ def main() -> None:
         import rpc_raw
 
         raw = next(iter(rpc_raw.make_app(args.codec).router.routes())).handler
+        raw.kaiju_outcome = "quiet"  # the limit: no outcome line of the kernel's (run.outcome_log)
         example_init_app = init_app
 
         def init_app(settings, **kws):  # the example's app, plus the raw handler

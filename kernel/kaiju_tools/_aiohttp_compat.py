@@ -1,4 +1,5 @@
-"""What the kernel knows about aiohttp's internals, in one place: its request tasks.
+"""What the kernel knows about aiohttp's internals, in one place: its request tasks, and
+where a route keeps its handler.
 
 aiohttp runs each request's handler in a task of its own whose coroutine is
 ``RequestHandler._handle_request`` (``web_protocol.py``, created in ``RequestHandler.start``).
@@ -19,7 +20,7 @@ from typing import Any
 
 from aiohttp import web_protocol
 
-__all__ = ["CHECKED_AGAINST", "REQUEST_TASKS_FOUND", "describe_task", "request_tasks"]
+__all__ = ["CHECKED_AGAINST", "REQUEST_TASKS_FOUND", "describe_task", "replace_handler", "request_tasks"]
 
 CHECKED_AGAINST = "3.14.5"
 """The aiohttp version these internals were read from."""
@@ -50,3 +51,12 @@ def describe_task(task: asyncio.Task[Any]) -> str | None:
         return f"{request.method} {request.path}"
     except Exception:  # noqa: BLE001 -- a label is a nicety, never an error
         return None
+
+
+def replace_handler(route: Any, handler: Any) -> None:
+    """Make ``handler`` the handler of ``route`` (an :class:`aiohttp.web.AbstractRoute`).
+
+    aiohttp has no public way to change a route's handler once the route is added (its
+    ``handler`` property reads ``_handler``); the kernel does it once per route, at start.
+    """
+    route._handler = handler  # the one place that writes a route of aiohttp

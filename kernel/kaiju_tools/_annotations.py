@@ -14,6 +14,7 @@ import collections.abc
 import inspect
 import types
 import typing
+import weakref
 from typing import Any
 
 __all__ = ["Expected", "expected_types", "parameter_hints", "type_name", "value_name"]
@@ -60,14 +61,28 @@ def parameter_hints(func: Any) -> dict[str, Any]:
     String annotations (``from __future__ import annotations``) are resolved in the function's
     module one at a time, so that one unresolvable annotation (a ``TYPE_CHECKING`` import)
     leaves only itself unresolved.
+    The result is kept per function (the settings check and the service container both ask
+    for each constructor at start-up); a copy is returned.
     """
+    try:
+        return dict(_HINTS[func])
+    except (KeyError, TypeError):  # not seen yet, or not weak-referenceable (a slot wrapper)
+        pass
     try:
         params = inspect.signature(func).parameters
     except (TypeError, ValueError):
         return {}
     module = inspect.getmodule(func)
     namespace = dict(vars(module)) if module is not None else {}
-    return {name: _hint(param.annotation, namespace) for name, param in params.items()}
+    hints = {name: _hint(param.annotation, namespace) for name, param in params.items()}
+    try:
+        _HINTS[func] = hints
+    except TypeError:
+        pass
+    return dict(hints)
+
+
+_HINTS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def _hint(annotation: Any, namespace: dict[str, Any]) -> Any:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .caches import dataclass
 from .exceptions import ConfigError, ConfigProblem
 
 __all__ = ["ConfigLimits", "nesting_depth"]

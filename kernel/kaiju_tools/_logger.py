@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ._linewriter import LineWriter, make_line_writer
@@ -23,13 +23,20 @@ _FAST = same_as_stdlib()
 
 class Logger:
     """Wraps a :class:`logging.Logger` (or a :class:`logging.LoggerAdapter`); unknown keyword
-    arguments become ``record.data``."""
+    arguments become ``record.data``.
 
-    __slots__ = ("logger", "name")
+    ``isEnabledFor(level)`` -- whether a record of ``level`` would be handled -- is the wrapped
+    logger's own bound method (no call of ours in between: hot paths ask it per request).
+    """
+
+    __slots__ = ("logger", "name", "isEnabledFor")
+
+    isEnabledFor: Callable[[int], bool]  # noqa: N815 -- the stdlib's name
 
     def __init__(self, logger: logging.Logger | logging.LoggerAdapter[Any]) -> None:
         self.logger: Any = logger
         self.name = logger.name
+        self.isEnabledFor = logger.isEnabledFor
 
     def __repr__(self) -> str:
         return f"<kaiju Logger {self.name!r} ({logging.getLevelName(self.logger.getEffectiveLevel())})>"
@@ -115,11 +122,6 @@ class Logger:
         frame = sys._getframe(1)
         caller = (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
         return make_line_writer(self.log, self.logger, message, tuple(keys), caller)
-
-    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 -- the stdlib's name
-        """Whether a record of ``level`` would be handled."""
-        enabled: bool = self.logger.isEnabledFor(level)
-        return enabled
 
     def setLevel(self, level: int | str) -> None:  # noqa: N802 -- the stdlib's name
         """Set the level of the wrapped logger."""

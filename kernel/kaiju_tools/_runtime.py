@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import pluggy
 
 from ._merge import Origins, merge_into, walk
+from .caches import dataclass
 from .commands import CommandRegistry
 from .config import ConfigLoader, LoadedConfig
 from .exceptions import ConfigError, ConfigProblem

@@ -31,6 +31,7 @@ from ._cli import (
 from ._logger import get_logger
 from ._runtime import Runtime
 from ._stop import Stopper
+from .caches import save_dataclass_code
 from .commands import Command
 from .exceptions import ConfigError, KaijuError, PluginError
 from .plugins import Plugins
@@ -189,8 +190,12 @@ def serve(runtime: Runtime) -> int:
     settings = runtime.settings
     assert settings is not None and runtime.init_app is not None
     app = runtime.init_app(settings)
-    gc.collect()
-    gc.freeze()  # start-up objects live for the whole run: keep them out of every collection
+    save_dataclass_code()  # every start-up class is made: a killed server keeps its cache too
+    # Start-up objects live for the whole run: keep them out of every collection. Only the young
+    # generations are collected first: a full collection here found nothing to free in the
+    # example app (0 of ~43k objects) and cost 14 M instructions, 1 % of its start.
+    gc.collect(1)
+    gc.freeze()
     log = logging.getLogger(settings.main.name)
     run = settings.run
     extra: dict[str, Any] = {"access_log": None, **run.extra}

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from ._container import ServiceContainer
 from ._health import install as _install_health
+from ._http_outcomes import install as _log_outcomes
 from ._keys import ATTRS_KEY, PLUGINS_KEY, RUNTIME_KEY, SERVICES_KEY, SETTINGS_KEY
 from ._logger import get_logger
 from ._runtime import Runtime, settings_from_mapping
@@ -169,6 +170,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         for coro in app[_CREATED_KEY]:
             await coro
         app[_CREATED_KEY].clear()
+        sinks = [sink for _, sink in call_each(pm, "kaiju_outcome_sink", app=app)]
+        _log_outcomes(app, settings.run.outcome_log, settings.run.slow_request_time, sinks, log)
         for name in container.order():
             service = container.get(name)
             if service is not None and await _start(app, service, log):

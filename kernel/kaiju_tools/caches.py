@@ -1,9 +1,9 @@
 """Where the kernel and plugins keep start-up caches, and how a cache file is written.
 
-The caches (the entry-point scan, parsed settings files) only make a start faster: a reader
-that finds no file, an unreadable one or one that does not match does the work again. The
-directory is ``KAIJU_CACHE_DIR`` when set (``-`` turns every cache off), else the user's cache
-directory (``$XDG_CACHE_HOME/kaiju`` or ``~/.cache/kaiju``).
+The caches (the entry-point scan, parsed settings files, the dataclasses' compiled methods) only
+make a start faster: a reader that finds no file, an unreadable one or one that does not match
+does the work again. The directory is ``KAIJU_CACHE_DIR`` when set (``-`` turns every cache off),
+else the user's cache directory (``$XDG_CACHE_HOME/kaiju`` or ``~/.cache/kaiju``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["CACHE_ENV", "cache_dir", "write_atomic"]
+from ._dataclass_code import save_dataclass_code
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as dataclass
+else:
+    from ._dataclass_code import dataclass
+
+__all__ = ["CACHE_ENV", "cache_dir", "dataclass", "save_dataclass_code", "write_atomic"]
 
 CACHE_ENV = "KAIJU_CACHE_DIR"
 """The environment variable naming the cache directory (``-``: no caches)."""

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from ._limits import ConfigLimits
 from ._merge import Origins, format_key, merge_into
+from .caches import dataclass
 from .exceptions import ConfigError, ConfigProblem
 from .registry import close_matches
 from .templates import MISSING, parse_literal, render

@@ -18,7 +18,8 @@ found, where (``file:line`` or a dotted config key) and the likely fix.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from .caches import dataclass
 
 __all__ = [
     "CommandError",

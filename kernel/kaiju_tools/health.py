@@ -19,10 +19,11 @@ result is reused for ``cache`` seconds.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from ._keys import HEALTH_KEY
+from .caches import dataclass
 from .exceptions import ConfigError, ConfigProblem
 
 if TYPE_CHECKING:

@@ -1,17 +1,35 @@
 """Request outcomes: one :class:`Outcome` per finished HTTP request / RPC call.
 
-A transport (the rpc plugin's HTTP view) makes one record when a request is answered, logs it
-(the rpc server's ``outcome_log`` level; WARNING when slower than ``slow_call_time``) and hands
-it to every ``kaiju_outcome_sink`` of the app (metrics, audit...). When the log level is
-disabled and no sink is registered, no record is built.
+A transport makes one record when a request is answered, logs it and hands it to every
+``kaiju_outcome_sink`` of the app (metrics, audit...): the rpc plugin's HTTP view for JSON-RPC
+requests (the rpc server's ``outcome_log`` level; WARNING when slower than ``slow_call_time``),
+the kernel for every other web route (``run.outcome_log``; WARNING when slower than
+``run.slow_request_time``). When the log level is disabled and no sink is registered, no
+record is built.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["OUTCOME_KINDS", "Outcome", "OutcomeSink"]
+__all__ = ["LEVELS", "OUTCOME_KINDS", "Outcome", "OutcomeSink", "parse_level"]
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "off")
+"""Values of an outcome log setting (the rpc server's ``outcome_log``, ``run.outcome_log``)."""
+
+
+def parse_level(value: Any) -> int | None:
+    """An outcome log setting as a :mod:`logging` level, ``None`` for off (``off``, ``false``, ``null``).
+
+    :raises ValueError: not one of :data:`LEVELS`
+    """
+    if value is None or value is False or (isinstance(value, str) and value.lower() in ("off", "none", "")):
+        return None
+    if isinstance(value, str) and value.upper() in LEVELS:
+        return int(logging.getLevelName(value.upper()))
+    raise ValueError(f"expected one of {', '.join(LEVELS)}, got {value!r}")
 
 OUTCOME_KINDS = ("http", "rpc")
 """Values of :attr:`Outcome.kind`."""

@@ -17,7 +17,7 @@ import importlib
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import pluggy
@@ -35,6 +35,7 @@ from ._hookcalls import (
     collect,
     collect_first,
 )
+from .caches import dataclass
 from .commands import COMMANDS, CommandRegistry
 from .exceptions import ConfigProblem, PluginError
 from .registry import close_matches

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ._annotations import expected_types, type_name, value_name
 from ._merge import Origins, format_key
+from .caches import dataclass
 from .exceptions import ConfigError, ConfigProblem
+from .outcomes import parse_level
 from .registry import close_matches
 from .services import SERVICE_CLASS_REGISTRY, Service, ServiceClassRegistry
 from .templates import find_templates
@@ -64,6 +66,11 @@ class RunSettings:
     drain_delay: float = 0.0
     """Seconds the server keeps serving after SIGTERM / SIGINT with readiness false, so that a
     load balancer stops sending traffic before the listening socket closes."""
+    outcome_log: str | None = "INFO"
+    """Level of the outcome line of a request to a plain web route (not JSON-RPC: the rpc
+    server has its own ``outcome_log``): ``DEBUG``, ``INFO``, ``WARNING`` or ``off``."""
+    slow_request_time: float = 5.0
+    """Seconds; a plain web request slower than this is logged at WARNING."""
     extra: dict[str, Any] = field(default_factory=dict, metadata=_FLAT)
 
 
@@ -135,7 +142,8 @@ _TOP = ("packages", "app", "run", "main", "etc", "services")
 _SERVICE_KEYS = ("cls", "name", "enabled", "required", "loglevel", "settings", "depends_on")
 _APP_ARGS = set(inspect.signature(web.Application).parameters) - {"self", "loop"} | {"debug"}
 _RUN_ARGS = (set(inspect.signature(web.run_app).parameters) - {"app", "loop", "handle_signals"}
-             | {"drain_delay"})  # run_server handles the signals itself (docs/deployment.md)
+             | {"drain_delay", "outcome_log", "slow_request_time"})  # run_server handles the signals
+_OWN_RUN_ARGS = ("host", "port", "shutdown_timeout", "drain_delay", "outcome_log", "slow_request_time")
 
 
 class _Checker:
@@ -266,8 +274,17 @@ def _run(check: _Checker, data: dict[str, Any]) -> RunSettings:
         if data["drain_delay"] < 0:
             check.add(("run", "drain_delay"), f"expected 0 or more seconds, got {data['drain_delay']!r}")
         run.drain_delay = float(data["drain_delay"])
-    run.extra = {k: v for k, v in data.items()
-                 if k in _RUN_ARGS and k not in ("host", "port", "shutdown_timeout")}
+    if "outcome_log" in data:
+        try:
+            parse_level(data["outcome_log"])
+            run.outcome_log = data["outcome_log"]
+        except ValueError as exc:
+            check.add(("run", "outcome_log"), str(exc), "off turns the line off")
+    if "slow_request_time" in data and check.typed(
+        data["slow_request_time"], (int, float), ("run", "slow_request_time"), "a number of seconds"
+    ):
+        run.slow_request_time = float(data["slow_request_time"])
+    run.extra = {k: v for k, v in data.items() if k in _RUN_ARGS and k not in _OWN_RUN_ARGS}
     return run
 
 

@@ -14,8 +14,9 @@ import ast
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from .caches import dataclass
 
 __all__ = ["MISSING", "TEMPLATE_RE", "Template", "find_templates", "parse_literal", "render"]
 

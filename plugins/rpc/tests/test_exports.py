@@ -45,3 +45,16 @@ def test_rpc_errors_are_kaiju_errors_with_their_spec_codes():
     for cls in (rpc.RequestTimeout, rpc.PermissionDenied, rpc.ServerBusy, rpc.RequestTooLarge,
                 rpc.InvalidHeader, rpc.ServerShuttingDown):
         assert -32099 <= cls.code <= -32000
+
+
+def test_the_document_modules_wait_for_their_first_use():
+    """Importing the plugin and its hooks leaves the OpenRPC / schema / docs page modules out
+    (they load with the first ``rpc.discover``, docs page or ``openrpc`` command)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, kaiju_plugins.rpc, kaiju_plugins.rpc.plugin; "
+            "print(sorted(m for m in sys.modules if m.split('.')[-1] in "
+            "('_openrpc', '_schema', '_docs_page', '_discover', '_codegen', '_typetext')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

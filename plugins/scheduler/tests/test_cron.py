@@ -65,6 +65,14 @@ class FakeTask:
         raise AssertionError("a job suspended on the fake clock")
 
 
+class FakeCall:
+    def __init__(self, callback: Any, args: tuple[Any, ...]) -> None:
+        self.callback, self.args = callback, args
+
+    def run(self) -> None:
+        self.callback(*self.args)
+
+
 class FakeLoop:  # as in test_grid_property.py
     """Just what the engine uses: a clock, timers and tasks that run to completion."""
 
@@ -85,6 +93,9 @@ class FakeLoop:  # as in test_grid_property.py
         task = FakeTask(coro)
         self.ready.append(task)
         return task
+
+    def call_soon(self, callback: Any, *args: Any) -> None:  # runs after the tasks made before it
+        self.ready.append(FakeCall(callback, args))  # type: ignore[arg-type]
 
     def create_future(self) -> Any:  # for Engine.stop(), awaited on a real loop
         return asyncio.get_running_loop().create_future()
@@ -347,6 +358,41 @@ def test_disabling_a_cron_task_and_enabling_it_again_resumes_at_the_next_due_tim
     assert task.next_run is not None and local(task.next_run + clocks.offset) == "2026-05-04T10:06:00+02:00"
     clocks.run_until(berlin(2026, 5, 4, 10, 6, 30))
     assert (task.runs, task.misfires) == (2, 0)
+
+
+def test_tasks_sharing_a_due_instant_each_run_once_after_toggles_and_removals() -> None:
+    # The heap holds one entry per wall-clock instant for every task due at it: a task
+    # disabled and enabled again before the instant joins it twice, and must still run once.
+    clocks = Clocks(berlin(2026, 5, 4, 10, 0, 30))
+    scheduler = Scheduler()
+    tasks = [scheduler.schedule_task(job, cron="* * * * *", tz="Europe/Berlin", name=f"t{i}")
+             for i in range(4)]
+    clocks.start(scheduler)
+    tasks[0].enabled = False
+    tasks[0].enabled = True  # back in the 10:01 instant
+    tasks[1].enabled = False  # out of it
+    scheduler.remove_task("t2")
+    clocks.run_until(berlin(2026, 5, 4, 10, 1, 30))
+    assert [t.runs for t in tasks] == [1, 0, 0, 1]
+    assert len([h for h in clocks.loop.timers if not h.cancelled]) == 1  # one timer, for 10:02
+    clocks.run_until(berlin(2026, 5, 4, 10, 2, 30))
+    assert [t.runs for t in tasks] == [2, 0, 0, 2]
+
+
+def test_a_cron_task_that_disables_itself_in_its_run_is_not_armed_again() -> None:
+    # The next due times of an instant's tasks are pushed after their runs have started.
+    clocks = Clocks(berlin(2026, 5, 4, 10, 0, 30))
+    scheduler = Scheduler()
+
+    async def once() -> None:
+        task.enabled = False
+
+    task = scheduler.schedule_task(once, cron="* * * * *", tz="Europe/Berlin", name="once")
+    other = scheduler.schedule_task(job, cron="* * * * *", tz="Europe/Berlin", name="other")
+    clocks.start(scheduler)
+    clocks.run_until(berlin(2026, 5, 4, 10, 3, 30))
+    assert (task.runs, task.next_run) == (1, None)
+    assert other.runs == 3 and other.next_run is not None
 
 
 def test_a_cluster_wide_task_cannot_be_told_not_to_coalesce() -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from kaiju_tools.caches import dataclass
 from kaiju_tools.exceptions import ConfigProblem
 from kaiju_tools.registry import close_matches
 

@@ -22,7 +22,7 @@ from ._errors import (
     ServerShuttingDown,
 )
 from ._interface import PermissionKeys, PublicInterface
-from ._openrpc import raises
+from ._raises import raises
 from ._routes import must_finish
 from ._server import JSONRPCServer
 from ._types import Constraint

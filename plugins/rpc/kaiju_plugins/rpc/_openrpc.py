@@ -1,7 +1,9 @@
 """The OpenRPC 1.x document of a method table (what ``rpc.discover`` answers).
 
-Built once per distinct caller scope when the method table is (re)built: a caller sees the
-methods its scope may call, and nothing is computed per request.
+Built once per distinct caller scope of a method table, when first asked for (``rpc.discover``,
+the docs page, the ``openrpc`` command), then kept until the table changes: a caller sees the
+methods its scope may call, and nothing is computed per request. Imported only then, with the
+schema modules: an app that is never asked does not pay for them at start-up.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._errors import RPCError
+from ._raises import raises
 from ._schema import SchemaBuilder
 from ._types import type_hints
 
@@ -22,21 +25,6 @@ __all__ = ["OPENRPC_VERSION", "Documents", "build_document", "raises"]
 
 OPENRPC_VERSION = "1.3.2"
 _P = inspect.Parameter
-
-
-def raises(*errors: type[RPCError] | RPCError) -> Any:
-    """Declare the errors a route may answer (listed in its OpenRPC ``errors``)::
-
-        @raises(NotFound, RPCError("Conflict", code=-32040))
-        async def get(self, key: str) -> Item: ...
-
-    :param errors: :class:`RPCError` subclasses (their ``code`` and docstring) or instances
-    """
-    def mark(func: Any) -> Any:
-        func.__rpc_errors__ = (*getattr(func, "__rpc_errors__", ()), *errors)
-        return func
-
-    return mark
 
 
 def _error_object(err: type[RPCError] | RPCError) -> dict[str, Any]:

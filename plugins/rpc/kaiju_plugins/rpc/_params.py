@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._errors import InvalidParams
-from ._invoke import other_shapes
+from ._invoke import NOTHING, other_shapes
 
 __all__ = ["ParamsChecker"]
 
@@ -70,7 +70,7 @@ def _json_name(value: Any) -> str:
 
 
 def _unrolled(func: Callable[..., Any], allowed: list[tuple[type, ...]], slow: Callable[[Any], None],
-              other: Callable[[Any], Any]) -> Any:
+              absent: Callable[[], Any], named: Callable[[Any], Any]) -> Any:
     """Callers for 1-3 annotated positional params, unrolled (a loop costs ~4x as much); the
     values are passed one by one (no tuple made of the list, as ``func(*params)`` does)."""
     if len(allowed) == 1:
@@ -78,7 +78,7 @@ def _unrolled(func: Callable[..., Any], allowed: list[tuple[type, ...]], slow: C
 
         def call_1(params: Any) -> Any:
             if type(params) is not list:
-                return other(params)
+                return absent() if params is NOTHING else named(params)
             if len(params) != 1 or type(a := params[0]) not in t0:
                 slow(params)
             return func(a)
@@ -89,7 +89,7 @@ def _unrolled(func: Callable[..., Any], allowed: list[tuple[type, ...]], slow: C
 
         def call_2(params: Any) -> Any:
             if type(params) is not list:
-                return other(params)
+                return absent() if params is NOTHING else named(params)
             if len(params) != 2 or type(a := params[0]) not in t0 or type(b := params[1]) not in t1:
                 slow(params)
             return func(a, b)
@@ -99,7 +99,7 @@ def _unrolled(func: Callable[..., Any], allowed: list[tuple[type, ...]], slow: C
 
     def call_3(params: Any) -> Any:
         if type(params) is not list:
-            return other(params)
+            return absent() if params is NOTHING else named(params)
         if (len(params) != 3 or type(a := params[0]) not in t0 or type(b := params[1]) not in t1
                 or type(c := params[2]) not in t2):
             slow(params)
@@ -191,11 +191,11 @@ class ParamsChecker:
         test and one ``type(v) in allowed`` per annotated value, then the call; on any doubt
         it hands over to the full check, which finds the problem and raises."""
         slow = self.check_list
-        other = other_shapes(func, slow, self.check_dict, self.accepts_no_params)
+        absent, named = other_shapes(func, slow, self.check_dict, self.accepts_no_params)
         if self._var_pos or self._keyword_only:
             def call_checked(params: Any) -> Any:
                 if type(params) is not list:
-                    return other(params)
+                    return absent() if params is NOTHING else named(params)
                 slow(params)
                 return func(*params)
 
@@ -205,18 +205,18 @@ class ParamsChecker:
         if not pos_types:
             def call_counted(params: Any) -> Any:
                 if type(params) is not list:
-                    return other(params)
+                    return absent() if params is NOTHING else named(params)
                 if not min_pos <= len(params) <= max_pos:
                     slow(params)
                 return func(*params)
 
             return call_counted
         if min_pos == max_pos == len(pos_types) <= 3:
-            return _unrolled(func, [t for _, _, t in pos_types], slow, other)
+            return _unrolled(func, [t for _, _, t in pos_types], slow, absent, named)
 
         def call_typed(params: Any) -> Any:
             if type(params) is not list:
-                return other(params)
+                return absent() if params is NOTHING else named(params)
             n = len(params)
             if n < min_pos or n > max_pos:
                 slow(params)

@@ -183,7 +183,7 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         finally:
             context.correlation_id.reset(token)
     async def discover(self) -> dict[str, Any]:
-        """The OpenRPC document of the methods the caller may call (built at start-up)."""
+        """The OpenRPC document of the methods the caller may call (built by the first ask, then kept)."""
         scope = context.scope.get() if self.enable_permissions else None
         return self.openrpc().for_scope(_GUEST if scope is None and self.enable_permissions else scope)
 
@@ -253,8 +253,7 @@ class JSONRPCServer(RequestEngine, ContextableService, PublicInterface):
         self._not_found_cache = {}
         self._api_method = next((name for name, route in self.routes_table.items() if route.func == self.api),
                                 f"{self.service_name}.api")
-        self._documents = None
-        self.openrpc()  # the OpenRPC documents: built now, not on the first rpc.discover
+        self._documents = None  # the OpenRPC documents: built by the first openrpc() (rpc.discover...)
 
 
 def _same(key: list[tuple[Any, ...]], previous: list[tuple[Any, ...]] | None) -> bool:

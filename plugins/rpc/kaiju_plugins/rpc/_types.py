@@ -13,7 +13,6 @@ with the JSON path inside the value. Results are encoded by their runtime type
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import decimal
 import enum
@@ -23,6 +22,8 @@ import uuid
 from collections import abc
 from collections.abc import Callable
 from typing import Any
+
+from kaiju_tools.caches import dataclass
 
 __all__ = ["Constraint", "Mismatch", "decoder", "is_builtin", "json_name", "needs_encoding", "type_hints"]
 
@@ -44,7 +45,7 @@ _STRINGS: dict[type, tuple[str, Callable[[str], Any]]] = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class Constraint:
     """Simple constraints for ``Annotated[T, Constraint(...)]`` (checked, and shown in the schema).
 

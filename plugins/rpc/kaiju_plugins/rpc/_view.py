@@ -50,7 +50,7 @@ _JSON_TYPES = frozenset(("application/json", "application/json-rpc", "applicatio
 # a correlation id is logged in every record of its request: tokens only (no spaces, quotes,
 # separators or control characters), 128 characters at most; anything else is replaced
 _cid_ok = re.compile(r"[A-Za-z0-9._:/+=@;~-]{1,128}").fullmatch
-_cid_count = itertools.count(1).__next__
+_cid_counter = itertools.count(1)  # next(): a builtin call (its bound __next__ is a slow slot wrapper)
 _CID_PREFIX = f"{secrets.token_hex(5)}-"  # per process (forked workers draw their own)
 
 
@@ -115,7 +115,7 @@ def _is_json(content_type: str | None) -> bool:
 def _replace_cid(server: JSONRPCServer, unsafe: str) -> str:
     """A generated correlation id for a request whose ``Correlation-Id`` is unsafe to log (reported,
     rate-limited)."""
-    cid = f"{_CID_PREFIX}{_cid_count()}"
+    cid = f"{_CID_PREFIX}{next(_cid_counter)}"
     server.warn_unsafe_cid(unsafe, cid)
     return cid
 
@@ -170,7 +170,7 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
         return _too_large(server.max_body_size)
     cid = headers.get(_H_CORRELATION_ID)
     if cid is None:
-        cid = _CID_PREFIX + str(_cid_count())
+        cid = _CID_PREFIX + str(next(_cid_counter))
     elif _cid_ok(cid) is None:
         cid = _replace_cid(server, cid)
     now = _time()
@@ -215,7 +215,7 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
             encoded = dumps(out)
         except (TypeError, ValueError, OverflowError, RecursionError):
             encoded = _encode_safely(server, out)
-        response = _json_response(encoded)
+        return _json_response(encoded, cid)  # the Correlation-Id header set as it is made
     response.headers[_H_CORRELATION_ID] = cid
     return response
 
@@ -247,6 +247,9 @@ class JSONRPCView(AbstractView):
     # coroutine function itself (a static method gets the class first), so constructing one
     # returns the request's coroutine, with no Python frame run per request to make it
     __new__ = staticmethod(_serve)  # type: ignore[assignment]
+
+    #: the view logs its requests' outcomes itself (the kernel wraps other routes' handlers)
+    kaiju_outcome = "self"
 
     def __await__(self) -> Generator[Any, None, web.StreamResponse]:
         return handle_request(self.request).__await__()  # type: ignore[no-any-return]

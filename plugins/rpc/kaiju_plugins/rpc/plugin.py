@@ -57,6 +57,8 @@ def kaiju_register_commands() -> list[type[Any]]:
 @hookimpl
 def kaiju_register_routes(app: web.Application) -> list[tuple[str, str, Any]]:
     """``GET <docs_path>``: the HTML docs page of each JSON-RPC server that sets ``docs_path``."""
+    if not any(isinstance(s, JSONRPCServer) and s.docs_path for s in get_services(app)):
+        return []  # no page: the page's module is not imported
     from ._docs_page import docs_routes
 
     return docs_routes(app)

@@ -8,10 +8,9 @@ handled by the task's :class:`ExecPolicy` when the previous run is still going. 
 disabled tasks are left in the heap and dropped when they come up (their ``seq`` no longer
 matches the task's). Nothing polls: with no task due, the loop sleeps until the next one.
 
-Tasks with a ``cron=`` or ``at=`` trigger fall due at wall-clock instants: their entry is
-converted to loop time when it is pushed and checked against the wall clock when it
-fires (a clock stepped back re-arms it; one stepped forward misses due times, which are
-counted, never run as a burst). ``misfire_grace`` skips due times that come too late and
+Tasks with a ``cron=`` or ``at=`` trigger fall due at wall-clock instants: the heap holds
+one :class:`~._wall.WallBucket` per instant for all the tasks due at it, armed and fired by
+:class:`~._wall.WallClockTasks`. ``misfire_grace`` skips due times that come too late and
 ``coalesce`` says whether several due times missed at once make one run or one each.
 
 The engine keeps its bookkeeping for each task in the task's :class:`~._schedule.Schedule`
@@ -30,23 +29,13 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._misfire import MAX_PASSED, Misfires, on_time, passed_due_times
+from ._misfire import MAX_PASSED, Misfires, on_time
 from ._runs import Runner, call_method
 from ._schedule import Schedule
 from ._task import ScheduledTask
+from ._wall import WallBucket, WallClockTasks
 
 __all__ = ["Engine"]
-
-_WAKE_LEAD = 0.001
-"""How early the timer of a wall-clock due time is armed when the wall clock is the real one,
-plus :data:`_WAKE_SLACK` of the time to wait. The loop's selector rounds its timeout up to a
-whole millisecond and Linux lets a sleep end up to 0.1 % of its length late (timer slack: 1 ms
-for a 1 s sleep); armed early, the timer wakes before the due time, the engine re-arms it when
-more than twice this is left, and waits out the rest on the wall clock (once per due instant)."""
-
-_WAKE_SLACK = 0.002
-"""Fraction of the time to wait (up to a minute of it) by which the timer is armed early too."""
-
 
 class Engine:
     """Runs :class:`ScheduledTask` objects on the running event loop.
@@ -64,11 +53,12 @@ class Engine:
         self.running = False
         self._runner = Runner(self, logger, long_run_intervals)
         self._misfires = Misfires(logger)
+        self._wallclock = WallClockTasks(self, self._misfires, logger)
         #: the wall clock (Unix time) of ``cron=`` / ``at=`` tasks; tests pass a fake one
         self.wall: Callable[[], float] = time.time
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ctx: contextvars.Context | None = None
-        self._heap: list[tuple[float, int, Schedule]] = []
+        self._heap: list[tuple[float, int, Schedule | WallBucket]] = []
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = 0.0
@@ -104,7 +94,7 @@ class Engine:
             return
         if wall is not None:
             self.wall = wall
-        self._loop = self._runner.loop = loop or asyncio.get_running_loop()
+        self._loop = self._runner.loop = self._wallclock.loop = loop or asyncio.get_running_loop()
         self._ctx = contextvars.copy_context()
         self._stopping = None
         self.running = True
@@ -130,7 +120,7 @@ class Engine:
         """Stop scheduling ``task`` for good (a run in progress finishes)."""
         schedule = task.schedule
         schedule.removed = True
-        self._unschedule(schedule)
+        self.unschedule(schedule)
 
     def run_now(self, task: ScheduledTask) -> bool:
         """Start a run of ``task`` at once, off its due times; ``False`` when the engine is not
@@ -146,7 +136,8 @@ class Engine:
         return True
 
     @staticmethod
-    def _unschedule(schedule: Schedule) -> None:
+    def unschedule(schedule: Schedule) -> None:
+        """Drop the heap entry of ``schedule`` (left in the heap, skipped when it comes up)."""
         schedule.seq = -1
         schedule.next_run = None
         schedule.pending = False
@@ -155,13 +146,13 @@ class Engine:
     def enabled_changed(self, schedule: Schedule) -> None:
         """Called by ``task.enabled = ...``: drop its entry, or put it back on its grid."""
         if not schedule.task.enabled:
-            self._unschedule(schedule)
+            self.unschedule(schedule)
         elif self.running and not schedule.removed:
             assert self._loop is not None
             if schedule.anchor is None:
                 self._arm_first(schedule, self._loop.time())
             elif schedule.seq < 0 and schedule.trigger is not None:
-                self._arm_wall(schedule, first=False)
+                self._wallclock.arm(schedule, first=False)
             elif schedule.seq < 0:
                 now = self._loop.time()
                 k = int((now - schedule.anchor) // schedule.interval) + 1
@@ -177,7 +168,7 @@ class Engine:
                 schedule.run_grid = now
                 schedule.run_wall = self.wall()
                 self._runner.start(schedule)
-            self._arm_wall(schedule, first=first)
+            self._wallclock.arm(schedule, first=first)
             return
         if task.cluster is not None:  # due times on the wall clock: the same in every process
             wall = self.wall()
@@ -206,13 +197,17 @@ class Engine:
         due = (
             grid + random.random() * schedule.jitter if schedule.jitter else grid
         )  # not for security: spreading runs
-        seq = next(self._seq)
         schedule.grid = grid
-        schedule.seq = seq
+        schedule.seq = self.push_entry(due, schedule)
         schedule.next_run = due
-        heapq.heappush(self._heap, (due, seq, schedule))
+
+    def push_entry(self, due: float, item: Schedule | WallBucket) -> int:
+        """Push a heap entry due at loop time ``due``; return its sequence number."""
+        seq = next(self._seq)
+        heapq.heappush(self._heap, (due, seq, item))
         if not self._in_timer and (self._timer is None or due < self._timer_when):
             self._rearm()
+        return seq
 
     def _rearm(self) -> None:
         if self._timer is not None:
@@ -229,17 +224,19 @@ class Engine:
         self._in_timer = True
         heap = self._heap
         now = self._loop.time()
+        self._wallclock.woke(now - self._timer_when)
         limit = now + self._resolution
         blocked = 0
         try:
             while heap and heap[0][0] <= limit:
-                due, seq, schedule = heapq.heappop(heap)
-                if seq != schedule.seq:
+                due, seq, item = heapq.heappop(heap)
+                if seq != item.seq:
                     continue  # disabled or removed since it was pushed
-                if schedule.trigger is not None:  # cron / at: checked on the wall clock
-                    self._fire_wall(schedule, now)
+                if type(item) is WallBucket:  # cron / at: checked on the wall clock
+                    self._wallclock.fire(item, now)
                 else:
-                    blocked += self._fire(schedule, due, now)
+                    assert isinstance(item, Schedule)
+                    blocked += self._fire(item, due, now)
         finally:
             self._in_timer = False
             self._rearm()
@@ -272,10 +269,7 @@ class Engine:
 
     def _fire_late(self, schedule: Schedule, due: float, now: float) -> int:
         """:meth:`_fire` for an entry late by an interval or more, or of a task with a
-        ``cron`` / ``at`` trigger or a ``misfire_grace``."""
-        if schedule.trigger is not None:
-            self._fire_wall(schedule, now)
-            return 0
+        ``misfire_grace``."""
         interval = schedule.interval
         grid = schedule.grid
         missed = 0
@@ -286,76 +280,13 @@ class Engine:
         grace = schedule.grace
         ok = missed + 1 if grace is None else on_time(late, interval, missed + 1, grace)
         runs = self._misfires.account(schedule, now, missed + 1, ok, late)
-        if not runs:
-            return missed
-        run = schedule.run
-        if run is None:
-            schedule.run_grid = grid
-            self._runner.start(schedule)
-            schedule.backlog += runs - 1
-            return missed
-        schedule.pending_grid = grid
-        self._runner.busy(schedule, run, now, runs)
+        if runs:
+            self.start_runs(schedule, grid, now, runs)
         return missed
 
-    def _arm_wall(self, schedule: Schedule, first: bool) -> None:
-        """Push the next wall-clock due time of a ``cron=`` / ``at=`` task (if any)."""
-        assert schedule.trigger is not None
-        wall = self.wall()
-        if schedule.resume_after is not None:  # restored: from the last claimed due time on
-            due = schedule.trigger.next_after(schedule.resume_after)
-            schedule.resume_after = None
-        else:
-            due = schedule.trigger.first_due(wall) if first else schedule.trigger.next_after(wall)
-        if due is not None:
-            schedule.due_wall = due
-            self._push_wall(schedule, due)
-
-    def _push_wall(self, schedule: Schedule, due: float) -> None:
-        """Push the wall-clock due time ``due`` in loop time, both clocks read now (on the real
-        clock, early by :data:`_WAKE_LEAD` and :data:`_WAKE_SLACK`: :meth:`_fire_wall` waits
-        out the rest)."""
-        assert self._loop is not None
-        ahead = due - self.wall()
-        lead = _WAKE_LEAD + _WAKE_SLACK * min(ahead, 60.0) if self.wall is time.time else 0.0
-        self._push(schedule, self._loop.time() + ahead - lead)
-
-    def _fire_wall(self, schedule: Schedule, now: float) -> None:
-        """Handle the due entry of a ``cron=`` / ``at=`` task, checked on the wall clock."""
-        assert self._loop is not None
-        wall = self.wall()
-        due = schedule.due_wall
-        if wall < due - 1e-6:
-            if self.wall is not time.time or due - wall > 2 * _WAKE_LEAD:
-                self._push_wall(schedule, due)  # a step back, NTP slewing: wait for it
-                return
-            while wall < due:  # armed early on purpose: wait out the last part on the wall clock
-                wall = time.time()
-        assert schedule.trigger is not None
-        passed, following = passed_due_times(schedule.trigger, due, wall)
-        if following is None:
-            self._unschedule(schedule)  # an at= task has run, or a cron that never matches again
-        else:
-            schedule.due_wall = following
-            self._push_wall(schedule, following)
-        if len(passed) > 1 and now >= self._next_report:  # at most one warning a second
-            self._next_report = now + 1.0
-            self.logger.warning(
-                "scheduler: due times of a wall-clock task were missed",
-                task=schedule.task.name,
-                missed_runs=len(passed) - 1,
-                hint="the event loop was blocked, the process suspended or the clock stepped forward",
-            )
-        grace = schedule.grace
-        if len(passed) == 1 and (grace is None or wall - due <= grace):
-            runs = 1  # the common case: one due time, on time
-        else:
-            ok = len(passed) if grace is None else sum(1 for t in passed if wall - t <= grace)
-            runs = self._misfires.account(schedule, now, len(passed), ok, wall - due)
-            if not runs:
-                return
-        schedule.run_wall = passed[-1]  # the number of a cluster-wide run: its latest due time
-        grid = self._loop.time() - (wall - passed[-1])  # that due time on the loop's clock (lateness)
+    def start_runs(self, schedule: Schedule, grid: float, now: float, runs: int) -> None:
+        """``runs`` due times of ``schedule`` reached at once (the latest for the grid point
+        ``grid``): start a run, or hand them to the task's policy if its run is still going."""
         run = schedule.run
         if run is None:
             schedule.run_grid = grid
@@ -386,9 +317,10 @@ class Engine:
                 self._timer.cancel()
                 self._timer = None
             self._heap.clear()
+            self._wallclock.clear()
             tasks = list(tasks)
             for task in tasks:
-                self._unschedule(task.schedule)
+                self.unschedule(task.schedule)
             await self._runner.drain(grace)
         finally:
             self._stopping.set_result(None)
