@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from . import _aiohttp_compat
-from .outcomes import Outcome, OutcomeSink, parse_level
+from .outcomes import Outcome, OutcomeSink, outcome_writers, parse_level
 
 __all__ = ["CLIENT_GONE", "install"]
 
@@ -88,6 +88,8 @@ def _wrap(handler: Any, label: str, emit: Callable[[str, int, float, str | None]
 
 def _emitter(logger: Any, level: int | None, slow_ms: float,
              sinks: tuple[OutcomeSink, ...]) -> Callable[[str, int, float, str | None], None]:
+    done, slow = outcome_writers(logger, "http done", "http slow")
+
     def emit(label: str, status: int, ms: float, cid: str | None) -> None:
         log_level = level
         if log_level is not None:
@@ -97,10 +99,12 @@ def _emitter(logger: Any, level: int | None, slow_ms: float,
                 log_level = None
         if log_level is None and not sinks:
             return
+        if log_level is not None:  # Outcome.as_dict()'s values, through the logger's line writer
+            write = slow if ms >= slow_ms else done
+            write(log_level, ("http", label, status, round(ms * 1000.0) / 1000.0, cid, None, 1))
+        if not sinks:
+            return
         record = Outcome("http", label, status, ms, cid, None)
-        if log_level is not None:
-            message = "http slow" if ms >= slow_ms else "http done"
-            logger.log(log_level, message, **record.as_dict())
         for sink in sinks:
             try:
                 sink(record)
@@ -108,3 +112,4 @@ def _emitter(logger: Any, level: int | None, slow_ms: float,
                 logger.exception("outcome sink failed", sink=repr(sink))
 
     return emit
+

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["LEVELS", "OUTCOME_KINDS", "Outcome", "OutcomeSink", "parse_level"]
+__all__ = ["FIELDS", "LEVELS", "OUTCOME_KINDS", "Outcome", "OutcomeSink", "outcome_writers", "parse_level"]
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "off")
 """Values of an outcome log setting (the rpc server's ``outcome_log``, ``run.outcome_log``)."""
@@ -30,6 +30,10 @@ def parse_level(value: Any) -> int | None:
     if isinstance(value, str) and value.upper() in LEVELS:
         return int(logging.getLevelName(value.upper()))
     raise ValueError(f"expected one of {', '.join(LEVELS)}, got {value!r}")
+
+FIELDS = ("kind", "method", "outcome", "duration_ms", "correlation_id", "scope", "batch_size")
+"""The outcome line's extra fields, in order (the keys of :meth:`Outcome.as_dict`; a line
+writer's keys)."""
 
 OUTCOME_KINDS = ("http", "rpc")
 """Values of :attr:`Outcome.kind`."""
@@ -74,3 +78,20 @@ class Outcome:
 
 OutcomeSink = Callable[[Outcome], None]
 """``sink(outcome: Outcome) -> None``: called once per finished request; must not raise or block."""
+
+
+def outcome_writers(logger: Any, *messages: str) -> list[Callable[[int, tuple[Any, ...]], None]]:
+    """``write(level, values)`` per message: an outcome line with :data:`FIELDS` as its extras.
+
+    The kernel logger's line writers (the logging plugin's fast path), or ``logger.log`` with
+    the same extras for a logger without them. The caller checks ``isEnabledFor``.
+    """
+    if hasattr(logger, "line_writer"):
+        return [logger.line_writer(message, FIELDS) for message in messages]
+
+    def writer(message: str) -> Callable[[int, tuple[Any, ...]], None]:
+        def write(level: int, values: tuple[Any, ...]) -> None:
+            logger.log(level, message, **dict(zip(FIELDS, values, strict=True)))
+        return write
+
+    return [writer(message) for message in messages]

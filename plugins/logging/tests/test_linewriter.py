@@ -226,3 +226,10 @@ def test_a_second_service_keeps_its_fast_path_when_the_first_closes(service: Ser
     finally:
         second.unconfigure()
     assert line_writer_provider() is None
+
+
+def test_outcome_lines_carry_the_outcome_records_fields_in_its_order() -> None:
+    from kaiju_tools.outcomes import FIELDS, Outcome
+
+    assert tuple(Outcome("http", "GET /", 200, 1.23456, "c", None).as_dict()) == FIELDS
+    assert Outcome("http", "GET /", 200, 1.23456, "c", None).as_dict()["duration_ms"] == 1.235

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kaiju_tools.outcomes import Outcome
+from kaiju_tools.outcomes import FIELDS, Outcome, outcome_writers
 
 __all__ = ["LEVELS", "make_emitter", "parse_level"]
 
@@ -20,7 +20,7 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "off")
 """Values of the rpc server's ``outcome_log``."""
 
 Emitter = Callable[[Any, Any, float, str, int], None]
-KEYS = ("kind", "method", "outcome", "duration_ms", "correlation_id", "scope", "batch_size")
+KEYS = FIELDS
 """Extras of an outcome line (the keys of :meth:`Outcome.as_dict`)."""
 
 
@@ -54,20 +54,6 @@ def _summary(data: Any, out: Any) -> tuple[str, str | int, int]:
     return method, "result", 1
 
 
-def _writers(logger: Any) -> tuple[Callable[[int, tuple[Any, ...]], None], ...]:
-    """Writers of ``rpc done`` / ``rpc slow`` (the kernel logger's line writers: the logging
-    plugin's fast path), or ``logger.log`` with the same extras for another logger."""
-    if hasattr(logger, "line_writer"):
-        return logger.line_writer("rpc done", KEYS), logger.line_writer("rpc slow", KEYS)
-
-    def writer(message: str) -> Callable[[int, tuple[Any, ...]], None]:
-        def write(level: int, values: tuple[Any, ...]) -> None:
-            logger.log(level, message, **dict(zip(KEYS, values, strict=True)))
-        return write
-
-    return writer("rpc done"), writer("rpc slow")
-
-
 def make_emitter(logger: Any, level: int | None, slow_call_time: float,
                  sinks: Sequence[Callable[[Outcome], None]], ascribe: Callable[[str], str]) -> Emitter | None:
     """The per-request outcome function, or ``None`` when there is nothing to do (log off, no sinks).
@@ -84,7 +70,7 @@ def make_emitter(logger: Any, level: int | None, slow_call_time: float,
     is_enabled = getattr(logger, "logger", logger).isEnabledFor  # the wrapped logger: a call less
     sinks = tuple(sinks)
     now = time.time
-    done, slow = _writers(logger)
+    done, slow = outcome_writers(logger, "rpc done", "rpc slow")
 
     def emit(data: Any, out: Any, start: float, cid: str, scope: int) -> None:
         ms = (now() - start) * 1000.0
