@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from . import _aiohttp_compat
-from .outcomes import Outcome, OutcomeSink, outcome_writers, parse_level
+from .outcomes import Outcome, OutcomeSink, deliver, outcome_writers, parse_level
 
 __all__ = ["CLIENT_GONE", "install"]
 
@@ -104,12 +104,7 @@ def _emitter(logger: Any, level: int | None, slow_ms: float,
             write(log_level, ("http", label, status, round(ms * 1000.0) / 1000.0, cid, None, 1))
         if not sinks:
             return
-        record = Outcome("http", label, status, ms, cid, None)
-        for sink in sinks:
-            try:
-                sink(record)
-            except Exception:
-                logger.exception("outcome sink failed", sink=repr(sink))
+        deliver(Outcome("http", label, status, ms, cid, None), sinks, logger)
 
     return emit
 

@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["FIELDS", "LEVELS", "OUTCOME_KINDS", "Outcome", "OutcomeSink", "outcome_writers", "parse_level"]
+__all__ = ["FIELDS", "LEVELS", "OUTCOME_KINDS", "Outcome", "OutcomeSink", "deliver", "outcome_writers",
+           "parse_level"]
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "off")
 """Values of an outcome log setting (the rpc server's ``outcome_log``, ``run.outcome_log``)."""
@@ -95,3 +96,12 @@ def outcome_writers(logger: Any, *messages: str) -> list[Callable[[int, tuple[An
         return write
 
     return [writer(message) for message in messages]
+
+
+def deliver(record: Outcome, sinks: tuple[OutcomeSink, ...], logger: Any) -> None:
+    """Hand ``record`` to each sink; a sink that raises is logged (with its name) and kept."""
+    for sink in sinks:
+        try:
+            sink(record)
+        except Exception:
+            logger.exception("outcome sink failed", sink=repr(sink))

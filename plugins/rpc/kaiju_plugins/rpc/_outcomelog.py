@@ -12,28 +12,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kaiju_tools.outcomes import FIELDS, Outcome, outcome_writers
+from kaiju_tools.outcomes import LEVELS, Outcome, deliver, outcome_writers, parse_level
 
 __all__ = ["LEVELS", "make_emitter", "parse_level"]
 
-LEVELS = ("DEBUG", "INFO", "WARNING", "off")
-"""Values of the rpc server's ``outcome_log``."""
-
 Emitter = Callable[[Any, Any, float, str, int], None]
-KEYS = FIELDS
-"""Extras of an outcome line (the keys of :meth:`Outcome.as_dict`)."""
-
-
-def parse_level(value: Any) -> int | None:
-    """``outcome_log`` as a :mod:`logging` level, ``None`` for off (``off``, ``false``, ``null``).
-
-    :raises ValueError: not a level name
-    """
-    if value is None or value is False or (isinstance(value, str) and value.lower() in ("off", "none", "")):
-        return None
-    if isinstance(value, str) and value.upper() in LEVELS:
-        return int(logging.getLevelName(value.upper()))
-    raise ValueError(f"expected one of {', '.join(LEVELS)}, got {value!r}")
 
 
 def _summary(data: Any, out: Any) -> tuple[str, str | int, int]:
@@ -92,11 +75,6 @@ def make_emitter(logger: Any, level: int | None, slow_call_time: float,
             write(log_level, ("rpc", method, outcome, round(ms * 1000.0) / 1000.0, cid, scope, size))
         if not sinks:
             return
-        record = Outcome("rpc", method, outcome, ms, cid, scope, size)
-        for sink in sinks:
-            try:
-                sink(record)
-            except Exception:
-                logger.exception("outcome sink failed", sink=repr(sink))
+        deliver(Outcome("rpc", method, outcome, ms, cid, scope, size), sinks, logger)
 
     return emit
