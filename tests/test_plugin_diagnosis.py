@@ -44,3 +44,23 @@ def test_a_class_no_plugin_provides_keeps_the_generic_hint(app_dir: AppDir) -> N
     err = fails(app_dir, "services:\n  - cls: Nowhere\n")
     assert "unknown service class 'Nowhere'" in err
     assert "register the class with SERVICE_CLASS_REGISTRY.register()" in err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("kaiju_plugins.metrics") is None,
+                    reason="kaiju-plugin-metrics not installed")
+def test_the_plugins_command_lists_the_routes_a_plugin_adds(app_dir: AppDir) -> None:
+    app_dir.write("settings/config.yml", "packages: [metrics]\netc:\n  metrics:\n    path: /scrape\n")
+    app_dir.write("settings/env.json", "{}")
+    result = run(app_dir, "plugins")
+    assert result.returncode == 0, result.stderr
+    block = result.stdout.split("metrics  [active]")[1].split("\n\n")[0]
+    assert "registered: route GET /scrape" in block.splitlines()[3]
+    assert "Traceback" not in result.stderr
+
+
+def test_the_plugins_command_still_lists_plugins_when_the_app_cannot_be_built(app_dir: AppDir) -> None:
+    app_dir.write("settings/config.yml", "services:\n  - cls: Scheduler\n    settings:\n      nope: 1\n")
+    app_dir.write("settings/env.json", "{}")
+    result = run(app_dir, "plugins")
+    assert "scheduler  [active]" in result.stdout
+    assert "Traceback" not in result.stderr

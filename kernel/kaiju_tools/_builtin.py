@@ -4,6 +4,7 @@ commands."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 
@@ -74,7 +75,13 @@ class PluginsCommand(Command):
 
     async def run(self, app: web.Application | None, args: argparse.Namespace) -> int | None:
         """Print one block per plugin; import inactive ones to report their hooks."""
-        plugins = self.runtime.plugins
+        runtime = self.runtime
+        plugins = runtime.plugins
+        if app is None and runtime.settings is not None and runtime.init_app is not None:
+            # build the app (no service starts) so that what plugins add to it shows (their
+            # routes); a diagnostic command: a build that fails leaves the list as it is
+            with contextlib.suppress(Exception):
+                runtime.init_app(runtime.settings)
         for info in plugins.inspect_all():
             status = info.status + (f" ({info.cause})" if info.cause else "")
             print(f"{info.name}  [{status}]")

@@ -114,9 +114,12 @@ def init_app(
     app[SERVICES_KEY] = container
     container.build_all(runtime.only_services)  # a command may need only some services
     container.order()  # a dependency cycle is an error now, not at start
-    for _, routes in call_each(plugins.pm, "kaiju_register_routes", app=app):
+    for name, routes in call_each(plugins.pm, "kaiju_register_routes", app=app):
+        info = plugins.infos.get(name)
         for method, path, handler in routes:
             app.router.add_route(method, path, handler)
+            if info is not None and f"route {method} {path}" not in info.registered:
+                info.registered.append(f"route {method} {path}")  # the ``plugins`` command lists it
     pending = []
     for _, result in call_each(plugins.pm, "kaiju_app_created", app=app):
         if asyncio.iscoroutine(result):
