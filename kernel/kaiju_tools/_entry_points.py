@@ -27,6 +27,9 @@ from .caches import cache_dir, write_atomic
 
 __all__ = ["EntryPointRecord", "cache_file", "entry_points", "fingerprint", "live_scan"]
 
+_KEEP = 32
+"""Scan files kept (one per set of installed distributions and search path: a venv each)."""
+
 _FORMAT = 1
 _DIST_SUFFIXES = (".dist-info", ".egg-info")
 
@@ -140,4 +143,4 @@ def _read(target: Path, group: str, current: Any) -> list[EntryPointRecord] | No
 def _write(target: Path, group: str, current: Any, records: list[EntryPointRecord]) -> None:
     data = {"format": _FORMAT, "group": group, "fingerprint": current,
             "entry_points": [record.as_list() for record in records]}
-    write_atomic(target, json.dumps(data).encode())
+    write_atomic(target, json.dumps(data).encode(), keep=_KEEP, family="entry-points-*.json")

@@ -77,3 +77,15 @@ def test_unwritable_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     path = tmp_path / "c.yml"
     path.write_text(TEXT)
     assert load_yaml(path).data == load_yaml(path).data
+
+
+def test_the_cache_keeps_a_bounded_number_of_parsed_files(tmp_path: Path, cache: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # every change of a file's text makes a new entry: without a bound the directory grows for ever
+    monkeypatch.setattr(_cache, "_KEEP", 3)
+    path = tmp_path / "c.yml"
+    for i in range(8):
+        path.write_text(f"main:\n  name: x{i}\n")
+        assert load_yaml(path).data["main"]["name"] == f"x{i}"
+    assert len(list((cache / "config").glob("*.marshal"))) == 3
+    assert load_yaml(path).data["main"]["name"] == "x7"  # the newest is kept (a hit)

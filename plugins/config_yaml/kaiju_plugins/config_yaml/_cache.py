@@ -23,6 +23,9 @@ from kaiju_tools.config import ConfigLimits
 
 __all__ = ["cache_path", "load_yaml", "read_text"]
 
+_KEEP = 256
+"""Parsed files kept (one per file path, text and limits: a changed file makes a new one)."""
+
 _FORMAT = b"kaiju-config-yaml/1"
 _MARSHAL_VERSION = 4
 
@@ -92,4 +95,4 @@ def _write(target: Path, source: ConfigSource) -> None:
         blob = marshal.dumps(payload, _MARSHAL_VERSION)
     except ValueError:  # a value marshal does not keep (a date): not cached
         return
-    write_atomic(target, blob)
+    write_atomic(target, blob, keep=_KEEP, family="*.marshal")
