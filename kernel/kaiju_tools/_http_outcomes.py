@@ -12,7 +12,6 @@ No middleware: the JSON-RPC path does not pay for it (docs/architecture.md).
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from . import _aiohttp_compat
-from .outcomes import Outcome, OutcomeSink, deliver, outcome_writers, parse_level
+from .outcomes import OutcomeLog, OutcomeSink, parse_level
 
 __all__ = ["CLIENT_GONE", "install"]
 
@@ -88,23 +87,11 @@ def _wrap(handler: Any, label: str, emit: Callable[[str, int, float, str | None]
 
 def _emitter(logger: Any, level: int | None, slow_ms: float,
              sinks: tuple[OutcomeSink, ...]) -> Callable[[str, int, float, str | None], None]:
-    done, slow = outcome_writers(logger, "http done", "http slow")
+    log = OutcomeLog(logger, "http", level, slow_ms, sinks)
 
     def emit(label: str, status: int, ms: float, cid: str | None) -> None:
-        log_level = level
-        if log_level is not None:
-            if ms >= slow_ms:
-                log_level = logging.WARNING
-            if not logger.isEnabledFor(log_level):
-                log_level = None
-        if log_level is None and not sinks:
-            return
-        if log_level is not None:  # Outcome.as_dict()'s values, through the logger's line writer
-            write = slow if ms >= slow_ms else done
-            write(log_level, ("http", label, status, round(ms * 1000.0) / 1000.0, cid, None, 1))
-        if not sinks:
-            return
-        deliver(Outcome("http", label, status, ms, cid, None), sinks, logger)
+        log_level = log.level_for(ms)
+        if log_level is not None or sinks:
+            log.emit(log_level, label, status, ms, cid, None, 1)
 
     return emit
-

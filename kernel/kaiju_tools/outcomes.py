@@ -14,8 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["FIELDS", "LEVELS", "OUTCOME_KINDS", "Outcome", "OutcomeSink", "deliver", "outcome_writers",
-           "parse_level"]
+__all__ = ["FIELDS", "LEVELS", "OUTCOME_KINDS", "Outcome", "OutcomeLog", "OutcomeSink", "deliver",
+           "outcome_writers", "parse_level"]
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "off")
 """Values of an outcome log setting (the rpc server's ``outcome_log``, ``run.outcome_log``)."""
@@ -31,6 +31,7 @@ def parse_level(value: Any) -> int | None:
     if isinstance(value, str) and value.upper() in LEVELS:
         return int(logging.getLevelName(value.upper()))
     raise ValueError(f"expected one of {', '.join(LEVELS)}, got {value!r}")
+
 
 FIELDS = ("kind", "method", "outcome", "duration_ms", "correlation_id", "scope", "batch_size")
 """The outcome line's extra fields, in order (the keys of :meth:`Outcome.as_dict`; a line
@@ -105,3 +106,45 @@ def deliver(record: Outcome, sinks: tuple[OutcomeSink, ...], logger: Any) -> Non
             sink(record)
         except Exception:
             logger.exception("outcome sink failed", sink=repr(sink))
+
+
+class OutcomeLog:
+    """The outcome line and sinks of one transport (``kind``): the rpc view's, the plain routes'.
+
+    :param logger: where the line goes (a kaiju logger: line writers, keyword extras)
+    :param kind: :attr:`Outcome.kind` of its records
+    :param level: the line's level, ``None``: no line (the sinks still get records)
+    :param slow_ms: a request at least this slow is logged at WARNING, as ``"<kind> slow"``
+    :param sinks: the app's ``kaiju_outcome_sink`` functions
+    """
+
+    __slots__ = ("done", "is_enabled", "kind", "level", "logger", "sinks", "slow", "slow_ms")
+
+    def __init__(self, logger: Any, kind: str, level: int | None, slow_ms: float,
+                 sinks: tuple[OutcomeSink, ...]) -> None:
+        self.logger = logger
+        self.kind = kind
+        self.level = level
+        self.slow_ms = slow_ms
+        self.sinks = sinks
+        #: the wrapped stdlib logger's own method when there is one: a Python call less
+        self.is_enabled: Callable[[int], bool] = getattr(logger, "logger", logger).isEnabledFor
+        self.done, self.slow = outcome_writers(logger, f"{kind} done", f"{kind} slow")
+
+    def level_for(self, ms: float) -> int | None:
+        """The level of the line of a request that took ``ms`` (``None``: no line)."""
+        level = self.level
+        if level is None:
+            return None
+        if ms >= self.slow_ms:
+            level = logging.WARNING
+        return level if self.is_enabled(level) else None
+
+    def emit(self, log_level: int | None, method: str, outcome: str | int, ms: float,
+             cid: str | None, scope: int | None, size: int) -> None:
+        """Write the line at ``log_level`` (``None``: none) and hand the record to the sinks."""
+        if log_level is not None:  # the values of Outcome.as_dict(), in its order (and its rounding)
+            write = self.slow if ms >= self.slow_ms else self.done
+            write(log_level, (self.kind, method, outcome, round(ms * 1000.0) / 1000.0, cid, scope, size))
+        if self.sinks:
+            deliver(Outcome(self.kind, method, outcome, ms, cid, scope, size), self.sinks, self.logger)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kaiju_tools.outcomes import LEVELS, Outcome, deliver, outcome_writers, parse_level
+from kaiju_tools.outcomes import LEVELS, Outcome, OutcomeLog, parse_level
 
 __all__ = ["LEVELS", "make_emitter", "parse_level"]
 
@@ -49,32 +49,22 @@ def make_emitter(logger: Any, level: int | None, slow_call_time: float,
     """
     if level is None and not sinks:
         return None
-    slow_ms = slow_call_time * 1000.0
-    is_enabled = getattr(logger, "logger", logger).isEnabledFor  # the wrapped logger: a call less
-    sinks = tuple(sinks)
-    now = time.time
-    done, slow = outcome_writers(logger, "rpc done", "rpc slow")
+    log = OutcomeLog(logger, "rpc", level, slow_call_time * 1000.0, tuple(sinks))
+    slow_ms, is_enabled, has_sinks, now = log.slow_ms, log.is_enabled, bool(log.sinks), time.time
 
     def emit(data: Any, out: Any, start: float, cid: str, scope: int) -> None:
         ms = (now() - start) * 1000.0
-        log_level = level
+        log_level = level  # OutcomeLog.level_for, inline: this runs for every request
         if log_level is not None:
             if ms >= slow_ms:
                 log_level = logging.WARNING
             if not is_enabled(log_level):
                 log_level = None
-        if log_level is None and not sinks:
+        if log_level is None and not has_sinks:
             return  # the hot path of a disabled level: no record
         method, outcome, size = _summary(data, out)
         if size == 1:
             method = ascribe(method)
-        if scope <= -(2**62):
-            scope = None  # type: ignore[assignment]
-        if log_level is not None:  # the values of Outcome.as_dict(), in its order (and its rounding)
-            write = slow if log_level == logging.WARNING and ms >= slow_ms else done
-            write(log_level, ("rpc", method, outcome, round(ms * 1000.0) / 1000.0, cid, scope, size))
-        if not sinks:
-            return
-        deliver(Outcome("rpc", method, outcome, ms, cid, scope, size), sinks, logger)
+        log.emit(log_level, method, outcome, ms, cid, scope if scope > -(2**62) else None, size)
 
     return emit
