@@ -141,9 +141,10 @@ def _to_mapping(value: Any) -> Any:
 _TOP = ("packages", "app", "run", "main", "etc", "services")
 _SERVICE_KEYS = ("cls", "name", "enabled", "required", "loglevel", "settings", "depends_on")
 _APP_ARGS = set(inspect.signature(web.Application).parameters) - {"self", "loop"} | {"debug"}
+_KERNEL_RUN_ARGS = {"drain_delay", "outcome_log", "slow_request_time"}  # run_server's own, not run_app's
 _RUN_ARGS = (set(inspect.signature(web.run_app).parameters) - {"app", "loop", "handle_signals"}
-             | {"drain_delay", "outcome_log", "slow_request_time"})  # run_server handles the signals
-_OWN_RUN_ARGS = ("host", "port", "shutdown_timeout", "drain_delay", "outcome_log", "slow_request_time")
+             | _KERNEL_RUN_ARGS)  # run_server handles the signals
+_OWN_RUN_ARGS = {"host", "port", "shutdown_timeout"} | _KERNEL_RUN_ARGS  # fields, not run.extra
 
 
 class _Checker:
