@@ -127,3 +127,12 @@ def test_bad_outcome_settings_name_the_key(run: dict[str, Any], expected: str) -
     with pytest.raises(ConfigError) as info:
         init_app(settings(**run))
     assert expected in str(info.value)
+
+
+def test_the_kernels_own_run_keys_stay_out_of_the_arguments_passed_to_aiohttp() -> None:
+    from kaiju_tools.settings import validate_settings
+
+    run = validate_settings({"run": {"drain_delay": 1, "outcome_log": "off", "slow_request_time": 2,
+                                     "backlog": 64}}).run
+    assert run.extra == {"backlog": 64}
+    assert (run.drain_delay, run.outcome_log, run.slow_request_time) == (1.0, "off", 2.0)
