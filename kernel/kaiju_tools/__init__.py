@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from typing import Any as _Any
 
+# aiohttp first, from as shallow a stack as this package is imported at: CPython 3.11 keeps
+# frames in 16 KiB chunks and frees a chunk when the stack falls back below it, so ~300
+# module bodies run one chunk deeper (under our own imports) each mapped and unmapped a chunk
+# (≈ 550 mmap/munmap pairs, 2-3 ms of start-up; docs/architecture.md "Start-up").
+from aiohttp import web as _web  # noqa: F401
+
 from . import context
 from ._lazy import LAZY as _LAZY
 from ._lazy import resolve as _resolve

@@ -19,7 +19,7 @@ from typing import Any
 from ._errors import InvalidParams
 from ._invoke import NOTHING, other_shapes
 
-__all__ = ["ParamsChecker"]
+__all__ = ["ParamsChecker", "inspect_route"]
 
 _NONE = type(None)
 _SIMPLE: dict[Any, tuple[type, ...]] = {
@@ -108,6 +108,20 @@ def _unrolled(func: Callable[..., Any], allowed: list[tuple[type, ...]], slow: C
     return call_3
 
 
+def inspect_route(func: Callable[..., Any]) -> tuple[inspect.Signature | None, dict[str, Any] | None]:
+    """``func``'s signature (``None``: it has none) and type hints (``None``: they do not resolve),
+    read once per route and shared by :class:`ParamsChecker` and the typed wrapper."""
+    try:
+        sig: inspect.Signature | None = inspect.signature(func)
+    except (TypeError, ValueError):
+        sig = None
+    try:
+        hints: dict[str, Any] | None = typing.get_type_hints(func, include_extras=True)
+    except Exception:  # noqa: BLE001 -- unresolvable forward references: each user decides
+        hints = None
+    return sig, hints
+
+
 class ParamsChecker:
     """Checks the params of one route against its function's signature.
 
@@ -115,23 +129,21 @@ class ParamsChecker:
     :param func: the route callable
     """
 
-    __slots__ = ("method", "signature", "_min_pos", "_max_pos", "_pos_names", "_pos_types", "_var_pos",
+    __slots__ = ("method", "_sig", "_min_pos", "_max_pos", "_pos_names", "_pos_types", "_var_pos",
                  "_var_pos_types",
                  "_by_name", "_required", "_var_kw", "_var_kw_types", "_positional_only", "_keyword_only",
                  "description", "call_list", "accepts_no_params")
 
-    def __init__(self, method: str, func: Callable[..., Any]) -> None:
+    def __init__(self, method: str, func: Callable[..., Any],
+                 inspected: tuple[inspect.Signature | None, dict[str, Any] | None] | None = None) -> None:
         self.method = method
-        try:
-            sig = inspect.signature(func)
-        except (TypeError, ValueError):
+        sig, hints = inspect_route(func) if inspected is None else inspected
+        if sig is None:
             sig = inspect.Signature([inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
                                      inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)])
-        try:
-            hints = typing.get_type_hints(func, include_extras=True)
-        except Exception:  # noqa: BLE001 -- unresolvable forward references: fall back to what is there
+        if hints is None:  # unresolvable forward references: no check from annotations
             hints = {}
-        self.signature = str(sig)
+        self._sig = sig
         self._min_pos = 0
         self._max_pos = 0
         self._pos_names: list[str] = []
@@ -181,6 +193,11 @@ class ParamsChecker:
         """``Route.invoke``: check the params -- a list here; absent (``_invoke.NOTHING``) or an
         object in :func:`~._invoke.other_shapes` --, then call the function with them and return
         what it returns; raise :class:`InvalidParams` naming the parameter."""
+
+    @property
+    def signature(self) -> str:
+        """The route's signature as text (``(a: int, b: int = 0)``), for messages."""
+        return str(self._sig)
 
     def _fail(self, param: str | None, problem: str) -> InvalidParams:
         return InvalidParams(data={"method": self.method, "param": param, "problem": problem,

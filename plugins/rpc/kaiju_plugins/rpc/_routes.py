@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from kaiju_tools import ConfigError, ConfigProblem
 
 from ._interface import PermissionKeys, PublicInterface
-from ._params import ParamsChecker
+from ._params import ParamsChecker, inspect_route
 from ._typed import typed_call
 
 __all__ = ["Route", "build_routes", "must_finish"]
@@ -45,9 +45,11 @@ class Route:
         self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
             getattr(func, "__call__", None))  # noqa: B004 -- the method itself, not a callable check
         self.original = func  # what the route serves (rpc.discover reads its signature)
-        func = typed_call(method, func) or func  # typed routes only: decode params, encode the result
+        # read once: a typed wrapper keeps the signature and hints of the function it wraps
+        inspected = inspect_route(func)
+        func = typed_call(method, func, inspected) or func  # typed routes: decode params, encode the result
         self.func = func
-        self.checker = ParamsChecker(method, func)
+        self.checker = ParamsChecker(method, func, inspected)
         self.call_list = self.checker.call_list  # check positional params, then call
         self.bare = self.checker.accepts_no_params  # a call without params needs no check
         self.scope = int(scope)

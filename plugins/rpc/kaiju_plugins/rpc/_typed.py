@@ -34,17 +34,29 @@ async def _encoded(coro: Coroutine[Any, Any, Any]) -> Any:
     return encode(await coro)
 
 
-def typed_call(method: str, func: Callable[..., Any]) -> Callable[..., Any] | None:
+def typed_call(method: str, func: Callable[..., Any],
+               inspected: tuple[inspect.Signature | None, dict[str, Any] | None] | None = None,
+               ) -> Callable[..., Any] | None:
     """A wrapper of ``func`` that decodes its params and encodes its result, or ``None`` when
     every annotation is a builtin (the route is called as it is).
 
     The wrapper keeps ``func``'s signature and annotations (``__wrapped__``).
+
+    :param inspected: ``func``'s signature and hints when the caller has read them already
+        (``_params.inspect_route``)
     """
-    try:
-        sig = inspect.signature(func)
-    except (TypeError, ValueError):
+    if inspected is None:
+        try:
+            sig: inspect.Signature | None = inspect.signature(func)
+        except (TypeError, ValueError):
+            sig = None
+        hints = None
+    else:
+        sig, hints = inspected
+    if sig is None:
         return None
-    hints = type_hints(func)
+    if hints is None:
+        hints = type_hints(func)  # unresolvable forward references: what is there
     typed: dict[str, Decoder] = {}
     star: Decoder | None = None
     star_kw: Decoder | None = None

@@ -21,7 +21,6 @@ import itertools
 import json
 import os
 import re
-import secrets
 import time
 from collections.abc import Generator
 from typing import Any
@@ -51,12 +50,14 @@ _JSON_TYPES = frozenset(("application/json", "application/json-rpc", "applicatio
 # separators or control characters), 128 characters at most; anything else is replaced
 _cid_ok = re.compile(r"[A-Za-z0-9._:/+=@;~-]{1,128}").fullmatch
 _cid_counter = itertools.count(1)  # next(): a builtin call (its bound __next__ is a slow slot wrapper)
-_CID_PREFIX = f"{secrets.token_hex(5)}-"  # per process (forked workers draw their own)
+# per process (forked workers draw their own); os.urandom is what secrets.token_hex reads, without
+# importing secrets (and hmac) at start-up
+_CID_PREFIX = f"{os.urandom(5).hex()}-"
 
 
 def _new_cid_prefix() -> None:
     global _CID_PREFIX  # one module-level string, read per request
-    _CID_PREFIX = f"{secrets.token_hex(5)}-"
+    _CID_PREFIX = f"{os.urandom(5).hex()}-"
 
 
 os.register_at_fork(after_in_child=_new_cid_prefix)
