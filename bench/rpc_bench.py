@@ -60,6 +60,12 @@ KINDS = {  # server -> (script in bench/, its extra arguments, the path it serve
     "ours+outcome-info": ("rpc_kaiju.py", ["--outcome-log", "INFO"], "/public/rpc"),
     # the metrics plugin active (packages: [metrics]): counters and histograms per call and request
     "ours+metrics": ("rpc_kaiju.py", ["--metrics"], "/public/rpc"),
+    # issue 15's budget: metrics and otel both active, every trace sampled, spans exported in memory
+    "ours+metrics+otel": ("rpc_kaiju.py", ["--metrics", "--otel", "memory"], "/public/rpc"),
+    # the same with head sampling of one trace in ten (a production setting): unsampled calls make
+    # non-recording spans
+    "ours+metrics+otel-10%": ("rpc_kaiju.py", ["--metrics", "--otel", "memory", "--otel-ratio", "0.1"],
+                              "/public/rpc"),
 }
 
 

@@ -130,7 +130,8 @@ def main() -> None:
                              "(default 1,2,3)")
     parser.add_argument("--kinds", default="ours,limit",
                         help="servers to count: ours, limit, raw-in-ours, ours+otel, ours+otel-lean, "
-                             "ours-outcome-off, ours+outcome-info, ours+metrics "
+                             "ours-outcome-off, ours+outcome-info, ours+metrics, ours+metrics+otel, "
+                             "ours+metrics+otel-10% "
                              "(default ours,limit)")
     args, extra = parser.parse_known_args()
     if not shutil.which("valgrind"):

@@ -1,15 +1,16 @@
 """Ours: the example app (``examples/``) as ``run_server`` starts it, plus the bench methods.
 
 ``python bench/rpc_kaiju.py PORT [--uvloop] [--codec ujson|orjson] [--request-logs] [--otel memory|none]
-[--otel-attributes recommended|required] [--outcome-log LEVEL] [--metrics]``
+[--otel-attributes recommended|required] [--otel-ratio R] [--outcome-log LEVEL] [--metrics]``
 
 The example's own config files are used; one generated file (JSON, which YAML reads; the same
 path for the same content, rewritten only when it changes, as a deployment's files are) adds the
 ``Bench`` service
 and sets the rpc server's ``request_logs`` (the example turns them on; the raw handler
 writes no logs, so they are off unless ``--request-logs``). ``--otel memory`` activates the otel
-plugin (``packages: [otel]``) with every trace sampled and spans exported to an in-memory
-exporter (``none``: spans made and dropped); the plugin must be installed.
+plugin (``packages: [otel]``) with every trace sampled (``--otel-ratio``: that share of the
+traces) and spans exported to an in-memory exporter (``none``: spans made and dropped); the
+plugin must be installed.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def main() -> None:
                         help="activate the otel plugin, spans sampled, exported in memory (or dropped)")
     parser.add_argument("--otel-attributes", choices=["recommended", "required"], default="recommended",
                         help="with --otel: the recommended attributes too, or only the required ones")
+    parser.add_argument("--otel-ratio", type=float, default=1.0,
+                        help="with --otel: the sampler's share of traces (default 1.0: every trace)")
     parser.add_argument("--outcome-log", help="the rpc server's outcome_log (DEBUG, INFO, WARNING, off); "
                                               "default: the server's default")
     parser.add_argument("--metrics", action="store_true",
@@ -60,7 +63,7 @@ def main() -> None:
     services["services"].append({"cls": "Bench", "name": "bench"})
     if args.otel:
         services["packages"] = ["otel"]
-        services["etc"] = {"otel": {"exporter": args.otel, "sample_ratio": 1.0,
+        services["etc"] = {"otel": {"exporter": args.otel, "sample_ratio": args.otel_ratio,
                                     "attributes": args.otel_attributes}}
     if args.metrics:
         services["packages"] = [*services.get("packages", []), "metrics"]
