@@ -280,3 +280,28 @@ def test_without_http_spans_the_call_span_joins_the_callers_trace():
     assert out["result"]["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
     assert dict(span.attributes) == {"rpc.system": "jsonrpc", "rpc.method": "chain.quick",
                                      "rpc.jsonrpc.version": "2.0"}
+
+
+@pytest.mark.parametrize("how", ["the caller's flag off", "sample_ratio 0 at the first app"])
+def test_an_unsampled_trace_makes_no_span_in_any_app_and_each_app_tells_the_next(how):
+    # B and C sample every new trace (the default ratio 1.0): a span there would mean that the
+    # app before did not pass on "not sampled"
+    async def go():
+        async with _app(_settings("third")) as c, _app(_settings("second", c.url + "/rpc")) as b:
+            settings = _settings("first", b.url + "/rpc")
+            headers = {}
+            if how == "the caller's flag off":
+                headers["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+            else:
+                settings["etc"]["otel"]["sample_ratio"] = 0.0
+            async with _app(settings) as a:
+                single = await _post(a, {"jsonrpc": "2.0", "method": "chain.hop", "params": [0], "id": 1},
+                                     headers)
+                calls = [{"jsonrpc": "2.0", "method": "chain.quick", "id": i} for i in range(3)]
+                batch = await _post(a, calls, headers)
+                return single, batch, _spans(a), _spans(b), _spans(c)
+
+    single, batch, *spans = asyncio.run(go())
+    assert single["result"]["inner"]["inner"]["depth"] == 2
+    assert [o["result"] for o in batch] == [None, None, None]  # no trace ids bound: nothing recorded
+    assert spans == [[], [], []]

@@ -3,6 +3,13 @@
 Each is built once per app by the plugin's request-handling hooks; per request or call they
 start a span, make it current (and bind ``trace_id`` / ``span_id`` to the kernel's request
 context, so the logging plugin writes them on every record) and end it.
+
+Inside a trace that is not sampled (the current span's context is valid and its ``sampled``
+flag off), the call and client wrappers make no span: the sampler is always ``ParentBased``
+(:mod:`._tracing`), which drops a child of an unsampled parent, so the span would be a
+non-recording one that nobody sees. The client still sends the current ``traceparent`` (flag
+off), so the next service drops the trace too. An unsampled request thus costs one
+non-recording span (its HTTP span, which decides), not one per call.
 """
 
 from __future__ import annotations
@@ -34,6 +41,13 @@ _INTERNAL_ERROR = -32603
 _PERMISSION_DENIED = -32002
 _call_id = kcontext.call_id
 _set_span = trace.set_span_in_context
+_current_span = trace.get_current_span
+
+
+def _dropped() -> bool:
+    """The current trace is not sampled: a child span would be dropped (the sampler is ``ParentBased``)."""
+    sc = _current_span().get_span_context()
+    return sc.is_valid and not sc.trace_flags.sampled
 
 
 def _bind(span: trace.Span) -> kcontext.Tokens | None:
@@ -201,6 +215,8 @@ def call_wrapper(tracing: Tracing) -> Callable[[Any], Any]:
                 span.end()
 
         def start(method: str, params: Any) -> Awaitable[Any]:
+            if _dropped():  # an unsampled trace: no span, the call as without the plugin
+                return call(method, params)
             # the call's id is readable only now (see kaiju_tools.context.call_id)
             return traced(method, params, _call_id.get())
 
@@ -262,6 +278,9 @@ def client_wrapper(tracing: Tracing) -> Callable[[Any], Any]:
 
     def wrapper(send: Callable[[str, Any, dict[str, str]], Awaitable[Any]]) -> Any:
         async def traced(url: str, body: Any, headers: dict[str, str]) -> Any:
+            if _dropped():  # an unsampled trace: no span; the next service learns it is unsampled
+                inject(headers, _current_span())
+                return await send(url, body, headers)
             attributes: dict[str, Any] = {"rpc.system": "jsonrpc", "rpc.jsonrpc.version": "2.0",
                                           **server(url)}
             if type(body) is dict:
