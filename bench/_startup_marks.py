@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 marks: dict[str, float] = {}
+if len(sys.argv) < 3 or sys.argv[1] in ("-h", "--help"):
+    sys.exit(__doc__)
 script, port = sys.argv[1], sys.argv[2]
 exit_when_listening = "--exit-when-listening" in sys.argv
 sys.argv = [script, port]

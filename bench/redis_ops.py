@@ -9,6 +9,7 @@ the ratio to the bare client doing the same commands in the same run.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import shutil
@@ -88,7 +89,9 @@ async def main(port: int, n: int) -> None:
 
 
 if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("n", nargs="?", type=int, default=2000, help="operations per round (default 2000)")
+    n = parser.parse_args().n
     binary = shutil.which("redis-server")
     if binary is None:
         sys.exit("redis-server is not installed (apt-get install redis-server)")

@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--kinds", default="ours,limit",
                         help="servers to count: ours, limit, raw-in-ours, ours+otel, ours+otel-lean, "
                              "ours-outcome-off, ours+outcome-info, ours+metrics, ours+metrics+otel, "
-                             "ours+metrics+otel-10% "
+                             "ours+metrics+otel-10%% "
                              "(default ours,limit)")
     args, extra = parser.parse_known_args()
     if not shutil.which("valgrind"):

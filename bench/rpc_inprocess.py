@@ -11,6 +11,7 @@ stack's own cost (≈ 40 µs per request here) to read it as a ratio of a whole 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
@@ -62,4 +63,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     asyncio.run(main())
