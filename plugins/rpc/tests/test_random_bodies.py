@@ -10,12 +10,14 @@ import asyncio
 import http.client
 import json
 import threading
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kaiju_tools import context
+from kaiju_tools.hookspecs import hookimpl
 
 METHODS = ["calc.ping", "calc.add", "calc.echo", "calc.fail", "calc.fail_rpc", "calc.typed", "calc.user_only",
            "subtract", "sum", "update", "get_data", "rpc.api", "nope.nothing", ""]
@@ -72,15 +74,37 @@ def strict_loads(raw: bytes) -> Any:
     return json.loads(raw, parse_constant=no_constants)
 
 
-@pytest.fixture(scope="module")
-def server(serve_app):
+class RecordingCallHook:
+    """A call hook that passes every call through and records it: (method, params, the call's id)."""
+
+    __name__ = "recording_call_hook"
+    seen: ClassVar[list[tuple[Any, ...]]] = []
+
+    @staticmethod
+    @hookimpl
+    def kaiju_wrap_call(app: Any) -> Any:
+        def wrapper(next_call: Any) -> Any:
+            def call(method: str, params: Any) -> Any:
+                RecordingCallHook.seen.append((method, params, context.call_id.get()))
+                return next_call(method, params)
+
+            return call
+
+        return wrapper
+
+
+# every test runs against a server without call hooks (the engine's inline path) and with one
+# (the hooks' chain): both must answer as the general path does
+@pytest.fixture(scope="module", params=["no call hooks", "a call hook"])
+def server(serve_app, request):
+    hooks = [RecordingCallHook] if request.param == "a call hook" else []
     ready = threading.Event()
     state: dict[str, Any] = {}
 
     async def main() -> None:
         # 204 for notifications (not the default 200 with an empty body): "nothing" is a status here
-        async with serve_app({"default_request_time": 5, "max_batch_size": 50, "notification_status": 204}) \
-                as served:
+        async with serve_app({"default_request_time": 5, "max_batch_size": 50, "notification_status": 204},
+                             hooks=hooks) as served:
             state["url"] = served.url
             state["stop"] = asyncio.Event()
             state["loop"] = asyncio.get_running_loop()
@@ -104,7 +128,9 @@ def server(serve_app):
 
     post.general = general  # type: ignore[attr-defined]
     yield post
+    RecordingCallHook.seen = []
     status, raw = post(b'{"jsonrpc": "2.0", "method": "calc.ping", "id": 1}')
+    assert RecordingCallHook.seen == ([("calc.ping", None, 1)] if hooks else [])
     conn.close()
     state["loop"].call_soon_threadsafe(state["stop"].set)
     thread.join(30)
@@ -167,8 +193,12 @@ def test_the_views_fast_path_answers_exactly_as_the_general_path(server, obj):
     """The view answers common requests in its own flat code; whatever it answers must be
     what the server's general path (``JSONRPCServer.handle``) answers for the same object."""
     body = json.dumps(obj).encode()
+    RecordingCallHook.seen = []
     status, raw = server(body)
+    seen_fast = RecordingCallHook.seen
+    RecordingCallHook.seen = []
     expected = server.general(json.loads(body))
+    assert seen_fast == RecordingCallHook.seen, obj  # with a call hook: the same calls, call ids included
     if expected is None:
         assert (status, raw) == (204, b""), (obj, raw)
     else:

@@ -193,8 +193,9 @@ class CallEngine:
 
         The deadline is not checked here: a transport whose deadline has passed calls ``handle``.
         The common case -- one call with an int or str id, params absent / a list / an object, a
-        method the caller may call, a free slot, no call hooks or per-call logs -- is answered
-        in this one flat function; anything else goes through :meth:`_run`, which answers every case.
+        method the caller may call (with call hooks: any method, the chain's innermost layer
+        finds and authorises it), a free slot, no per-call logs -- is answered in this one flat
+        function; anything else goes through :meth:`_run`, which answers every case.
         """
         if type(obj) is not dict:
             if type(obj) is list:
@@ -208,17 +209,27 @@ class CallEngine:
         params = obj.get("params", _NOTHING)
         if (type(id_) not in _FAST_IDS or type(method) is not str or obj.get("jsonrpc") != "2.0"
                 or (params is not _NOTHING and type(params) not in _PARAMS_TYPES)
-                or self._chain is not None or self.request_logs or self.response_logs):
+                or self.request_logs or self.response_logs):
             return self._one(obj, scope)
-        route = self.routes_table.get(method)
-        if route is None:
-            return {"jsonrpc": "2.0", "error": self._not_found(method, scope), "id": id_}
         limiter = self.limiter
-        if scope > route.scope or limiter.active >= limiter.limit:
-            return self._one(obj, scope)
+        chain = self._chain
         try:
-            invoke = route.invoke  # called through a local: a method call on a slot is never specialised
-            value = invoke(params)
+            if chain is None:
+                route = self.routes_table.get(method)
+                if route is None:
+                    return {"jsonrpc": "2.0", "error": self._not_found(method, scope), "id": id_}
+                if scope > route.scope or limiter.active >= limiter.limit:
+                    return self._one(obj, scope)
+                invoke = route.invoke  # called through a local: a method call on a slot is never specialised
+                value = invoke(params)
+            else:  # the call hooks' chain finds, authorises and calls the route (_call_inner)
+                if limiter.active >= limiter.limit:
+                    return self._one(obj, scope)
+                id_token = _call_id_var.set(id_)  # read by call wrappers as they are called
+                try:
+                    value = chain(method, None if params is _NOTHING else params)
+                finally:
+                    _call_id_var.reset(id_token)
             if type(value) is CoroutineType:
                 box: list[Any] = []
                 runner = _eager.drive(value, box)
