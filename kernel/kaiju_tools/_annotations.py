@@ -4,8 +4,9 @@ Each annotated parameter becomes the tuple of exact settings types it accepts (`
 ``(int,)``, so ``true`` is not an ``int``; ``float`` -> ``(float, int)``; ``list[str]`` ->
 ``(list,)``; ``X | None`` adds ``NoneType``). Unannotated, ``Any``, ``object`` and every
 other class (a ``Service`` subclass given as a name, ``timedelta``, ...) are not checked, nor
-is a union with such a member. The kernel cannot import the rpc plugin: the rules are
-written again here, for builtin annotations only (``kaiju_plugins.rpc._params``).
+is a union with such a member. The rpc plugin checks builtin-annotated params by the same
+rules: it reads them through :mod:`kaiju_tools.settings` (``allowed_types``, ``type_name``,
+``value_name``), so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import typing
 import weakref
 from typing import Any
 
-__all__ = ["Expected", "expected_types", "parameter_hints", "type_name", "value_name"]
+__all__ = ["Expected", "allowed_types", "expected_types", "parameter_hints", "type_name", "value_name"]
 
 Expected = tuple[type, ...]
 
@@ -32,8 +33,9 @@ _SIMPLE: dict[Any, Expected] = {
 _NAMES = {int: "int", float: "float", str: "str", bool: "bool", list: "list", dict: "dict", _NONE: "null"}
 
 
-def _allowed(annotation: Any) -> Expected | None:
-    """Settings types an annotation accepts, or ``None`` for "not checked"."""
+def allowed_types(annotation: Any) -> Expected | None:
+    """The exact JSON / settings types an annotation accepts (``float`` -> ``(float, int)``), or
+    ``None`` for "not checked" (unannotated, ``Any``, ``object``, any other class)."""
     if annotation is inspect.Parameter.empty or annotation is Any or annotation is object:
         return None
     simple = _SIMPLE.get(annotation) if isinstance(annotation, typing.Hashable) else None
@@ -43,13 +45,13 @@ def _allowed(annotation: Any) -> Expected | None:
     if origin is typing.Union or origin is types.UnionType:
         out: list[type] = []
         for member in typing.get_args(annotation):
-            allowed = _allowed(member)
+            allowed = allowed_types(member)
             if allowed is None:
                 return None
             out.extend(t for t in allowed if t not in out)
         return tuple(out)
     if origin is typing.Annotated:
-        return _allowed(typing.get_args(annotation)[0])
+        return allowed_types(typing.get_args(annotation)[0])
     if origin is not None:
         return _SIMPLE.get(origin)
     return None
@@ -112,7 +114,7 @@ def expected_types(cls: type) -> tuple[dict[str, Expected], Expected | None]:
     for name, param in params.items():
         if param.kind is inspect.Parameter.VAR_POSITIONAL or param.kind is inspect.Parameter.POSITIONAL_ONLY:
             continue
-        allowed = _allowed(hints.get(name, inspect.Parameter.empty))
+        allowed = allowed_types(hints.get(name, inspect.Parameter.empty))
         if param.kind is inspect.Parameter.VAR_KEYWORD:
             var_kw = allowed
         elif allowed is not None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ._annotations import expected_types, type_name, value_name
+from ._annotations import allowed_types, expected_types, type_name, value_name
 from ._merge import Origins, format_key
 from .caches import dataclass
 from .exceptions import ConfigError, ConfigProblem
@@ -33,7 +33,10 @@ __all__ = [
     "ProjectSettings",
     "RunSettings",
     "ServiceSettings",
+    "allowed_types",
+    "type_name",
     "validate_settings",
+    "value_name",
 ]
 
 _LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET")

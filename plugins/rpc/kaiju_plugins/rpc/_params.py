@@ -9,64 +9,25 @@ annotated value: the decoder only ever produces exact builtin types.
 
 from __future__ import annotations
 
-import collections.abc
 import inspect
-import types
 import typing
 from collections.abc import Callable
 from typing import Any
+
+from kaiju_tools.settings import allowed_types, type_name, value_name
 
 from ._errors import InvalidParams
 from ._invoke import NOTHING, other_shapes
 
 __all__ = ["ParamsChecker", "inspect_route"]
 
-_NONE = type(None)
-_SIMPLE: dict[Any, tuple[type, ...]] = {
-    int: (int,), float: (float, int), str: (str,), bool: (bool,), list: (list,), tuple: (list,),
-    dict: (dict,), _NONE: (_NONE,), None: (_NONE,), set: (list,), frozenset: (list,),
-    collections.abc.Sequence: (list,), collections.abc.MutableSequence: (list,),
-    collections.abc.Mapping: (dict,), collections.abc.MutableMapping: (dict,),
-    collections.abc.Iterable: (list,), collections.abc.Collection: (list,),
-}
 _POS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-
-
-def _allowed(annotation: Any) -> tuple[type, ...] | None:
-    """JSON types an annotation accepts, or ``None`` for "not checked"."""
-    if annotation is inspect.Parameter.empty or annotation is Any or annotation is object:
-        return None
-    simple = _SIMPLE.get(annotation) if isinstance(annotation, typing.Hashable) else None
-    if simple is not None:
-        return simple
-    origin = typing.get_origin(annotation)
-    if origin is typing.Union or origin is types.UnionType:
-        out: list[type] = []
-        for member in typing.get_args(annotation):
-            allowed = _allowed(member)
-            if allowed is None:
-                return None
-            out.extend(t for t in allowed if t not in out)
-        return tuple(out)
-    if origin is typing.Annotated:
-        return _allowed(typing.get_args(annotation)[0])
-    if origin is not None:
-        return _SIMPLE.get(origin)
-    return None
+_allowed = allowed_types  # the kernel's rule, shared with service settings checks
+_json_name = value_name
 
 
 def _type_name(allowed: tuple[type, ...] | None) -> str:
-    if allowed is None:
-        return "any"
-    names = {int: "int", float: "float", str: "str", bool: "bool", list: "list", dict: "dict", _NONE: "null"}
-    if float in allowed:
-        allowed = tuple(t for t in allowed if t is not int)
-    return " | ".join(names.get(t, t.__name__) for t in allowed)
-
-
-def _json_name(value: Any) -> str:
-    return _type_name((type(value),)) if type(value) in (int, float, str, bool, list, dict, _NONE) else (
-        type(value).__name__)
+    return "any" if allowed is None else type_name(allowed)
 
 
 def _unrolled(func: Callable[..., Any], allowed: list[tuple[type, ...]], slow: Callable[[Any], None],
