@@ -8,7 +8,7 @@ from typing import Any
 
 from kaiju_tools.exceptions import ConfigError, ConfigProblem
 
-__all__ = ["bad_setting", "check_name", "check_number", "setting_key"]
+__all__ = ["bad_setting", "check_name", "check_number", "check_redis", "setting_key"]
 
 
 def setting_key(service: Any, key: str) -> str:
@@ -53,4 +53,15 @@ def check_name(service: Any, key: str, value: Any, *, none_ok: bool = False) -> 
         return None
     if not isinstance(value, str) or not value:
         raise bad_setting(service, key, "a non-empty string" + (" or null" if none_ok else ""), value)
+    return value
+
+
+def check_redis(service: Any, value: Any) -> Any:
+    """``value`` when it is a :class:`~.service.RedisService` (the ``redis`` setting, resolved by the
+    service container), else a :class:`ConfigError` naming the key and the fix."""
+    from .service import RedisService  # service.py imports this module
+
+    if not isinstance(value, RedisService):
+        raise bad_setting(service, "redis", "the name of a RedisService", value,
+                          "add `- cls: RedisService` to `services:` before this service")
     return value

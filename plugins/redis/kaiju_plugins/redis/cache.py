@@ -8,7 +8,7 @@ from typing import Any
 
 from kaiju_tools.services import ContextableService
 
-from ._settings import bad_setting, check_name, check_number
+from ._settings import check_name, check_number, check_redis
 from .service import RedisService
 
 __all__ = ["RedisCache"]
@@ -43,10 +43,7 @@ class RedisCache(ContextableService):
         default_ttl: float | None = 300.0,
     ) -> None:
         ContextableService.__init__(self, app=app, logger=logger)
-        if not isinstance(redis, RedisService):
-            raise bad_setting(self, "redis", "the name of a RedisService", redis,
-                              "add `- cls: RedisService` to `services:` before this service")
-        self.redis = redis
+        self.redis: RedisService = check_redis(self, redis)
         self.prefix = check_name(self, "prefix", prefix)
         self.default_ttl = check_number(self, "default_ttl", default_ttl, minimum=0, above=True, none_ok=True)
 

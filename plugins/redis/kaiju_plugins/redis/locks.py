@@ -24,7 +24,7 @@ from kaiju_tools.services import ContextableService
 
 from ._errors import LockLost, LockNotAcquired
 from ._held import HeldLock
-from ._settings import check_name, check_number
+from ._settings import check_name, check_number, check_redis
 from .service import RedisService
 
 __all__ = ["RedisLocks"]
@@ -94,12 +94,7 @@ class RedisLocks(ContextableService):
         margin_fixed: float = MARGIN_FIXED,
     ) -> None:
         ContextableService.__init__(self, app=app, logger=logger)
-        if not isinstance(redis, RedisService):
-            from ._settings import bad_setting
-
-            raise bad_setting(self, "redis", "the name of a RedisService", redis,
-                              "add `- cls: RedisService` to `services:` before this service")
-        self.redis = redis
+        self.redis: RedisService = check_redis(self, redis)
         self.prefix = check_name(self, "prefix", prefix)
         self.retry_interval = float(check_number(self, "retry_interval", retry_interval, minimum=0,
                                                  above=True))

@@ -17,7 +17,7 @@ from typing import Any
 
 from kaiju_tools.services import ContextableService
 
-from ._settings import bad_setting, check_name
+from ._settings import check_name, check_redis
 from .service import RedisService
 
 __all__ = ["RedisSchedules"]
@@ -52,10 +52,7 @@ class RedisSchedules(ContextableService):
     def __init__(self, app: Any = None, logger: Any = None, redis: RedisService | None = None,
                  prefix: str = "kaiju:schedules:") -> None:
         ContextableService.__init__(self, app=app, logger=logger)
-        if not isinstance(redis, RedisService):
-            raise bad_setting(self, "redis", "the name of a RedisService", redis,
-                              "add `- cls: RedisService` to `services:` before this service")
-        self.redis = redis
+        self.redis: RedisService = check_redis(self, redis)
         self.prefix = check_name(self, "prefix", prefix)
         self._claim: tuple[Any, Any] | None = None  # (client, script)
 
