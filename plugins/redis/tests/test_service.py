@@ -59,8 +59,8 @@ def test_address_never_shows_credentials() -> None:
     assert RedisService(url="unix:///run/redis.sock?db=1").address == "unix:///run/redis.sock?db=1"
 
 
-def test_lock_and_cache_services_need_a_redis_service() -> None:
-    for cls in ("RedisLocks", "RedisCache"):
+def test_lock_cache_and_schedule_services_need_a_redis_service() -> None:
+    for cls in ("RedisLocks", "RedisCache", "RedisSchedules"):
         config = {"main": {"name": "t"}, "packages": ["redis"], "services": [{"cls": cls}]}
         with pytest.raises(ConfigError, match="`redis` must be the name of a RedisService") as info:
             init_app(config)
