@@ -1,9 +1,13 @@
 """The metrics of one app (:class:`Metrics`): made once, updated by the plugin's hooks, scraped by
 :meth:`Metrics.exposition` (``prometheus_client`` writes the text format).
 
-Under ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn with several workers) every value is written to that
-directory by ``prometheus_client``'s multiprocess mode, and a scrape of any worker reads and sums
-the files of all of them.
+In one process the labelled counters and histograms (RPC calls and durations, HTTP requests,
+scheduler runs, log records) are lean (:mod:`._lean`: plain values, no locks, exposed through the
+client's custom-collector API); the gauges and the busy counter are the client's own.
+
+Under ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn with several workers) every metric is the client's own
+and every value is written to that directory by its multiprocess mode, and a scrape of any worker
+reads and sums the files of all of them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from ._lean import LeanCounter, LeanHistogram
 from ._settings import MetricsSettings
 
 __all__ = ["METRICS_KEY", "SERVICE_STATES", "UNKNOWN", "Metrics", "get_metrics", "multiprocess_dir"]
@@ -43,7 +48,7 @@ def multiprocess_dir() -> str | None:
 class _LogCounter(logging.Handler):
     """Counts the records of the app's logger by level."""
 
-    def __init__(self, counter: Counter) -> None:
+    def __init__(self, counter: Counter | LeanCounter) -> None:
         super().__init__(logging.DEBUG)
         self.counter = counter
 
@@ -58,11 +63,11 @@ class Metrics:
         self.settings = settings
         self.multiprocess = multiprocess_dir() is not None
         self.registry = CollectorRegistry(auto_describe=True)
-        reg, ns, buckets = self.registry, settings.prefix, settings.buckets
-        self.rpc_calls = Counter("rpc_calls", "RPC calls finished by method and outcome",
-                                 ["method", "outcome"], namespace=ns, registry=reg)
-        self.rpc_duration = Histogram("rpc_call_duration_seconds", "RPC call duration, by method", ["method"],
-                                      namespace=ns, registry=reg, buckets=buckets)
+        reg, ns = self.registry, settings.prefix
+        counter, histogram = self._counter, self._histogram
+        self.rpc_calls = counter("rpc_calls", "RPC calls finished by method and outcome",
+                                 ["method", "outcome"])
+        self.rpc_duration = histogram("rpc_call_duration_seconds", "RPC call duration, by method", ["method"])
         self.rpc_in_flight = Gauge("rpc_calls_in_flight", "RPC calls running", namespace=ns, registry=reg,
                                    multiprocess_mode="livesum")
         self.rpc_queued = Gauge("rpc_calls_queued", "RPC calls waiting for a slot", namespace=ns,
@@ -70,26 +75,38 @@ class Metrics:
                                 multiprocess_mode="livesum")
         self.rpc_rejected = Counter("rpc_busy_rejections", "RPC calls refused: Server busy (queue full)",
                                     namespace=ns, registry=reg)
-        self.http_requests = Counter("http_requests", "HTTP requests answered, by route and status",
-                                     ["route", "status"], namespace=ns, registry=reg)
-        self.task_runs = Counter("scheduler_runs", "Scheduled task attempts, by task", ["task"],
-                                 namespace=ns, registry=reg)
-        self.task_failures = Counter("scheduler_failures", "Scheduled task attempts that raised, by task",
-                                     ["task"], namespace=ns, registry=reg)
-        self.task_skipped = Counter("scheduler_skipped", "Due times skipped (past misfire_grace), by task",
-                                    ["task"], namespace=ns, registry=reg)
-        self.task_lateness = Histogram("scheduler_lateness_seconds", "Seconds a run started after its due",
-                                       ["task"], namespace=ns, registry=reg, buckets=buckets)
+        self.http_requests = counter("http_requests", "HTTP requests answered, by route and status",
+                                     ["route", "status"])
+        self.task_runs = counter("scheduler_runs", "Scheduled task attempts, by task", ["task"])
+        self.task_failures = counter("scheduler_failures", "Scheduled task attempts that raised, by task",
+                                     ["task"])
+        self.task_skipped = counter("scheduler_skipped", "Due times skipped (past misfire_grace), by task",
+                                    ["task"])
+        self.task_lateness = histogram("scheduler_lateness_seconds", "Seconds a run started after its due",
+                                       ["task"])
         self.service_state = Gauge("service_state", "1 for the state a service is in", ["service", "state"],
                                    namespace=ns, registry=reg, multiprocess_mode="livemax")
-        self.log_records = Counter("log_records", "Log records of the app's logger, by level", ["level"],
-                                   namespace=ns, registry=reg)
+        self.log_records = counter("log_records", "Log records of the app's logger, by level", ["level"])
         if settings.process and not self.multiprocess:
             ProcessCollector(namespace=ns, registry=reg)
         self.log_handler = _LogCounter(self.log_records)
         self._rejected_seen = 0
         self._skipped_seen: dict[str, int] = {}
         self.server: Any = None  # the app's RPC server (duck-typed: ``ascribe``, ``load_stats``)
+
+    def _counter(self, name: str, documentation: str, labelnames: list[str]) -> Counter | LeanCounter:
+        """A labelled counter: lean in one process, the client's own in multiprocess mode."""
+        ns, reg = self.settings.prefix, self.registry
+        if self.multiprocess:  # its values must be the client's mmap files, summed over the workers
+            return Counter(name, documentation, labelnames, namespace=ns, registry=reg)
+        return LeanCounter(name, documentation, labelnames, namespace=ns, registry=reg)
+
+    def _histogram(self, name: str, documentation: str, labelnames: list[str]) -> Histogram | LeanHistogram:
+        """A labelled histogram of the configured buckets: lean in one process, else the client's own."""
+        ns, reg, buckets = self.settings.prefix, self.registry, self.settings.buckets
+        if self.multiprocess:
+            return Histogram(name, documentation, labelnames, namespace=ns, registry=reg, buckets=buckets)
+        return LeanHistogram(name, documentation, labelnames, namespace=ns, registry=reg, buckets=buckets)
 
     def method_label(self, method: str) -> str:
         """``method`` when the RPC server has it registered, else :data:`UNKNOWN`."""

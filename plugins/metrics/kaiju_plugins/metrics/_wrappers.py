@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from bisect import bisect_left
+from collections.abc import Callable
+from typing import Any, cast
 
 from aiohttp import web
+from prometheus_client import Counter, Histogram
 
+from ._lean import LeanCounter, LeanCounterChild, LeanHistogram, LeanHistogramChild
 from ._metrics import UNKNOWN, Metrics
 
 __all__ = ["call_wrapper", "outcome_sink", "request_wrapper", "task_wrapper"]
 
 _INTERNAL = "-32603"  # what the RPC server answers for an exception that is not an RPC error
 _DENIED = "-32002"
+
+_LeanPair = tuple[LeanCounterChild, LeanHistogramChild]  # a call's counter and histogram children
+_ClientPair = tuple[Callable[[], None], Callable[[float], None]]  # the client's: their inc, observe
 
 
 def _code(exc: BaseException) -> str:
@@ -28,23 +35,40 @@ def _code(exc: BaseException) -> str:
 def call_wrapper(metrics: Metrics) -> Any:
     """Count and time each RPC call by (registered) method and outcome.
 
-    The labelled children are cached per label values (bounded: registered methods only), so a
-    call costs two dict lookups, not ``labels()``'s checks and lock.
+    The labelled children are cached (bounded: registered methods, and per outcome), so a call
+    costs a dict lookup and the updates, not ``labels()``'s checks. A call that answered a result
+    finds them by the method name as called, once the server has it registered (it is then its own
+    label, and the server's ``ascribe`` is not asked again: a method once registered keeps its
+    label). In one process the metrics are lean
+    (:mod:`._lean`) and the wrapper updates their values inline; in multiprocess mode it calls the
+    client's ``inc`` / ``observe``, bound once per label values.
     """
-    calls, duration, label = metrics.rpc_calls, metrics.rpc_duration, metrics.method_label
-    counters: dict[tuple[str, str], Any] = {}
-    histograms: dict[str, Any] = {}
-    clock = time.perf_counter
+    calls, duration = metrics.rpc_calls, metrics.rpc_duration
+    if isinstance(calls, LeanCounter) and isinstance(duration, LeanHistogram):
+        return _lean_call_wrapper(metrics, calls, duration)
+    return _client_call_wrapper(metrics, cast(Counter, calls), cast(Histogram, duration))  # multiprocess
 
-    def done(name: str, outcome: str, seconds: float) -> None:
-        counter = counters.get((name, outcome))
-        if counter is None:
-            counter = counters[name, outcome] = calls.labels(name, outcome)
-        counter.inc()
-        histogram = histograms.get(name)
-        if histogram is None:
-            histogram = histograms[name] = duration.labels(name)
-        histogram.observe(seconds)
+
+def _lean_call_wrapper(metrics: Metrics, calls: LeanCounter, duration: LeanHistogram) -> Any:
+    """:func:`call_wrapper` of one process: a result costs a dict lookup, a bisect and three adds."""
+    label, clock, bounds = metrics.method_label, time.perf_counter, duration.bounds
+    results: dict[str, _LeanPair] = {}  # by the method as called: registered methods only
+    errors: dict[tuple[str, str], _LeanPair] = {}  # by (label, outcome)
+
+    def result_pair(method: str) -> _LeanPair:
+        name = label(method)
+        pair = (calls.labels(name, "result"), duration.labels(name))
+        if name == method:
+            results[method] = pair
+        return pair
+
+    def failed(method: str, exc: BaseException, seconds: float) -> None:
+        key = (label(method), _code(exc))
+        pair = errors.get(key)
+        if pair is None:
+            pair = errors[key] = (calls.labels(*key), duration.labels(key[0]))
+        pair[0].value += 1.0
+        pair[1].observe(seconds)
 
     def wrap(call: Any) -> Any:
         async def counted(method: str, params: Any) -> Any:
@@ -52,9 +76,58 @@ def call_wrapper(metrics: Metrics) -> Any:
             try:
                 result = await call(method, params)
             except BaseException as exc:
-                done(label(method), _code(exc), clock() - start)
+                failed(method, exc, clock() - start)
                 raise
-            done(label(method), "result", clock() - start)
+            seconds = clock() - start
+            pair = results.get(method)
+            if pair is None:
+                pair = result_pair(method)
+            counter, histogram = pair
+            counter.value += 1.0
+            histogram.buckets[bisect_left(bounds, seconds)] += 1  # a duration is never NaN
+            histogram.sum += seconds
+            return result
+
+        return counted
+
+    return wrap
+
+
+def _client_call_wrapper(metrics: Metrics, calls: Counter, duration: Histogram) -> Any:
+    """:func:`call_wrapper` of multiprocess mode: the client's ``inc`` / ``observe``, bound once."""
+    label, clock = metrics.method_label, time.perf_counter
+    results: dict[str, _ClientPair] = {}  # by the method as called: registered methods only
+    errors: dict[tuple[str, str], _ClientPair] = {}  # by (label, outcome)
+
+    def result_pair(method: str) -> _ClientPair:
+        name = label(method)
+        pair = (calls.labels(name, "result").inc, duration.labels(name).observe)
+        if name == method:
+            results[method] = pair
+        return pair
+
+    def failed(method: str, exc: BaseException, seconds: float) -> None:
+        key = (label(method), _code(exc))
+        pair = errors.get(key)
+        if pair is None:
+            pair = errors[key] = (calls.labels(*key).inc, duration.labels(key[0]).observe)
+        pair[0]()
+        pair[1](seconds)
+
+    def wrap(call: Any) -> Any:
+        async def counted(method: str, params: Any) -> Any:
+            start = clock()
+            try:
+                result = await call(method, params)
+            except BaseException as exc:
+                failed(method, exc, clock() - start)
+                raise
+            seconds = clock() - start
+            pair = results.get(method)
+            if pair is None:
+                pair = result_pair(method)
+            pair[0]()
+            pair[1](seconds)
             return result
 
         return counted
@@ -74,16 +147,25 @@ def _route(request: web.Request) -> str:
 
 
 def request_wrapper(metrics: Metrics) -> Any:
-    """Count HTTP requests by route pattern and status (children cached per label values)."""
+    """Count HTTP requests by route pattern and status (children cached per route and status code:
+    the label's ``str(status)`` is made once). Lean counters (one process) are updated inline."""
     requests = metrics.http_requests
-    children: dict[tuple[str, str], Any] = {}
+    lean = isinstance(requests, LeanCounter)
+    children: dict[tuple[str, int], Any] = {}
+
+    def child(key: tuple[str, int]) -> Any:
+        made = children[key] = requests.labels(key[0], str(key[1]))
+        return made
 
     def count(request: web.Request, status: int) -> None:
-        key = (_route(request), str(status))
-        child = children.get(key)
-        if child is None:
-            child = children[key] = requests.labels(*key)
-        child.inc()
+        key = (_route(request), status)
+        counter = children.get(key)
+        if counter is None:
+            counter = child(key)
+        if lean:
+            counter.value += 1.0
+        else:
+            counter.inc()
 
     def wrap(handler: Any) -> Any:
         async def counted(request: web.Request) -> web.StreamResponse:
