@@ -214,6 +214,29 @@ def test_the_writer_writes_a_burst_with_one_write_per_batch() -> None:
     assert stream.writes < 1000
 
 
+def test_stop_cuts_the_writers_linger_short(capfd: pytest.CaptureFixture[str]) -> None:
+    """A writer lingering for its batch to fill is woken by ``stop``: the records queued are written
+    before ``stop`` returns, even when ``stop`` may wait less than the linger (here 0.5 s of 1 s)."""
+    from kaiju_plugins.logging import JSONHandler
+
+    stream = io.StringIO()
+    q = LogQueue(linger=1.0)
+    log = logging.getLogger("lw.linger")
+    log.propagate = False
+    log.addHandler(q.handler([JSONHandler(stream=stream)]))
+    try:
+        q.start()
+        get_logger("lw.linger", "INFO").info("queued", n=1)
+        q.stop(timeout=0.5)
+    finally:
+        log.handlers.clear()
+    assert "did not finish" not in capfd.readouterr().err
+    assert [json.loads(line)["msg"] for line in stream.getvalue().splitlines()] == ["queued"]
+    q.start()  # a restarted writer lingers again (the wake-up is not left set)
+    assert not q._wake.is_set()  # noqa: SLF001 -- the state that makes the next linger wait
+    q.stop()
+
+
 def test_a_second_service_keeps_its_fast_path_when_the_first_closes(service: Served) -> None:
     _ours_only()
     first, _ = service

@@ -17,7 +17,6 @@ import logging
 import queue
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from contextvars import copy_context
@@ -61,6 +60,7 @@ class LogQueue:
         self._dropped = 0
         self._reported = 0
         self._targets: set[logging.Handler] = set()
+        self._wake = threading.Event()  # set by stop(): cuts a linger short
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -100,6 +100,7 @@ class LogQueue:
         """Start the listener thread (no-op when it runs already)."""
         if self.running:
             return
+        self._wake.clear()
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
         atexit.register(self.stop)
@@ -110,6 +111,7 @@ class LogQueue:
         thread, self._thread = self._thread, None
         if thread is not None and thread.is_alive():
             self._queue.put(_STOP)
+            self._wake.set()  # a lingering writer goes on at once
             thread.join(timeout)
             if thread.is_alive():  # a stream blocked for good: never write from two threads
                 _print_error(f"the log writer did not finish within {timeout:g} s; "
@@ -136,11 +138,12 @@ class LogQueue:
         get, get_nowait, qsize = self._queue.get, self._queue.get_nowait, self._qsize
         touched: set[logging.Handler] = set()
         touch = touched.add
-        linger = self.linger
+        linger, wait = self.linger, self._wake.wait
         while True:
             item = get()
             if linger and item is not _STOP and qsize() < _FLUSH_EVERY:
-                time.sleep(linger)  # let the burst this record belongs to arrive: one write for all
+                # let the burst this record belongs to arrive (one write for all); stop() cuts it short
+                wait(linger)
             count = 0
             while item is not _STOP:
                 targets, record = item  # _dispatch, inlined: the writer's hot loop
