@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from aiohttp import web
-from prometheus_client import Counter, Histogram
 
-from ._lean import LeanCounter, LeanCounterChild, LeanHistogram, LeanHistogramChild
+from ._lean import LeanCounter, LeanHistogram
 from ._metrics import UNKNOWN, Metrics
 
 __all__ = ["call_wrapper", "outcome_sink", "request_wrapper", "task_wrapper"]
@@ -18,8 +16,7 @@ __all__ = ["call_wrapper", "outcome_sink", "request_wrapper", "task_wrapper"]
 _INTERNAL = "-32603"  # what the RPC server answers for an exception that is not an RPC error
 _DENIED = "-32002"
 
-_LeanPair = tuple[LeanCounterChild, LeanHistogramChild]  # a call's counter and histogram children
-_ClientPair = tuple[Callable[[], None], Callable[[float], None]]  # the client's: their inc, observe
+_Pair = tuple[Any, Any]  # a call's counter and histogram children (lean, or the client's)
 
 
 def _code(exc: BaseException) -> str:
@@ -39,23 +36,18 @@ def call_wrapper(metrics: Metrics) -> Any:
     costs a dict lookup and the updates, not ``labels()``'s checks. A call that answered a result
     finds them by the method name as called, once the server has it registered (it is then its own
     label, and the server's ``ascribe`` is not asked again: a method once registered keeps its
-    label). In one process the metrics are lean
-    (:mod:`._lean`) and the wrapper updates their values inline; in multiprocess mode it calls the
-    client's ``inc`` / ``observe``, bound once per label values.
+    label). In one process the metrics are lean (:mod:`._lean`) and a result's updates are made
+    inline (a bisect and three adds); in multiprocess mode they are the client's ``inc`` /
+    ``observe``.
     """
     calls, duration = metrics.rpc_calls, metrics.rpc_duration
-    if isinstance(calls, LeanCounter) and isinstance(duration, LeanHistogram):
-        return _lean_call_wrapper(metrics, calls, duration)
-    return _client_call_wrapper(metrics, cast(Counter, calls), cast(Histogram, duration))  # multiprocess
+    lean = isinstance(calls, LeanCounter) and isinstance(duration, LeanHistogram)
+    bounds = duration.bounds if isinstance(duration, LeanHistogram) else ()
+    label, clock = metrics.method_label, time.perf_counter
+    results: dict[str, _Pair] = {}  # by the method as called: registered methods only
+    errors: dict[tuple[str, str], _Pair] = {}  # by (label, outcome)
 
-
-def _lean_call_wrapper(metrics: Metrics, calls: LeanCounter, duration: LeanHistogram) -> Any:
-    """:func:`call_wrapper` of one process: a result costs a dict lookup, a bisect and three adds."""
-    label, clock, bounds = metrics.method_label, time.perf_counter, duration.bounds
-    results: dict[str, _LeanPair] = {}  # by the method as called: registered methods only
-    errors: dict[tuple[str, str], _LeanPair] = {}  # by (label, outcome)
-
-    def result_pair(method: str) -> _LeanPair:
+    def result_pair(method: str) -> _Pair:
         name = label(method)
         pair = (calls.labels(name, "result"), duration.labels(name))
         if name == method:
@@ -67,7 +59,7 @@ def _lean_call_wrapper(metrics: Metrics, calls: LeanCounter, duration: LeanHisto
         pair = errors.get(key)
         if pair is None:
             pair = errors[key] = (calls.labels(*key), duration.labels(key[0]))
-        pair[0].value += 1.0
+        pair[0].inc()
         pair[1].observe(seconds)
 
     def wrap(call: Any) -> Any:
@@ -83,51 +75,13 @@ def _lean_call_wrapper(metrics: Metrics, calls: LeanCounter, duration: LeanHisto
             if pair is None:
                 pair = result_pair(method)
             counter, histogram = pair
-            counter.value += 1.0
-            histogram.buckets[bisect_left(bounds, seconds)] += 1  # a duration is never NaN
-            histogram.sum += seconds
-            return result
-
-        return counted
-
-    return wrap
-
-
-def _client_call_wrapper(metrics: Metrics, calls: Counter, duration: Histogram) -> Any:
-    """:func:`call_wrapper` of multiprocess mode: the client's ``inc`` / ``observe``, bound once."""
-    label, clock = metrics.method_label, time.perf_counter
-    results: dict[str, _ClientPair] = {}  # by the method as called: registered methods only
-    errors: dict[tuple[str, str], _ClientPair] = {}  # by (label, outcome)
-
-    def result_pair(method: str) -> _ClientPair:
-        name = label(method)
-        pair = (calls.labels(name, "result").inc, duration.labels(name).observe)
-        if name == method:
-            results[method] = pair
-        return pair
-
-    def failed(method: str, exc: BaseException, seconds: float) -> None:
-        key = (label(method), _code(exc))
-        pair = errors.get(key)
-        if pair is None:
-            pair = errors[key] = (calls.labels(*key).inc, duration.labels(key[0]).observe)
-        pair[0]()
-        pair[1](seconds)
-
-    def wrap(call: Any) -> Any:
-        async def counted(method: str, params: Any) -> Any:
-            start = clock()
-            try:
-                result = await call(method, params)
-            except BaseException as exc:
-                failed(method, exc, clock() - start)
-                raise
-            seconds = clock() - start
-            pair = results.get(method)
-            if pair is None:
-                pair = result_pair(method)
-            pair[0]()
-            pair[1](seconds)
+            if lean:  # LeanCounterChild / LeanHistogramChild, updated in place
+                counter.value += 1.0
+                histogram.buckets[bisect_left(bounds, seconds)] += 1  # a duration is never NaN
+                histogram.sum += seconds
+            else:
+                counter.inc()
+                histogram.observe(seconds)
             return result
 
         return counted
