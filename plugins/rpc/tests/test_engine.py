@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kaiju_plugins.rpc import InvalidParams, JSONRPCServer
-from kaiju_plugins.rpc._calls import ANYONE, Detached, Pending, PendingBatch, Queued, Running
+from kaiju_plugins.rpc._calls import ANYONE
 from kaiju_plugins.rpc._invoke import NOTHING
 from kaiju_plugins.rpc._params import ParamsChecker
+from kaiju_plugins.rpc._pending import Detached, Pending, PendingBatch, Queued, Running
 
 from .conftest import RpcCalc, run
 

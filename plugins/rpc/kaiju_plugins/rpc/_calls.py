@@ -3,8 +3,8 @@
 Per call: validate the request object, find the route, check the caller's scope, call
 ``route.invoke(params)`` (the params checked, prepared at start-up: ``_invoke``), and run the
 coroutine's first step inline. :meth:`CallEngine.answer` is the one entry of transports. A
-call not answered in its first step comes out as a :class:`Pending` (:class:`Running`,
-:class:`Detached`, :class:`Queued`; a batch with such calls: :class:`PendingBatch`); ``_requests``
+call not answered in its first step comes out as a :class:`~._pending.Pending` (``Running``,
+``Detached``, ``Queued``; a batch with such calls: ``PendingBatch``); ``_requests``
 completes it (a deadline timer, a slot of the concurrency bound, a task when in a batch).
 """
 
@@ -23,14 +23,14 @@ from . import _eager
 from ._errors import InternalError, MethodNotFound, PermissionDenied, RPCError
 from ._interface import PermissionKeys
 from ._invoke import NO_PARAMS, NOTHING
+from ._pending import Detached, Queued, Running
 
 if TYPE_CHECKING:
     from ._errorlog import ErrorLog
     from ._limiter import CallLimiter
     from ._routes import Route
 
-__all__ = ["ANYONE", "GUEST", "NOTHING", "NO_PARAMS", "CallEngine", "Detached", "Pending", "PendingBatch",
-           "Queued", "Running", "invalid_request", "valid_id"]
+__all__ = ["ANYONE", "GUEST", "NOTHING", "NO_PARAMS", "CallEngine", "invalid_request", "valid_id"]
 
 GUEST = _GUEST = int(PermissionKeys.GUEST)
 ANYONE = _ANYONE = -(2**63)  # the scope that passes every check (permissions off)
@@ -42,56 +42,6 @@ _DONE = object()  # next()'s default: the generator returned
 _FAST_IDS = frozenset((int, str))  # the common id types (any other is looked at closer)
 _ID_TYPES = (str, int, type(None))
 _PARAMS_TYPES = frozenset((list, dict))
-
-
-class Pending:
-    """An answer not known yet: the engine's :meth:`~._requests.RequestEngine.complete` gives it."""
-
-    __slots__ = ()
-
-
-class Call(Pending):
-    """One call not answered in its first step (its request's ``id``, whether it is a notification)."""
-
-    __slots__ = ("coro", "id", "method", "notify")
-
-    def __init__(self, coro: Any, id_: Any, notify: bool, method: Any) -> None:
-        self.coro, self.id, self.notify, self.method = coro, id_, notify, method
-
-
-class Running(Call):
-    """Started and suspended on ``yielded``, holding a slot of the concurrency bound; ``coro``
-    (the method's coroutine, or an ``_eager.drive`` generator around it) returns the result."""
-
-    __slots__ = ("yielded",)
-
-    def __init__(self, coro: Any, yielded: Any, id_: Any, notify: bool, method: Any) -> None:
-        self.coro, self.yielded, self.id, self.notify, self.method = coro, yielded, id_, notify, method
-
-
-class Detached(Running):
-    """A :meth:`CallEngine._run` generator detached on the call it suspended in (``yielded``),
-    holding a slot; it returns that call's whole response (``None`` for a notification)."""
-
-    __slots__ = ()
-
-
-class Queued(Call):
-    """The method's coroutine, not started: it waits for a slot (``started`` once it has one)."""
-
-    __slots__ = ("started",)
-
-    def __init__(self, coro: Any, id_: Any, notify: bool, method: Any) -> None:
-        self.coro, self.id, self.notify, self.method, self.started = coro, id_, notify, method, False
-
-
-class PendingBatch(Pending):
-    """A batch with calls not answered yet: ``out`` holds per item its answer, ``None`` or a :class:`Call`."""
-
-    __slots__ = ("out",)
-
-    def __init__(self, out: list[Any]) -> None:
-        self.out = out
 
 
 def invalid_request(req: Any, problem: str | None = None) -> dict[str, Any]:
@@ -189,7 +139,7 @@ class CallEngine:
         :param obj: the decoded body
         :param scope: the caller's scope (:data:`ANYONE` when permissions are off)
         :return: the response object, the list of a batch's responses, ``None`` (nothing to
-            answer), or a :class:`Pending`: pass it to ``complete`` to get the answer
+            answer), or a :class:`~._pending.Pending`: pass it to ``complete`` to get the answer
 
         The deadline is not checked here: a transport whose deadline has passed calls ``handle``.
         The common case -- one call with an int or str id, params absent / a list / an object, a
@@ -258,7 +208,7 @@ class CallEngine:
     def _begin(self, items: list[Any], scope: int) -> tuple[list[Any], bool]:
         """Run each request object of a batch until it finishes or suspends.
 
-        :return: per item, the response object, ``None`` (a notification), or a :class:`Call`;
+        :return: per item, the response object, ``None`` (a notification), or a :class:`~._pending.Call`;
             and whether any item is one of the last two (else the list is the whole answer)
 
         The calls run in :meth:`_run`, one generator for all of them that awaits each call

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ._aiohttp_compat import unwatch_eof, watch_eof
-from ._calls import Call, Queued
+from ._pending import Call, Queued
 
 __all__ = ["Flight", "Flights"]
 

@@ -1,9 +1,9 @@
 """Requests in, answers out: :meth:`RequestEngine.complete`, :meth:`RequestEngine.handle`.
 
 :class:`~._calls.CallEngine` runs each call until it finishes or suspends; here a call
-not answered yet (a :class:`~._calls.Call`: running, detached or queued) gets its deadline
+not answered yet (a :class:`~._pending.Call`: running, detached or queued) gets its deadline
 timer and keeps (or waits for) its slot of the concurrency bound, and a batch's pending
-calls (:class:`~._calls.PendingBatch`) finish concurrently, each in its own task, answered
+calls (:class:`~._pending.PendingBatch`) finish concurrently, each in its own task, answered
 in request order.
 """
 
@@ -15,9 +15,10 @@ from collections.abc import Awaitable
 from typing import Any
 
 from . import _eager
-from ._calls import Call, CallEngine, Detached, PendingBatch, Queued, invalid_request, valid_id
+from ._calls import CallEngine, invalid_request, valid_id
 from ._errors import RequestTimeout, RequestTooLarge, ServerShuttingDown
 from ._flight import Flights
+from ._pending import Call, Detached, PendingBatch, Queued
 
 __all__ = ["RequestEngine"]
 
@@ -31,7 +32,7 @@ class RequestEngine(CallEngine, Flights):
     def complete(self, pending: Any, deadline: float, request: Any = None) -> Awaitable[Any]:
         """Await the answer of what :meth:`~._calls.CallEngine.answer` left pending.
 
-        :param pending: the :class:`~._calls.Pending` that ``answer`` returned
+        :param pending: the :class:`~._pending.Pending` that ``answer`` returned
         :param deadline: unix time after which its calls are cancelled
         :param request: the transport's request (aiohttp's), watched for a lost connection:
             its calls are then cancelled (``cancel_on_disconnect``); ``None``: not watched
@@ -128,7 +129,7 @@ class RequestEngine(CallEngine, Flights):
 
     def _begin_batch(self, items: list[Any], scope: int, expired: bool) -> Any:
         """Start a batch (``scope``: the caller's; ``expired``: its deadline has passed): its answer,
-        or a :class:`~._calls.PendingBatch` when some calls are pending (:meth:`_end_batch` finishes it)."""
+        or a :class:`~._pending.PendingBatch` when some calls are pending (:meth:`_end_batch` finishes it)."""
         if not items:
             return invalid_request(None, "an empty batch: a batch holds one request object or more")
         if len(items) > self.max_batch_size:
@@ -141,7 +142,7 @@ class RequestEngine(CallEngine, Flights):
         return self._settle(out)
 
     def _settle(self, out: list[Any]) -> Any:
-        """A started batch with a notification or a pending call: :class:`~._calls.PendingBatch`
+        """A started batch with a notification or a pending call: :class:`~._pending.PendingBatch`
         when a call is pending, else its answers without the ``None`` of notifications."""
         for o in out:
             if isinstance(o, Call):

@@ -33,8 +33,8 @@ from multidict import istr
 from ._aiohttp_compat import json_response, request_parts
 from ._calls import ANYONE as _ANYONE
 from ._calls import GUEST as _GUEST
-from ._calls import Pending
 from ._errors import InternalError, InvalidHeader, InvalidRequest, RequestTooLarge, RPCError
+from ._pending import Pending
 from ._server import SERVER_KEY, JSONRPCServer
 
 __all__ = ["JSONRPCView"]
