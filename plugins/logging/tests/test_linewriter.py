@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -194,22 +195,29 @@ class CountingStream(io.StringIO):
         return super().write(text)
 
 
-def test_the_writer_writes_a_burst_with_one_write_per_batch() -> None:
+@contextmanager
+def _queued_json(name: str, stream: io.StringIO, linger: float) -> Iterator[LogQueue]:
+    """A started :class:`LogQueue` writing logger ``name``'s records to ``stream`` as JSON lines."""
     from kaiju_plugins.logging import JSONHandler
 
-    stream = CountingStream()
-    q = LogQueue(linger=0.05)
-    log = logging.getLogger("lw.burst")
+    q = LogQueue(linger=linger)
+    log = logging.getLogger(name)
     log.propagate = False
     log.addHandler(q.handler([JSONHandler(stream=stream)]))
     try:
         q.start()
+        yield q
+    finally:
+        log.handlers.clear()
+
+
+def test_the_writer_writes_a_burst_with_one_write_per_batch() -> None:
+    stream = CountingStream()
+    with _queued_json("lw.burst", stream, linger=0.05) as q:
         klog = get_logger("lw.burst", "INFO")
         for i in range(1000):
             klog.info("r", i=i)
         q.stop()
-    finally:
-        log.handlers.clear()
     assert [json.loads(line)["data"]["i"] for line in stream.getvalue().splitlines()] == list(range(1000))
     assert stream.writes < 1000
 
@@ -217,19 +225,10 @@ def test_the_writer_writes_a_burst_with_one_write_per_batch() -> None:
 def test_stop_cuts_the_writers_linger_short(capfd: pytest.CaptureFixture[str]) -> None:
     """A writer lingering for its batch to fill is woken by ``stop``: the records queued are written
     before ``stop`` returns, even when ``stop`` may wait less than the linger (here 0.5 s of 1 s)."""
-    from kaiju_plugins.logging import JSONHandler
-
     stream = io.StringIO()
-    q = LogQueue(linger=1.0)
-    log = logging.getLogger("lw.linger")
-    log.propagate = False
-    log.addHandler(q.handler([JSONHandler(stream=stream)]))
-    try:
-        q.start()
+    with _queued_json("lw.linger", stream, linger=1.0) as q:
         get_logger("lw.linger", "INFO").info("queued", n=1)
         q.stop(timeout=0.5)
-    finally:
-        log.handlers.clear()
     assert "did not finish" not in capfd.readouterr().err
     assert [json.loads(line)["msg"] for line in stream.getvalue().splitlines()] == ["queued"]
     q.start()  # a restarted writer lingers again (the wake-up is not left set)
