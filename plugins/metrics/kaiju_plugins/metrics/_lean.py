@@ -256,12 +256,8 @@ class LeanHistogram(_Lean[LeanHistogramChild]):
         family = self._family()
         names, les, created = self.labelnames, self._les, self._created
         for key, child in self._snapshot():
-            acc = 0
-            buckets: list[tuple[str, float]] = []
-            for le, count in zip(les, child.buckets, strict=True):
-                acc += count
-                buckets.append((le, acc))
-            family.add_metric(key, buckets, child.sum)
+            cumulative, total = child.get()
+            family.add_metric(key, [(le, acc) for le, (_, acc) in zip(les, cumulative, strict=True)], total)
             if created:
                 family.add_sample(self.name + "_created", dict(zip(names, key, strict=True)), child.created)
         yield family
