@@ -28,6 +28,7 @@ def test_the_pinned_aiohttp_is_read_directly():
     assert compat.FAST and compat.LEAN, f"aiohttp {aiohttp.__version__}: the fast functions are off"
     assert compat.request_parts is compat._fast_parts
     assert compat.json_response is compat._JSONResponse
+    assert compat.read_body is compat._fast_read
 
 
 @pytest.mark.parametrize("version",
@@ -38,6 +39,7 @@ def test_an_untested_aiohttp_gets_the_public_functions(version):
     assert chosen.request_parts is compat._public_parts
     assert chosen.json_response is compat._plain
     assert chosen.watch_eof is compat._no_watch
+    assert chosen.read_body is compat._no_read
 
 
 def _answers(serve_app: object) -> list[object]:
@@ -59,6 +61,7 @@ def test_the_public_fallback_answers_exactly_as_the_fast_functions(serve_app, mo
     public = compat.select("0.0")
     monkeypatch.setattr(_view, "_request_parts", public.request_parts)
     monkeypatch.setattr(_view, "_json_response", public.json_response)
+    monkeypatch.setattr(_view, "_read_body", public.read_body)
     monkeypatch.setattr(_flight, "watch_eof", public.watch_eof)
     monkeypatch.setattr(_flight, "unwatch_eof", public.unwatch_eof)
     assert _answers(serve_app) == fast

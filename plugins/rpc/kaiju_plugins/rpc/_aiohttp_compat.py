@@ -9,6 +9,10 @@ the layout we expect, the functions below read and build the same objects direct
   mapping answers ``get(key)`` like the app itself;
 - :func:`json_response`: a 200 ``application/json`` response with its ``Correlation-Id``
   header (state set in a few stores, compared at import with one built by the constructor);
+- :func:`read_body`: the body of a request that has wholly arrived in one chunk (a small
+  request's usual shape), taken from the body stream as ``StreamReader.readany`` takes it,
+  without ``request.read()``'s coroutines and the flow-control call it makes after every read
+  (``resume_reading``, a parser feed and a transport call: work only when reading was paused);
 - :func:`watch_eof` / :func:`unwatch_eof`: be told when the request's connection is lost
   (a future in the body stream's EOF-waiter slot, free once the body is read).
 
@@ -26,10 +30,12 @@ from typing import Any
 
 import aiohttp
 from aiohttp import hdrs, web
+from aiohttp.base_protocol import BaseProtocol
 from aiohttp.streams import StreamReader
 from multidict import CIMultiDict, istr
 
-__all__ = ["FAST", "LEAN", "TESTED", "json_response", "request_parts", "select", "unwatch_eof", "watch_eof"]
+__all__ = ["FAST", "LEAN", "TESTED", "json_response", "read_body", "request_parts", "select", "unwatch_eof",
+           "watch_eof"]
 
 TESTED = ((3, 9), (3, 15))
 """aiohttp versions ``[low, high)`` (major, minor) whose internals the fast functions read."""
@@ -94,6 +100,33 @@ def _fast_unwatch(payload: Any, signal: Any) -> None:
         payload._eof_waiter = None
 
 
+def _fast_read(request: web.Request) -> bytes | None:
+    payload = request._payload
+    if type(payload) is not StreamReader or not payload._eof or request._read_bytes is not None:
+        return None
+    buffer = payload._buffer
+    if len(buffer) != 1 or payload._buffer_offset or payload._http_chunk_splits is not None \
+            or payload._exception is not None:
+        return None
+    body = buffer[0]
+    limit = request._client_max_size
+    if type(body) is not bytes or (limit and len(body) > limit):  # the public read raises the 413
+        return None
+    buffer.clear()  # what StreamReader._read_nowait_chunk does with a whole first chunk
+    size = len(body)
+    payload._size -= size
+    payload._cursor += size
+    request._read_bytes = body  # request.read() / json() / text() answer it from now on
+    protocol = payload._protocol
+    if protocol._reading_paused and payload._size < payload._low_water:
+        protocol.resume_reading()  # what the stream does after a read; a no-op unless paused
+    return body
+
+
+def _no_read(request: web.Request) -> bytes | None:
+    return None
+
+
 def _no_watch(request: web.Request, signal: Any) -> Any:
     return None
 
@@ -121,7 +154,12 @@ def _probe() -> bool:
             and "_state" in web.Application.__init__.__code__.co_names \
             and "_method" in web.BaseRequest.__init__.__code__.co_names \
             and "_headers" in web.BaseRequest.__init__.__code__.co_names \
-            and "_eof_waiter" in StreamReader.__init__.__code__.co_names
+            and "_eof_waiter" in StreamReader.__init__.__code__.co_names \
+            and {"_client_max_size", "_payload"} <= set(web.BaseRequest.__init__.__code__.co_names) \
+            and getattr(web.BaseRequest, "_read_bytes", False) is None \
+            and {"_buffer", "_buffer_offset", "_size", "_cursor", "_eof", "_exception", "_protocol",
+                 "_low_water", "_http_chunk_splits"} <= set(StreamReader.__init__.__code__.co_names) \
+            and "_reading_paused" in BaseProtocol.__init__.__code__.co_names
     except Exception:  # noqa: BLE001 # pragma: no cover -- another aiohttp layout
         return False
 
@@ -134,7 +172,8 @@ def select(version: str) -> SimpleNamespace:
     lean = fast and _same_response()
     return SimpleNamespace(
         fast=fast, lean=lean, request_parts=_fast_parts if fast else _public_parts,
-        json_response=_JSONResponse if lean else _plain, watch_eof=_fast_watch if fast else _no_watch,
+        json_response=_JSONResponse if lean else _plain, read_body=_fast_read if fast else _no_read,
+        watch_eof=_fast_watch if fast else _no_watch,
         unwatch_eof=_fast_unwatch if fast else _no_unwatch)
 
 
@@ -152,6 +191,10 @@ request_parts: Callable[[web.Request], tuple[Any, str, Any]] = _chosen.request_p
 json_response: Callable[[bytes, str], web.Response] = _chosen.json_response
 """``json_response(body, cid)``: a 200 ``application/json`` response carrying ``body`` and the
 ``Correlation-Id: cid`` header."""
+
+read_body: Callable[[web.Request], bytes | None] = _chosen.read_body
+"""``read_body(request)``: the request's whole body when it has arrived in one chunk (consumed as
+``request.read()`` consumes it, and kept for it), else ``None``: then ``await request.read()``."""
 
 watch_eof: Callable[[web.Request, Any], Any] = _chosen.watch_eof
 """``watch_eof(request, future)``: a handle when ``future`` gets the connection-lost exception,

@@ -30,7 +30,7 @@ from aiohttp.abc import AbstractView
 from kaiju_tools import ServiceNotFound, context, get_services
 from multidict import istr
 
-from ._aiohttp_compat import json_response, request_parts
+from ._aiohttp_compat import json_response, read_body, request_parts
 from ._calls import ANYONE as _ANYONE
 from ._calls import GUEST as _GUEST
 from ._errors import InternalError, InvalidHeader, InvalidRequest, RequestTooLarge, RPCError
@@ -68,6 +68,7 @@ _time = time.time
 _deadline_var = context.deadline
 _request_parts = request_parts  # module attributes: a test swaps in the public fallbacks
 _json_response = json_response
+_read_body = read_body
 
 
 def _error_response(err: RPCError, status: int = 200, extra: dict[str, str] | None = None) -> web.Response:
@@ -163,10 +164,12 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
     content_type = headers.get(_H_CONTENT_TYPE)
     if content_type != _JSON and server.require_json_content_type and not _is_json(content_type):
         return _unsupported(content_type)
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return _too_large(server.max_body_size)
+    body = _read_body(request)  # a body that has wholly arrived, read in C (see _aiohttp_compat)
+    if body is None:
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _too_large(server.max_body_size)
     if len(body) > server.max_body_size:
         return _too_large(server.max_body_size)
     cid = headers.get(_H_CORRELATION_ID)
