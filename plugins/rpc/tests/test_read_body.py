@@ -9,6 +9,7 @@ encoding, over the size limit, empty), ``read_body`` gives the body or ``None``,
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import itertools
 import json
@@ -119,6 +120,18 @@ def test_a_body_over_the_apps_limit_gets_the_public_413():
     body = b"x" * (LIMIT + 1)
     [(status, answer)] = _post([b"".join(_request(body))])
     assert status == b"200" and answer == {"too_large": True, "fast": False}
+
+
+@pytest.mark.parametrize("size", [50, 5_000, 250_000])
+def test_a_gzip_body_reads_back_decompressed(size):
+    body = b'{"jsonrpc": "2.0", "method": "x.y", "params": ["' + b"z" * size + b'"], "id": 1}'
+    packed = gzip.compress(body)
+    head = (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(packed))
+    [(status, answer)] = _post([head + packed])
+    assert status == b"200"
+    answer.pop("fast")
+    assert answer == _expect(body)
 
 
 def test_an_empty_body_reads_empty():
