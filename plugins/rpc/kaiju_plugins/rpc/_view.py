@@ -164,7 +164,7 @@ async def _serve(view: type, request: web.Request) -> web.StreamResponse:
     content_type = headers.get(_H_CONTENT_TYPE)
     if content_type != _JSON and server.require_json_content_type and not _is_json(content_type):
         return _unsupported(content_type)
-    body = _read_body(request)  # a body that has wholly arrived, read in C (see _aiohttp_compat)
+    body = _read_body(request)  # a body that has wholly arrived: no coroutine (see _aiohttp_compat)
     if body is None:
         try:
             body = await request.read()
