@@ -219,9 +219,10 @@ class QueueHandler(logging.Handler):
         """Capture the caller's context, freeze the message and queue the record."""
         if self.filters and not self.filter(record):
             return False
-        attrs = record.__dict__
-        if CONTEXT_ATTR not in attrs:
-            attrs[CONTEXT_ATTR] = copy_context()
+        # attribute access, not record.__dict__: that would make the record's dict here, and the
+        # record would carry one more GC-tracked object through the queue (the writer makes it)
+        if getattr(record, CONTEXT_ATTR, None) is None:
+            setattr(record, CONTEXT_ATTR, copy_context())
         if record.args:
             with suppress(Exception):  # on failure the formatter notes the error
                 record.msg, record.args = record.getMessage(), None
