@@ -71,10 +71,12 @@ def capture_context(record: logging.LogRecord) -> None:
     """Attach the caller's context to ``record`` (call in the thread that logs it).
 
     :func:`contextvars.copy_context` is O(1); the values are read later, in whichever
-    thread formats the record.
+    thread formats the record. Set as an attribute: reading ``record.__dict__`` here would make
+    the record's dict (CPython keeps a new object's attributes inline until the dict is asked
+    for), one more GC-tracked object per record until it is formatted.
     """
-    if CONTEXT_ATTR not in record.__dict__:
-        record.__dict__[CONTEXT_ATTR] = contextvars.copy_context()
+    if getattr(record, CONTEXT_ATTR, None) is None:
+        setattr(record, CONTEXT_ATTR, contextvars.copy_context())
 
 
 def _read(ctx: Any) -> RequestContext:
