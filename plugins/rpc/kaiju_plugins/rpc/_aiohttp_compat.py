@@ -152,13 +152,12 @@ def _probe() -> bool:
                 or hasattr(UrlMappingMatchInfo, "_current_app")
                 or "_current_app" in UrlMappingMatchInfo.__init__.__code__.co_names) \
             and "_state" in web.Application.__init__.__code__.co_names \
-            and "_method" in web.BaseRequest.__init__.__code__.co_names \
-            and "_headers" in web.BaseRequest.__init__.__code__.co_names \
-            and "_eof_waiter" in StreamReader.__init__.__code__.co_names \
-            and {"_client_max_size", "_payload"} <= set(web.BaseRequest.__init__.__code__.co_names) \
+            and {"_method", "_headers", "_client_max_size", "_payload"} <= set(
+                web.BaseRequest.__init__.__code__.co_names) \
             and getattr(web.BaseRequest, "_read_bytes", False) is None \
-            and {"_buffer", "_buffer_offset", "_size", "_cursor", "_eof", "_exception", "_protocol",
-                 "_low_water", "_http_chunk_splits"} <= set(StreamReader.__init__.__code__.co_names) \
+            and {"_eof_waiter", "_buffer", "_buffer_offset", "_size", "_cursor", "_eof", "_exception",
+                 "_protocol", "_low_water", "_http_chunk_splits"} <= set(
+                StreamReader.__init__.__code__.co_names) \
             and "_reading_paused" in BaseProtocol.__init__.__code__.co_names
     except Exception:  # noqa: BLE001 # pragma: no cover -- another aiohttp layout
         return False
